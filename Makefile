@@ -1,0 +1,34 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both create a virtual environment in .venv and install Visnyk into it first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= config.toml
+
+.PHONY: run test lint messages bench clean
+
+$(BIN)/visnyk: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(CONFIG):
+	cp config.example.toml $(CONFIG)
+	@echo "Created $(CONFIG) from config.example.toml; edit it to taste."
+
+run: $(BIN)/visnyk $(CONFIG)
+	$(BIN)/visnyk run --config $(CONFIG)
+
+test: $(BIN)/visnyk
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+messages: $(BIN)/visnyk
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/i18n/visnyk.pot --no-location --sort-output --project=visnyk bot
+	$(BIN)/pybabel update -i bot/i18n/visnyk.pot -d bot/i18n/locales -D visnyk --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
