@@ -1,0 +1,313 @@
+"""Load Visnyk's TOML configuration into frozen, validated objects.
+
+Every problem becomes a `ConfigError` whose message names the key (``delivery.messages_per_second``,
+``sections[2].slug``) and says what is wrong, so start-up can stop with one line.
+Only the standard library is used: the config is read before anything else is set up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+LANGUAGES = ("uk", "en")
+TOKEN_ENV = "VISNYK_TELEGRAM_TOKEN"
+_SLUG = re.compile(r"[a-z0-9_-]{1,32}")
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key and what is wrong."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    token: str
+    api_base_url: str
+    owners: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    messages_per_second: float
+    private_chat_interval: float
+    group_messages_per_minute: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    poll_interval: float
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    times: tuple[str, ...]
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class I18nConfig:
+    default_language: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionConfig:
+    slug: str
+    title: Mapping[str, str]
+    feeds: tuple[str, ...]
+
+    def title_in(self, language: str) -> str:
+        """The section's title in `language`, else in Ukrainian, else any."""
+        return self.title.get(language) or self.title.get("uk") or next(iter(self.title.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    telegram: TelegramConfig
+    storage: StorageConfig
+    delivery: DeliveryConfig
+    ingest: IngestConfig
+    digest: DigestConfig
+    i18n: I18nConfig
+    sections: tuple[SectionConfig, ...]
+
+    def summary(self) -> str:
+        """One line for `visnyk check-config`."""
+        feeds = sum(len(s.feeds) for s in self.sections)
+        token = "token set" if self.telegram.token else "no token"
+        return (
+            f"config OK: {len(self.sections)} sections, {feeds} feeds, "
+            f"{len(self.telegram.owners)} owners, {token}"
+        )
+
+
+class _Table:
+    """A TOML table being read: every key must be consumed, leftovers are unknown keys."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(path, f"expected a table, got {_kind(data)}")
+        self.data: dict[str, Any] = data
+        self.path = path
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def get(self, name: str, check: Callable[[str, Any], T], default: T | None = None) -> T:
+        self.seen.add(name)
+        if name not in self.data:
+            if default is None:
+                raise ConfigError(self.key(name), "is required")
+            return default
+        return check(self.key(name), self.data[name])
+
+    def table(self, name: str) -> _Table:
+        self.seen.add(name)
+        return _Table(self.data.get(name, {}), self.key(name))
+
+    def finish(self) -> None:
+        for name in self.data:
+            if name not in self.seen:
+                raise ConfigError(self.key(name), "unknown key")
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names |= {list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a string, got {_kind(value)}")
+    return value
+
+
+def _positive(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(key, f"expected a number, got {_kind(value)}")
+    if value <= 0:
+        raise ConfigError(key, f"must be greater than 0, got {value}")
+    return float(value)
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"expected an integer, got {_kind(value)}")
+    if value <= 0:
+        raise ConfigError(key, f"must be greater than 0, got {value}")
+    return value
+
+
+def _list(key: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConfigError(key, f"expected an array, got {_kind(value)}")
+    return value
+
+
+def _url(key: str, value: Any) -> str:
+    text = _string(key, value)
+    if not re.fullmatch(r"https?://[^\s/]+\S*", text):
+        raise ConfigError(key, f"expected an http(s) URL, got {text!r}")
+    return text
+
+
+def _owners(key: str, value: Any) -> tuple[int, ...]:
+    owners = []
+    for i, item in enumerate(_list(key, value)):
+        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+            raise ConfigError(f"{key}[{i}]", f"expected a numeric Telegram user id, got {item!r}")
+        owners.append(item)
+    return tuple(owners)
+
+
+def _times(key: str, value: Any) -> tuple[str, ...]:
+    times = []
+    for i, item in enumerate(_list(key, value)):
+        if not isinstance(item, str) or not _TIME.fullmatch(item):
+            raise ConfigError(f"{key}[{i}]", f"expected a time as HH:MM, got {item!r}")
+        times.append(item)
+    if len(set(times)) != len(times):
+        raise ConfigError(key, "lists the same time twice")
+    return tuple(sorted(times))
+
+
+def _timezone(key: str, value: Any) -> str:
+    name = _string(key, value)
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(key, f"unknown IANA time zone {name!r} (e.g. Europe/Kyiv)") from None
+    return name
+
+
+def _language(key: str, value: Any) -> str:
+    lang = _string(key, value)
+    if lang not in LANGUAGES:
+        raise ConfigError(key, f"expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+    return lang
+
+
+def _token(key: str, value: Any) -> str:
+    token = _string(key, value).strip()
+    if token and not _TOKEN.fullmatch(token):
+        raise ConfigError(key, "does not look like a bot token (expected 123456789:AAE…)")
+    return token
+
+
+def _section(key: str, value: Any) -> SectionConfig:
+    table = _Table(value, key)
+    slug = table.get("slug", _string)
+    if not _SLUG.fullmatch(slug):
+        raise ConfigError(table.key("slug"), f"expected 1-32 of [a-z0-9_-], got {slug!r}")
+    title_table = table.table("title")
+    if "title" not in table.data:
+        raise ConfigError(table.key("title"), "is required (e.g. { uk = \"Світ\", en = \"World\" })")
+    titles = {}
+    for lang in LANGUAGES:
+        title = title_table.get(lang, _string, "").strip()
+        if title:
+            titles[lang] = title
+    title_table.finish()
+    if "uk" not in titles:
+        raise ConfigError(title_table.key("uk"), "is required")
+    feeds = tuple(
+        _url(f"{table.key('feeds')}[{i}]", item)
+        for i, item in enumerate(table.get("feeds", _list, []))
+    )
+    table.finish()
+    return SectionConfig(slug=slug, title=titles, feeds=feeds)
+
+
+def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed TOML document; `environ` may supply the token."""
+    root = _Table(dict(data), "")
+
+    tg = root.table("telegram")
+    token = tg.get("token", _token, "")
+    env_token = (environ or {}).get(TOKEN_ENV, "").strip()
+    if env_token:
+        token = _token(TOKEN_ENV, env_token)
+    telegram = TelegramConfig(
+        token=token,
+        api_base_url=tg.get("api_base_url", _url, "https://api.telegram.org/bot"),
+        owners=tg.get("owners", _owners, ()),
+    )
+    tg.finish()
+
+    st = root.table("storage")
+    storage = StorageConfig(url=st.get("url", _string, "sqlite+aiosqlite:///visnyk.db"))
+    if not storage.url.strip():
+        raise ConfigError("storage.url", "must not be empty")
+    st.finish()
+
+    dl = root.table("delivery")
+    delivery = DeliveryConfig(
+        messages_per_second=dl.get("messages_per_second", _positive, 30.0),
+        private_chat_interval=dl.get("private_chat_interval", _positive, 1.0),
+        group_messages_per_minute=dl.get("group_messages_per_minute", _positive_int, 20),
+    )
+    dl.finish()
+
+    ig = root.table("ingest")
+    ingest = IngestConfig(poll_interval=ig.get("poll_interval", _positive, 300.0))
+    ig.finish()
+
+    dg = root.table("digest")
+    digest = DigestConfig(
+        times=dg.get("times", _times, ("08:00", "20:00")),
+        timezone=dg.get("timezone", _timezone, "Europe/Kyiv"),
+    )
+    dg.finish()
+
+    i18n_table = root.table("i18n")
+    i18n = I18nConfig(default_language=i18n_table.get("default_language", _language, "uk"))
+    i18n_table.finish()
+
+    sections = tuple(
+        _section(f"sections[{i}]", item)
+        for i, item in enumerate(root.get("sections", _list, []))
+    )
+    slugs = [s.slug for s in sections]
+    for i, slug in enumerate(slugs):
+        if slug in slugs[:i]:
+            raise ConfigError(f"sections[{i}].slug", f"{slug!r} is used by another section")
+    root.finish()
+
+    return Config(telegram, storage, delivery, ingest, digest, i18n, sections)
+
+
+def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file at `path`; the environment defaults to `os.environ`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError("", f"cannot read config file {path}: {e}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("", f"{path} is not valid TOML: {e}") from None
+    return parse(data, os.environ if environ is None else environ)

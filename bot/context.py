@@ -1,0 +1,47 @@
+"""What handlers reach through `context`: the config, the database, catalogs, sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Config
+from bot.i18n import Catalogs, Translator
+from storage.db import Database
+from storage.types import Section
+
+
+@dataclass
+class Runtime:
+    """Resources opened in `post_init` and closed in `post_shutdown`."""
+
+    config: Config
+    db: Database
+    catalogs: Catalogs
+    sections: list[Section] = field(default_factory=list)  # visible, in configured order
+
+
+class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+    """PTB's context with typed access to the runtime."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.bot_data["runtime"]
+        return runtime
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+    def translator(self, language: str) -> Translator:
+        return self.runtime.catalogs.get(language)

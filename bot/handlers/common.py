@@ -1,0 +1,81 @@
+"""Helpers every handler uses: the chat's record and language, admin checks, safe edits."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import Context
+from bot.i18n import Translator, pick_language
+from storage import chats
+from storage.types import Chat, ChatType
+
+log = logging.getLogger(__name__)
+ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+
+
+def chat_title(update: Update) -> str:
+    """Groups and channels keep their title; private chats keep no name of the reader."""
+    chat = update.effective_chat
+    assert chat is not None
+    return "" if chat.type == ChatType.PRIVATE else (chat.title or "")
+
+
+async def chat_for(update: Update, context: Context) -> Chat:
+    """The chat's record, registered on first contact and marked active (it is talking to us)."""
+    chat = update.effective_chat
+    assert chat is not None
+    user = update.effective_user
+    language = pick_language(
+        user.language_code if user else None, context.runtime.config.i18n.default_language
+    )
+    return await chats.ensure(
+        context.db, chat.id, type=ChatType(chat.type), title=chat_title(update), language=language
+    )
+
+
+async def chat_and_translator(update: Update, context: Context) -> tuple[Chat, Translator]:
+    chat = await chat_for(update, context)
+    return chat, context.translator(chat.language)
+
+
+async def may_change(update: Update, context: Context, chat: Chat) -> bool:
+    """Anyone in a private chat; in a group, its administrators (asked of Telegram)."""
+    if chat.is_private:
+        return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None and update.callback_query is None:
+        # An anonymous administrator writes as the group itself.
+        return message.sender_chat.id == chat.id
+    user = update.effective_user
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as e:
+        log.warning("admin check failed chat=%s user=%s error=%s", chat.id, user.id, e)
+        return False
+    return member.status in ADMIN_STATUSES
+
+
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer the message that the update carries, in its chat (and forum topic)."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(text, reply_markup=markup, do_quote=False)
+
+
+async def edit(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message a button belongs to; an edit that changes nothing is fine."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as e:
+        if "not modified" not in str(e).lower():
+            raise

@@ -1,0 +1,31 @@
+"""The last resort: log what went wrong and tell the user, never crash the bot."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from bot import render
+from bot.context import Context
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the error with its context; apologise in the chat when there is one."""
+    error = context.error
+    chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+    log.error("update failed chat=%s error=%r", chat_id, error, exc_info=error)
+    if not isinstance(update, Update) or chat_id is None or isinstance(error, Forbidden):
+        return
+    try:
+        language = context.runtime.config.i18n.default_language
+        t = context.translator(language)
+        if update.callback_query is not None:
+            await update.callback_query.answer(render.failure(t), show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(render.failure(t), do_quote=False)
+    except TelegramError as e:
+        log.warning("could not report the failure chat=%s error=%s", chat_id, e)

@@ -1,0 +1,96 @@
+"""/sections with its toggle buttons, /subscribe and /unsubscribe."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import render
+from bot import sections as lookup
+from bot.context import Context
+from bot.handlers.common import chat_and_translator, edit, may_change, reply
+from storage import subscriptions
+from storage.errors import SectionNotFound
+
+
+async def show(update: Update, context: Context) -> None:
+    """Every section with this chat's state, toggled by tapping."""
+    chat, t = await chat_and_translator(update, context)
+    subscribed = await subscriptions.of_chat(context.db, chat.id)
+    text, markup = render.sections_view(t, context.runtime.sections, subscribed, chat.language)
+    await reply(update, text, markup)
+
+
+async def toggle(update: Update, context: Context) -> None:
+    """A tap on a section button: flip the subscription, answer, redraw the list."""
+    query = update.callback_query
+    assert query is not None and context.matches
+    prefix, slug = context.matches[0].group(1), context.matches[0].group(2)
+    chat, t = await chat_and_translator(update, context)
+    if not await may_change(update, context, chat):
+        await query.answer(render.admins_only(t), show_alert=True)
+        return
+    section = lookup.find(context.runtime.sections, slug)
+    try:
+        if section is None:
+            raise SectionNotFound(slug)
+        now_on = await subscriptions.toggle(context.db, chat.id, slug)
+    except SectionNotFound:
+        await query.answer(render.section_gone(t), show_alert=True)
+    else:
+        await query.answer(render.toggled(t, section, chat.language, now_on=now_on))
+    subscribed = await subscriptions.of_chat(context.db, chat.id)
+    intro = None
+    if prefix == render.TOGGLE_WELCOME:
+        intro = render.welcome_intro(t, query.from_user.first_name if chat.is_private else None)
+    text, markup = render.sections_view(
+        t, context.runtime.sections, subscribed, chat.language, intro=intro
+    )
+    await edit(query, text, markup)
+
+
+async def subscribe(update: Update, context: Context) -> None:
+    """/subscribe <section…>: by slug or title in either language."""
+    chat, t = await chat_and_translator(update, context)
+    sections = context.runtime.sections
+    text = " ".join(context.args or [])
+    if not text:
+        await reply(update, render.usage(t, "subscribe", sections, chat.language))
+        return
+    if not await may_change(update, context, chat):
+        await reply(update, render.admins_only(t))
+        return
+    found, unknown = lookup.resolve(sections, text)
+    if unknown:
+        await reply(update, render.unknown_sections(t, unknown, sections, chat.language))
+        return
+    added, already = [], []
+    for section in found:
+        new = await subscriptions.subscribe(context.db, chat.id, section.slug)
+        (added if new else already).append(section)
+    await reply(update, render.subscribed(t, added, already, chat.language))
+
+
+async def unsubscribe(update: Update, context: Context) -> None:
+    """/unsubscribe <section…|all>."""
+    chat, t = await chat_and_translator(update, context)
+    sections = context.runtime.sections
+    text = " ".join(context.args or [])
+    if not text:
+        await reply(update, render.usage(t, "unsubscribe", sections, chat.language))
+        return
+    if not await may_change(update, context, chat):
+        await reply(update, render.admins_only(t))
+        return
+    if lookup.is_all(text):
+        count = await subscriptions.unsubscribe_all(context.db, chat.id)
+        await reply(update, render.unsubscribed_all(t, count))
+        return
+    found, unknown = lookup.resolve(sections, text)
+    if unknown:
+        await reply(update, render.unknown_sections(t, unknown, sections, chat.language))
+        return
+    removed, absent = [], []
+    for section in found:
+        gone = await subscriptions.unsubscribe(context.db, chat.id, section.slug)
+        (removed if gone else absent).append(section)
+    await reply(update, render.unsubscribed(t, removed, absent, chat.language))

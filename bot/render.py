@@ -1,0 +1,282 @@
+"""Pure rendering: what a chat sees (HTML text and inline keyboards), in the chat's language.
+
+Everything that comes from outside (titles, names, what a user typed) is escaped here.
+Callback data is built here too and stays within Telegram's 64 bytes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection, Sequence
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
+from storage.types import Section
+
+ON, OFF = "✅", "➕"
+MAX_CALLBACK_BYTES = 64
+
+# callback_data prefixes: toggling a section in the plain view or in the welcome view,
+# picking a language, confirming /stop.
+TOGGLE = "sec"
+TOGGLE_WELCOME = "wsec"
+LANGUAGE = "lang"
+STOP = "stop"
+
+View = tuple[str, InlineKeyboardMarkup | None]
+
+
+def esc(text: str) -> str:
+    """Escape outside text for Telegram's HTML parse mode."""
+    return html.escape(text, quote=False)
+
+
+def callback(*parts: str) -> str:
+    data = ":".join(parts)
+    if not 1 <= len(data.encode()) <= MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback_data out of bounds: {data!r}")
+    return data
+
+
+def quoted(title: str) -> str:
+    return f"«{esc(title)}»"
+
+
+def section_list(sections: Sequence[Section], language: str) -> str:
+    """`Світ (world), Економіка (economy)`: the names a reader can type."""
+    return ", ".join(f"{esc(s.title(language))} (<code>{esc(s.slug)}</code>)" for s in sections)
+
+
+def welcome_intro(t: Translator, first_name: str | None) -> str:
+    greeting = (
+        t.gettext("Hello, {name}!").format(name=esc(first_name))
+        if first_name
+        else t.gettext("Hello!")
+    )
+    return "\n".join(
+        [
+            f"👋 {greeting}",
+            t.gettext(
+                "I am <b>Visnyk</b>: I bring the newsroom's stories to this chat. "
+                "Pick the sections you want to follow."
+            ),
+            t.gettext("All commands: /help"),
+        ]
+    )
+
+
+def sections_view(
+    t: Translator,
+    sections: Sequence[Section],
+    subscribed: Collection[str],
+    language: str,
+    *,
+    intro: str | None = None,
+) -> View:
+    """The list of sections with a toggle button for each; `intro` goes above (the welcome)."""
+    lines = [intro, ""] if intro else []
+    if not sections:
+        lines.append(t.gettext("The newsroom has not set up any sections yet."))
+        return "\n".join(lines), None
+    count = sum(1 for s in sections if s.slug in subscribed)
+    lines.append(f"<b>{t.gettext('Sections')}</b>")
+    if count:
+        lines.append(
+            t.ngettext(
+                "Subscribed to {count} section.", "Subscribed to {count} sections.", count
+            ).format(count=count)
+        )
+    else:
+        lines.append(t.gettext("No subscriptions yet."))
+    lines.append(t.gettext("Tap a section to subscribe or unsubscribe."))
+    prefix = TOGGLE_WELCOME if intro else TOGGLE
+    buttons = [
+        InlineKeyboardButton(
+            f"{ON if s.slug in subscribed else OFF} {s.title(language)}",
+            callback_data=callback(prefix, s.slug),
+        )
+        for s in sections
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def toggled(t: Translator, section: Section, language: str, *, now_on: bool) -> str:
+    """The short answer to a tap on a section (a toast, so no HTML)."""
+    title = section.title(language)
+    if now_on:
+        return t.gettext("✅ Subscribed: {title}").format(title=title)
+    return t.gettext("Unsubscribed: {title}").format(title=title)
+
+
+def help_text(t: Translator, *, group: bool) -> str:
+    lines = [
+        t.gettext("<b>Visnyk</b> brings the newsroom's stories to this chat."),
+        t.gettext("Follow the sections you care about and their news will come here."),
+        "",
+        t.gettext("/sections: the sections and your subscriptions"),
+        t.gettext("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world"),
+        t.gettext("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them"),
+        t.gettext("/language: the bot's language (uk, en)"),
+        t.gettext("/stop: unsubscribe from everything and delete this chat's data"),
+        t.gettext("/help: this help"),
+    ]
+    if group:
+        lines += ["", t.gettext("In groups only administrators can change subscriptions.")]
+    return "\n".join(lines)
+
+
+def subscribed(t: Translator, found: Sequence[Section], already: Sequence[Section], lang: str) -> str:
+    lines = []
+    if found:
+        titles = ", ".join(quoted(s.title(lang)) for s in found)
+        lines.append(t.gettext("✅ Subscribed to {titles}.").format(titles=titles))
+    if already:
+        titles = ", ".join(quoted(s.title(lang)) for s in already)
+        lines.append(t.gettext("Already subscribed to {titles}.").format(titles=titles))
+    return "\n".join(lines)
+
+
+def unsubscribed(
+    t: Translator, removed: Sequence[Section], absent: Sequence[Section], lang: str
+) -> str:
+    lines = []
+    if removed:
+        titles = ", ".join(quoted(s.title(lang)) for s in removed)
+        lines.append(t.gettext("Unsubscribed from {titles}.").format(titles=titles))
+    if absent:
+        titles = ", ".join(quoted(s.title(lang)) for s in absent)
+        lines.append(t.gettext("You were not subscribed to {titles}.").format(titles=titles))
+    return "\n".join(lines)
+
+
+def unsubscribed_all(t: Translator, count: int) -> str:
+    if not count:
+        return t.gettext("There were no subscriptions to cancel.")
+    return t.ngettext(
+        "Unsubscribed from {count} section.", "Unsubscribed from {count} sections.", count
+    ).format(count=count)
+
+
+def unknown_sections(
+    t: Translator, unknown: Sequence[str], sections: Sequence[Section], lang: str
+) -> str:
+    names = ", ".join(quoted(n) for n in unknown)
+    return "\n".join(
+        [
+            t.gettext("No such section: {names}.").format(names=names),
+            t.gettext("Sections: {list}").format(list=section_list(sections, lang)),
+        ]
+    )
+
+
+def usage(t: Translator, command: str, sections: Sequence[Section], lang: str) -> str:
+    hints = {
+        "subscribe": t.gettext("Which section? For example: /subscribe world"),
+        "unsubscribe": t.gettext(
+            "Which section? For example: /unsubscribe world, or /unsubscribe all"
+        ),
+    }
+    lines = [hints[command]]
+    if sections:
+        lines.append(t.gettext("Sections: {list}").format(list=section_list(sections, lang)))
+    return "\n".join(lines)
+
+
+def admins_only(t: Translator) -> str:
+    return t.gettext("Only the group's administrators can change its settings.")
+
+
+def language_view(t: Translator, current: str) -> View:
+    text = t.gettext("The bot's language: {name}. Choose:").format(
+        name=LANGUAGE_NAMES[current]
+    )
+    buttons = [
+        InlineKeyboardButton(
+            ("✓ " if lang == current else "") + LANGUAGE_NAMES[lang],
+            callback_data=callback(LANGUAGE, lang),
+        )
+        for lang in LANGUAGES
+    ]
+    return text, InlineKeyboardMarkup([buttons])
+
+
+def language_set(t: Translator, language: str) -> str:
+    return t.gettext("✅ The bot now speaks {name}.").format(name=LANGUAGE_NAMES[language])
+
+
+def language_usage(t: Translator) -> str:
+    return t.gettext("Unknown language. Use /language uk or /language en.")
+
+
+def stop_confirm(t: Translator) -> View:
+    text = t.gettext(
+        "Unsubscribe from everything and delete this chat's data? This cannot be undone."
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.gettext("Yes, delete"), callback_data=callback(STOP, "yes")
+                ),
+                InlineKeyboardButton(t.gettext("Cancel"), callback_data=callback(STOP, "no")),
+            ]
+        ]
+    )
+    return text, markup
+
+
+def stopped(t: Translator) -> str:
+    return t.gettext(
+        "Done: no more news here, and this chat's data is deleted. Send /start to come back."
+    )
+
+
+def stop_cancelled(t: Translator) -> str:
+    return t.gettext("Nothing changed: your subscriptions are as they were.")
+
+
+def group_hello(t: Translator) -> str:
+    return "\n".join(
+        [
+            t.gettext("👋 Hello! I am <b>Visnyk</b>, I bring the newsroom's stories to this chat."),
+            t.gettext("Administrators: choose sections with /sections."),
+        ]
+    )
+
+
+def unknown_command(t: Translator) -> str:
+    return t.gettext("I don't know that command. See /help.")
+
+
+def not_a_command(t: Translator) -> str:
+    return t.gettext("I understand commands only. See /help, or choose sections with /sections.")
+
+
+def stale_button(t: Translator) -> str:
+    return t.gettext("This button no longer works. Send the command again.")
+
+
+def section_gone(t: Translator) -> str:
+    return t.gettext("This section is no longer available.")
+
+
+def failure(t: Translator) -> str:
+    return t.gettext("Something went wrong on our side. Please try again in a minute.")
+
+
+def deep_link_unknown(t: Translator) -> str:
+    return t.gettext("That link points to a section that no longer exists.")
+
+
+def command_menu(t: Translator) -> list[BotCommand]:
+    """The subscriber commands for Telegram's command menu."""
+    return [
+        BotCommand("sections", t.gettext("Sections and subscriptions")),
+        BotCommand("subscribe", t.gettext("Follow a section")),
+        BotCommand("unsubscribe", t.gettext("Stop following a section")),
+        BotCommand("language", t.gettext("The bot's language")),
+        BotCommand("help", t.gettext("What the bot does")),
+        BotCommand("stop", t.gettext("Unsubscribe from everything")),
+    ]

@@ -1,0 +1,99 @@
+"""Which chats follow which sections."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.errors import ChatNotFound, SectionNotFound
+from storage.models import ChatRow, SectionRow, SubscriptionRow
+
+
+async def _section_id(s: AsyncSession, slug: str) -> int:
+    section_id = await s.scalar(
+        select(SectionRow.id).where(SectionRow.slug == slug, SectionRow.hidden.is_(False))
+    )
+    if section_id is None:
+        raise SectionNotFound(slug)
+    return section_id
+
+
+async def of_chat(db: Database, chat_id: int) -> frozenset[str]:
+    """Slugs of the visible sections the chat follows."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(SectionRow.slug)
+            .join(SubscriptionRow, SubscriptionRow.section_id == SectionRow.id)
+            .where(SubscriptionRow.chat_id == chat_id, SectionRow.hidden.is_(False))
+        )
+        return frozenset(rows.scalars())
+
+
+async def subscribe(db: Database, chat_id: int, slug: str) -> bool:
+    """Follow a section; False if the chat already did."""
+    try:
+        async with db.transaction() as s:
+            section_id = await _section_id(s, slug)
+            exists = await s.get(SubscriptionRow, (chat_id, section_id))
+            if exists:
+                return False
+            s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id))
+            await s.flush()
+            return True
+    except IntegrityError as e:
+        raise ChatNotFound(chat_id) from e
+
+
+async def unsubscribe(db: Database, chat_id: int, slug: str) -> bool:
+    """Stop following a section; False if the chat did not follow it."""
+    async with db.transaction() as s:
+        section_id = await _section_id(s, slug)
+        result = await s.execute(
+            delete(SubscriptionRow).where(
+                SubscriptionRow.chat_id == chat_id, SubscriptionRow.section_id == section_id
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def toggle(db: Database, chat_id: int, slug: str) -> bool:
+    """Flip a subscription in one transaction; returns whether the chat follows it now."""
+    try:
+        async with db.transaction() as s:
+            section_id = await _section_id(s, slug)
+            row = await s.get(SubscriptionRow, (chat_id, section_id))
+            if row is not None:
+                await s.delete(row)
+                return False
+            s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id))
+            await s.flush()
+            return True
+    except IntegrityError as e:
+        raise ChatNotFound(chat_id) from e
+
+
+async def unsubscribe_all(db: Database, chat_id: int) -> int:
+    """Stop following every visible section; returns how many there were."""
+    async with db.transaction() as s:
+        visible = select(SectionRow.id).where(SectionRow.hidden.is_(False))
+        result = await s.execute(
+            delete(SubscriptionRow).where(
+                SubscriptionRow.chat_id == chat_id, SubscriptionRow.section_id.in_(visible)
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_by_section(db: Database) -> dict[str, int]:
+    """Active chats per visible section slug."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(SectionRow.slug, func.count(SubscriptionRow.chat_id))
+            .join(SubscriptionRow, SubscriptionRow.section_id == SectionRow.id)
+            .join(ChatRow, ChatRow.id == SubscriptionRow.chat_id)
+            .where(SectionRow.hidden.is_(False), ChatRow.status == "active")
+            .group_by(SectionRow.slug)
+        )
+        return {slug: int(n) for slug, n in rows.tuples()}

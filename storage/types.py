@@ -1,0 +1,61 @@
+"""Frozen dataclasses that storage returns to its callers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ChatStatus(StrEnum):
+    """Whether the bot may send to a chat."""
+
+    ACTIVE = "active"
+    BLOCKED = "blocked"  # a private chat whose user blocked the bot
+    LEFT = "left"  # the bot was removed from a group or channel
+    GONE = "gone"  # deleted, deactivated, or never existed
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: int
+    type: ChatType
+    title: str
+    language: str
+    timezone: str | None
+    status: ChatStatus
+    created: dt.datetime
+    updated: dt.datetime
+
+    @property
+    def is_private(self) -> bool:
+        return self.type is ChatType.PRIVATE
+
+
+@dataclass(frozen=True, slots=True)
+class NewSection:
+    """A section as the configuration describes it, for `storage.sections.sync`."""
+
+    slug: str
+    titles: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: int
+    slug: str
+    titles: Mapping[str, str]
+    position: int
+    hidden: bool
+
+    def title(self, language: str) -> str:
+        """The title in `language`, else in Ukrainian, else the slug."""
+        return self.titles.get(language) or self.titles.get("uk") or self.slug
