@@ -80,7 +80,8 @@ def sections_view(
         lines.append(t.gettext("The newsroom has not set up any sections yet."))
         return "\n".join(lines), None
     count = sum(1 for s in sections if s.slug in subscribed)
-    lines.append(f"<b>{t.gettext('Sections')}</b>")
+    heading = t.gettext("Sections")
+    lines.append(f"<b>{heading}</b>")
     if count:
         lines.append(
             t.ngettext(

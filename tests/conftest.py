@@ -1,0 +1,27 @@
+"""Fixtures: the fake Telegram, and Visnyk running against it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.people import People
+from tests.fakes.telegram import FakeTelegram
+from tests.kit import TOKEN, Kit, make_config, running
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def kit(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
+    config = make_config(tmp_path, tg.base_url)
+    async with running(config) as app:
+        yield Kit(tg, People(tg), app, config)

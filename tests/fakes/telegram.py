@@ -1,0 +1,478 @@
+"""A fake Telegram Bot API server on loopback, for the real PTB Application to talk HTTP to.
+
+It keeps the state a bot can observe (chats, members, the bot's messages as users see them,
+command menus), lets a test act as users (messages, button taps, blocking the bot, adding it to
+groups), records every call, and answers like Telegram when a request breaks the platform's
+rules (HTML subset, lengths, callback_data, unknown chats, edits that change nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes import tg_html
+
+MAX_TEXT = 4096
+MAX_CALLBACK_ANSWER = 200
+MAX_CALLBACK_DATA = 64
+BOT_ID = 7000000001
+JSON_FIELDS = {
+    "reply_markup",
+    "entities",
+    "link_preview_options",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "reply_parameters",
+}
+STRING_FIELDS = {"text", "caption", "parse_mode", "callback_query_id", "url", "language_code"}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None):
+        super().__init__(description)
+        self.code, self.description, self.parameters = code, description, parameters
+
+
+def bad(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {description}")
+
+
+@dataclass
+class Call:
+    """One request the bot made, and what the fake answered."""
+
+    index: int
+    method: str
+    params: dict[str, Any]
+    result: Any = None
+    error: ApiError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class BotMessage:
+    """A message the bot sent, as the chat's members see it now."""
+
+    chat_id: int
+    message_id: int
+    text: str  # plain text, after HTML parsing
+    html: str  # what the bot sent
+    entities: list[dict[str, Any]]
+    keyboard: list[list[dict[str, Any]]]
+    date: float
+    thread_id: int | None = None
+    silent: bool = False
+    deleted: bool = False
+    edits: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def buttons(self) -> list[dict[str, Any]]:
+        return [b for row in self.keyboard for b in row]
+
+    def button(self, text_part: str) -> dict[str, Any]:
+        found = [b for b in self.buttons() if text_part in b["text"]]
+        if len(found) != 1:
+            raise AssertionError(f"{len(found)} buttons with {text_part!r} in {self.buttons()}")
+        return found[0]
+
+
+class FakeTelegram:
+    """The server, its state, and the actions of the test's users."""
+
+    def __init__(self, token: str, username: str = "visnyk_test_bot") -> None:
+        self.token = token
+        self.bot = {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Visnyk",
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": True,
+        }
+        self.calls: list[Call] = []
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.users: dict[int, dict[str, Any]] = {}
+        self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status; bot included
+        self.blocked_by: set[int] = set()  # private chats whose user blocked the bot
+        self.messages: dict[tuple[int, int], BotMessage] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.callback_queries: dict[str, dict[str, Any]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._query_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._poller: asyncio.Future[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        self.webhook = ""
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/bot"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._poller and not self._poller.done():
+            self._poller.set_result(None)
+        if self._runner:
+            await self._runner.cleanup()
+
+    # ---- HTTP ------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+            )
+        method = request.match_info["method"]
+        params = await self._params(request)
+        handler = getattr(self, "_api_" + method.lower(), None)
+        call = Call(len(self.calls), method, params)
+        if handler is None:
+            call.error = ApiError(404, "Not Found: method not found")
+        else:
+            try:
+                call.result = await handler(params)
+            except ApiError as e:
+                call.error = e
+        if method != "getUpdates":
+            await self._record(call)
+        if call.error is not None:
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": call.error.code,
+                "description": call.error.description,
+            }
+            if call.error.parameters:
+                body["parameters"] = call.error.parameters
+            return web.json_response(body, status=call.error.code)
+        return web.json_response({"ok": True, "result": call.result})
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        raw: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            raw |= await request.json()
+        elif request.can_read_body:
+            raw |= {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        params: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, str) and key not in STRING_FIELDS:
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    if key in JSON_FIELDS:
+                        raise
+            params[key] = value
+        return params
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    # ---- updates ---------------------------------------------------------------------------
+
+    async def push_update(self, kind: str, payload: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        async with self._changed:
+            self._updates.append({"update_id": update_id, kind: payload})
+            self._changed.notify_all()
+        return update_id
+
+    async def _api_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                           "use deleteWebhook to delete the webhook first")
+        if self._poller and not self._poller.done():
+            # Telegram ends the older long poll when a new one arrives.
+            self._poller.set_exception(
+                ApiError(409, "Conflict: terminated by other getUpdates request; "
+                         "make sure that only one bot instance is running")
+            )
+        poller: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._poller = poller
+        offset = int(p.get("offset", 0))
+        limit = int(p.get("limit", 100))
+        deadline = time.monotonic() + float(p.get("timeout", 0))
+        async with self._changed:
+            if offset:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not poller.done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                waiter = asyncio.ensure_future(self._changed.wait())
+                done, _ = await asyncio.wait({waiter, poller}, timeout=remaining,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if waiter not in done:
+                    waiter.cancel()
+                    # The condition's lock must be held again before leaving the block.
+                    await asyncio.gather(waiter, return_exceptions=True)
+            if poller.done() and poller.exception() is not None:
+                raise poller.exception()  # type: ignore[misc]
+            if self._poller is poller:
+                self._poller = None
+            poller.cancel()
+            return self._updates[:limit]
+
+    # ---- the bot's own identity and menus --------------------------------------------------
+
+    async def _api_getme(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self.bot
+
+    async def _api_deletewebhook(self, p: dict[str, Any]) -> bool:
+        self.webhook = ""
+        if p.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _api_setwebhook(self, p: dict[str, Any]) -> bool:
+        self.webhook = str(p.get("url", ""))
+        return True
+
+    async def _api_setmycommands(self, p: dict[str, Any]) -> bool:
+        commands = p.get("commands")
+        if not isinstance(commands, list) or not 1 <= len(commands) <= 100:
+            raise bad("commands must be a non-empty list of at most 100 commands")
+        for c in commands:
+            name, desc = c.get("command", ""), c.get("description", "")
+            if not (1 <= len(name) <= 32 and name.islower() and name.replace("_", "").isalnum()):
+                raise bad("BOT_COMMAND_INVALID")
+            if not 1 <= len(desc) <= 256:
+                raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[self._scope_key(p)] = commands
+        return True
+
+    async def _api_getmycommands(self, p: dict[str, Any]) -> list[dict[str, str]]:
+        return self.commands.get(self._scope_key(p), [])
+
+    async def _api_deletemycommands(self, p: dict[str, Any]) -> bool:
+        self.commands.pop(self._scope_key(p), None)
+        return True
+
+    @staticmethod
+    def _scope_key(p: dict[str, Any]) -> tuple[str, str]:
+        scope = p.get("scope") or {"type": "default"}
+        name = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
+        return name, p.get("language_code", "")
+
+    # ---- chats -----------------------------------------------------------------------------
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        try:
+            chat = self.chats[int(chat_id)]
+        except (KeyError, ValueError, TypeError):
+            raise bad("chat not found") from None
+        return chat
+
+    def _check_can_send(self, chat: dict[str, Any]) -> None:
+        if chat["type"] == "private":
+            if chat["id"] in self.blocked_by:
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            return
+        if self.members.get((chat["id"], BOT_ID), "left") in ("left", "kicked"):
+            kind = {"group": "group chat", "supergroup": "supergroup chat"}.get(
+                chat["type"], "channel chat"
+            )
+            raise ApiError(403, f"Forbidden: bot was kicked from the {kind}")
+
+    async def _api_getchat(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._chat(p.get("chat_id")) | {"accent_color_id": 0, "max_reaction_count": 11}
+
+    async def _api_getchatmember(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(p.get("chat_id"))
+        user_id = int(p["user_id"])
+        user = self.bot if user_id == BOT_ID else self.users.get(user_id)
+        if user is None:
+            raise bad("PARTICIPANT_ID_INVALID")
+        status = self.members.get((chat["id"], user_id), "left")
+        member: dict[str, Any] = {"user": user, "status": status}
+        if status == "kicked":
+            member["until_date"] = 0
+        if status == "administrator":
+            member |= {
+                "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                "can_delete_messages": True, "can_manage_video_chats": True,
+                "can_restrict_members": True, "can_promote_members": False,
+                "can_change_info": True, "can_invite_users": True, "can_post_stories": False,
+                "can_edit_stories": False, "can_delete_stories": False,
+            }
+        if status == "creator":
+            member["is_anonymous"] = False
+        return member
+
+    # ---- messages --------------------------------------------------------------------------
+
+    def _render(self, p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        source = p.get("text")
+        if not isinstance(source, str) or not source.strip():
+            raise bad("message text is empty")
+        mode = p.get("parse_mode")
+        if mode in (None, ""):
+            text, entities = source, []
+        elif str(mode).lower() == "html":
+            try:
+                text, entities = tg_html.parse(source)
+            except tg_html.HtmlError as e:
+                raise bad(str(e)) from None
+        else:
+            raise bad(f"the fake Telegram speaks only HTML, not parse_mode {mode!r}")
+        if not text.strip():
+            raise bad("message text is empty")
+        if tg_html.utf16_len(text) > MAX_TEXT:
+            raise bad("message is too long")
+        return text, entities
+
+    @staticmethod
+    def _keyboard(p: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        markup = p.get("reply_markup")
+        if not markup:
+            return []
+        rows = markup.get("inline_keyboard")
+        if rows is None:
+            return []
+        for row in rows:
+            for button in row:
+                if not button.get("text"):
+                    raise bad("BUTTON_TEXT_INVALID")
+                data = button.get("callback_data")
+                url = button.get("url")
+                if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
+                    raise bad("BUTTON_DATA_INVALID")
+                if url is not None and not url.startswith(("http://", "https://", "tg://")):
+                    raise bad("BUTTON_URL_INVALID")
+                if data is None and url is None and not set(button) - {"text"}:
+                    raise bad("BUTTON_TYPE_INVALID")
+        return rows
+
+    def _message_json(self, m: BotMessage) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "message_id": m.message_id,
+            "date": int(m.date),
+            "chat": self.chats[m.chat_id],
+            "from": self.bot,
+            "text": m.text,
+        }
+        if m.entities:
+            out["entities"] = m.entities
+        if m.keyboard:
+            out["reply_markup"] = {"inline_keyboard": m.keyboard}
+        if m.thread_id is not None:
+            out |= {"message_thread_id": m.thread_id, "is_topic_message": True}
+        if m.edits:
+            out["edit_date"] = int(time.time())
+        return out
+
+    def _next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    async def _api_sendmessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(p.get("chat_id"))
+        self._check_can_send(chat)
+        text, entities = self._render(p)
+        keyboard = self._keyboard(p)
+        m = BotMessage(
+            chat_id=chat["id"],
+            message_id=self._next_message_id(chat["id"]),
+            text=text,
+            html=p["text"],
+            entities=entities,
+            keyboard=keyboard,
+            date=time.time(),
+            thread_id=p.get("message_thread_id"),
+            silent=bool(p.get("disable_notification")),
+            params=p,
+        )
+        self.messages[(m.chat_id, m.message_id)] = m
+        return self._message_json(m)
+
+    def _own_message(self, p: dict[str, Any], missing: str) -> BotMessage:
+        chat = self._chat(p.get("chat_id"))
+        m = self.messages.get((chat["id"], int(p.get("message_id", 0))))
+        if m is None or m.deleted:
+            raise bad(missing)
+        return m
+
+    async def _api_editmessagetext(self, p: dict[str, Any]) -> dict[str, Any]:
+        m = self._own_message(p, "message to edit not found")
+        text, entities = self._render(p)
+        keyboard = self._keyboard(p)
+        if (text, entities, keyboard) == (m.text, m.entities, m.keyboard):
+            raise bad(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
+        m.text, m.html, m.entities, m.keyboard = text, p["text"], entities, keyboard
+        m.edits += 1
+        return self._message_json(m)
+
+    async def _api_editmessagereplymarkup(self, p: dict[str, Any]) -> dict[str, Any]:
+        m = self._own_message(p, "message to edit not found")
+        keyboard = self._keyboard(p)
+        if keyboard == m.keyboard:
+            raise bad("message is not modified: specified new message content and reply markup "
+                      "are exactly the same as a current content and reply markup of the message")
+        m.keyboard = keyboard
+        m.edits += 1
+        return self._message_json(m)
+
+    async def _api_deletemessage(self, p: dict[str, Any]) -> bool:
+        m = self._own_message(p, "message to delete not found")
+        if time.time() - m.date > 48 * 3600:
+            raise bad("message can't be deleted")
+        m.deleted = True
+        return True
+
+    async def _api_answercallbackquery(self, p: dict[str, Any]) -> bool:
+        query = self.callback_queries.get(str(p.get("callback_query_id")))
+        if query is None or query["answered"]:
+            raise bad("query is too old and response timeout expired or query ID is invalid")
+        text = p.get("text") or ""
+        if len(text) > MAX_CALLBACK_ANSWER:
+            raise bad("MESSAGE_TOO_LONG")
+        query["answered"] = True
+        query["answer"] = p
+        return True
+
+    # ---- waiting ---------------------------------------------------------------------------
+
+    async def wait_for(
+        self, predicate: Callable[[Call], bool], *, after: int = 0, timeout: float = 5.0
+    ) -> Call:
+        """The first call at index ≥ `after` that matches, waiting for it up to `timeout`."""
+        async def find() -> Call:
+            async with self._changed:
+                while True:
+                    for call in self.calls[after:]:
+                        if predicate(call):
+                            return call
+                    await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(find(), timeout)
+        except TimeoutError:
+            seen = [(c.method, c.params.get("chat_id"), c.error and c.error.description)
+                    for c in self.calls[after:]]
+            raise AssertionError(f"no matching call within {timeout}s; calls: {seen}") from None

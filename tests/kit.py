@@ -1,0 +1,81 @@
+"""The end-to-end test kit: a running Visnyk (real PTB Application, real SQLite) wired to the
+fake Telegram, with the users that talk to it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot import app as visnyk_app
+from bot.config import Config, parse
+from bot.context import Runtime
+from storage.db import Database
+from tests.fakes.people import People
+from tests.fakes.telegram import FakeTelegram
+
+TOKEN = "123456789:AAEtestTOKENtestTOKENtestTOKEN12345"
+SECTIONS: list[dict[str, Any]] = [
+    {"slug": "ukraine", "title": {"uk": "Україна", "en": "Ukraine"}},
+    {"slug": "world", "title": {"uk": "Світ", "en": "World"}},
+    {"slug": "economy", "title": {"uk": "Економіка", "en": "Economy"}},
+    {"slug": "war", "title": {"uk": "Війна", "en": "War"}},
+    {"slug": "culture", "title": {"uk": "Культура", "en": "Culture"}},
+    {"slug": "science", "title": {"uk": "Наука і техніка", "en": "Science & Tech"}},
+]
+
+
+def make_config(
+    tmp_path: Path, base_url: str, *, sections: list[dict[str, Any]] | None = None, **tables: Any
+) -> Config:
+    data: dict[str, Any] = {
+        "telegram": {"token": TOKEN, "api_base_url": base_url},
+        "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}"},
+        "sections": SECTIONS if sections is None else sections,
+    }
+    for name, values in tables.items():
+        data[name] = data.get(name, {}) | values
+    return parse(data, environ={})
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config) -> AsyncIterator[visnyk_app.VisnykApp]:
+    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it."""
+    app = visnyk_app.build(config)
+    await app.initialize()
+    try:
+        assert app.post_init is not None
+        await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=1, allowed_updates=["message", "callback_query",
+                                                                    "my_chat_member",
+                                                                    "inline_query"])
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+@dataclass
+class Kit:
+    tg: FakeTelegram
+    people: People
+    app: visnyk_app.VisnykApp
+    config: Config
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.bot_data["runtime"]
+        return runtime
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
