@@ -96,4 +96,4 @@ async def count_by_section(db: Database) -> dict[str, int]:
             .where(SectionRow.hidden.is_(False), ChatRow.status == "active")
             .group_by(SectionRow.slug)
         )
-        return {slug: int(n) for slug, n in rows.tuples()}
+        return {slug: int(n) for slug, n in rows.all()}

@@ -1,0 +1,145 @@
+"""Storage on a real SQLite file: chats, sections, subscriptions, errors, PRAGMAs, migrations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from storage import chats, sections, subscriptions
+from storage.db import Database, head_revision
+from storage.errors import ChatNotFound, SectionNotFound, StorageError
+from storage.models import Base
+from storage.types import ChatStatus, ChatType, NewSection
+
+WORLD = NewSection("world", {"uk": "Світ", "en": "World"})
+ECONOMY = NewSection("economy", {"uk": "Економіка", "en": "Economy"})
+CULTURE = NewSection("culture", {"uk": "Культура"})
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await database.upgrade()
+    await sections.sync(database, [WORLD, ECONOMY, CULTURE])
+    yield database
+    await database.close()
+
+
+async def reader(db: Database, chat_id: int = 42) -> None:
+    await chats.ensure(db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
+
+
+async def test_connection_pragmas(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
+
+
+async def test_migrations_reach_head_and_match_the_models(db: Database) -> None:
+    assert await db.revision() == head_revision()
+    await db.upgrade()  # a second run is harmless
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+        )
+    assert diff == []
+
+
+async def test_open_rejects_a_bad_url() -> None:
+    with pytest.raises(StorageError, match="cannot open database"):
+        Database.open("nosuchdialect://x")
+
+
+async def test_chat_registration_keeps_language_and_refreshes_title(db: Database) -> None:
+    first = await chats.ensure(db, -100, type=ChatType.GROUP, title="Old", language="en")
+    again = await chats.ensure(db, -100, type=ChatType.SUPERGROUP, title="New", language="uk")
+    assert (again.type, again.title, again.language) == (ChatType.SUPERGROUP, "New", "en")
+    assert again.created == first.created
+    assert again.updated >= first.updated
+    assert again.created.tzinfo is not None
+    assert await chats.get(db, -100) == again
+    assert await chats.get(db, -101) is None
+
+
+async def test_chat_status_and_language(db: Database) -> None:
+    await reader(db)
+    assert (await chats.set_status(db, 42, ChatStatus.BLOCKED)).status is ChatStatus.BLOCKED
+    assert (await chats.set_language(db, 42, "en")).language == "en"
+    # A chat that talks to the bot is active again.
+    again = await chats.ensure(db, 42, type=ChatType.PRIVATE, title="", language="uk")
+    assert again.status is ChatStatus.ACTIVE
+    assert again.language == "en"
+    with pytest.raises(ChatNotFound) as e:
+        await chats.set_language(db, 7, "uk")
+    assert e.value.chat_id == 7
+    counts = await chats.count_by_status(db)
+    assert counts[ChatStatus.ACTIVE] == 1
+    assert counts[ChatStatus.BLOCKED] == 0
+
+
+async def test_subscribe_toggle_unsubscribe(db: Database) -> None:
+    await reader(db)
+    assert await subscriptions.subscribe(db, 42, "world") is True
+    assert await subscriptions.subscribe(db, 42, "world") is False
+    assert await subscriptions.toggle(db, 42, "economy") is True
+    assert await subscriptions.of_chat(db, 42) == {"world", "economy"}
+    assert await subscriptions.toggle(db, 42, "economy") is False
+    assert await subscriptions.unsubscribe(db, 42, "world") is True
+    assert await subscriptions.unsubscribe(db, 42, "world") is False
+    assert await subscriptions.of_chat(db, 42) == frozenset()
+
+
+async def test_subscription_errors(db: Database) -> None:
+    await reader(db)
+    with pytest.raises(SectionNotFound) as e:
+        await subscriptions.subscribe(db, 42, "sport")
+    assert e.value.slug == "sport"
+    with pytest.raises(ChatNotFound):
+        await subscriptions.subscribe(db, 43, "world")
+    with pytest.raises(ChatNotFound):
+        await subscriptions.toggle(db, 43, "world")
+
+
+async def test_unsubscribe_all_and_counts(db: Database) -> None:
+    await reader(db, 1)
+    await reader(db, 2)
+    for slug in ("world", "economy", "culture"):
+        await subscriptions.subscribe(db, 1, slug)
+    await subscriptions.subscribe(db, 2, "world")
+    await chats.set_status(db, 2, ChatStatus.BLOCKED)
+    assert await subscriptions.count_by_section(db) == {"world": 1, "economy": 1, "culture": 1}
+    assert await subscriptions.unsubscribe_all(db, 1) == 3
+    assert await subscriptions.unsubscribe_all(db, 1) == 0
+
+
+async def test_deleting_a_chat_deletes_its_subscriptions(db: Database) -> None:
+    await reader(db)
+    await subscriptions.subscribe(db, 42, "world")
+    assert await chats.delete_chat(db, 42) is True
+    assert await chats.delete_chat(db, 42) is False
+    await reader(db)
+    assert await subscriptions.of_chat(db, 42) == frozenset()
+
+
+async def test_sync_adds_hides_and_restores_sections_keeping_subscriptions(db: Database) -> None:
+    await reader(db)
+    await subscriptions.subscribe(db, 42, "culture")
+    renamed = NewSection("world", {"uk": "Світ і ми", "en": "World"})
+    visible = await sections.sync(db, [NewSection("sport", {"uk": "Спорт"}), renamed])
+    assert [s.slug for s in visible] == ["sport", "world"]
+    assert visible[1].title("uk") == "Світ і ми"
+    assert visible[0].title("en") == "Спорт"  # falls back to Ukrainian
+    # A hidden section is not followed as far as readers can see, and cannot be joined...
+    assert await subscriptions.of_chat(db, 42) == frozenset()
+    with pytest.raises(SectionNotFound):
+        await subscriptions.subscribe(db, 42, "culture")
+    # ...but the subscription comes back with the section.
+    visible = await sections.sync(db, [WORLD, CULTURE])
+    assert [s.slug for s in visible] == ["world", "culture"]
+    assert await subscriptions.of_chat(db, 42) == {"culture"}
