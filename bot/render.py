@@ -39,7 +39,10 @@ def callback(*parts: str) -> str:
     return data
 
 
-def quoted(title: str) -> str:
+def quoted(title: str, limit: int = 64) -> str:
+    """`«title»`, escaped; what a user typed is cut to `limit` characters."""
+    if len(title) > limit:
+        title = title[: limit - 1] + "…"
     return f"«{esc(title)}»"
 
 
@@ -163,7 +166,9 @@ def unsubscribed_all(t: Translator, count: int) -> str:
 def unknown_sections(
     t: Translator, unknown: Sequence[str], sections: Sequence[Section], lang: str
 ) -> str:
-    names = ", ".join(quoted(n) for n in unknown)
+    names = ", ".join(quoted(n, limit=40) for n in unknown[:5])
+    if len(unknown) > 5:
+        names += ", …"
     return "\n".join(
         [
             t.gettext("No such section: {names}.").format(names=names),

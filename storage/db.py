@@ -12,10 +12,10 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.errors import StorageError
+from storage.errors import Conflict, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 5000
@@ -41,9 +41,16 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction, committed when the block ends without error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        """A session inside one transaction, committed when the block ends without error.
+
+        Driver errors leave as `Conflict` (a constraint said no) or `StorageError`."""
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except IntegrityError as e:
+            raise Conflict(f"constraint failed: {e.orig}") from e
+        except SQLAlchemyError as e:
+            raise StorageError(f"database error: {getattr(e, 'orig', None) or e}") from e
 
     async def upgrade(self) -> None:
         """Apply every pending migration."""

@@ -12,6 +12,12 @@ class StorageError(Exception):
         super().__init__(message or self.message)
 
 
+class Conflict(StorageError):
+    """A uniqueness or foreign-key constraint refused a change."""
+
+    message = "constraint failed"
+
+
 class NotFound(StorageError):
     message = "not found"
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.errors import ChatNotFound, SectionNotFound
+from storage.errors import ChatNotFound, Conflict, SectionNotFound
 from storage.models import ChatRow, SectionRow, SubscriptionRow
 
 
@@ -18,6 +17,12 @@ async def _section_id(s: AsyncSession, slug: str) -> int:
     if section_id is None:
         raise SectionNotFound(slug)
     return section_id
+
+
+async def _chat_must_exist(db: Database, chat_id: int, cause: Exception) -> None:
+    async with db.transaction() as s:
+        if await s.get(ChatRow, chat_id) is None:
+            raise ChatNotFound(chat_id) from cause
 
 
 async def of_chat(db: Database, chat_id: int) -> frozenset[str]:
@@ -42,8 +47,9 @@ async def subscribe(db: Database, chat_id: int, slug: str) -> bool:
             s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id))
             await s.flush()
             return True
-    except IntegrityError as e:
-        raise ChatNotFound(chat_id) from e
+    except Conflict as e:
+        await _chat_must_exist(db, chat_id, e)
+        return False  # a concurrent request subscribed first
 
 
 async def unsubscribe(db: Database, chat_id: int, slug: str) -> bool:
@@ -70,8 +76,9 @@ async def toggle(db: Database, chat_id: int, slug: str) -> bool:
             s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id))
             await s.flush()
             return True
-    except IntegrityError as e:
-        raise ChatNotFound(chat_id) from e
+    except Conflict as e:
+        await _chat_must_exist(db, chat_id, e)
+        return True  # a concurrent request subscribed first
 
 
 async def unsubscribe_all(db: Database, chat_id: int) -> int:

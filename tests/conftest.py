@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.people import People
 from tests.fakes.telegram import FakeTelegram
-from tests.kit import TOKEN, Kit, make_config, running
+from tests.kit import TOKEN, Kit, started
 
 
 @pytest.fixture
@@ -22,6 +21,5 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def kit(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
-    config = make_config(tmp_path, tg.base_url)
-    async with running(config) as app:
-        yield Kit(tg, People(tg), app, config)
+    async with started(tg, tmp_path) as k:
+        yield k

@@ -13,8 +13,8 @@ from bot import app as visnyk_app
 from bot.config import Config, parse
 from bot.context import Runtime
 from storage.db import Database
-from tests.fakes.people import People
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.people import Conversation, People
+from tests.fakes.telegram import BotMessage, FakeTelegram
 
 TOKEN = "123456789:AAEtestTOKENtestTOKENtestTOKEN12345"
 SECTIONS: list[dict[str, Any]] = [
@@ -64,6 +64,14 @@ async def running(config: Config) -> AsyncIterator[visnyk_app.VisnykApp]:
             await app.post_shutdown(app)
 
 
+@contextlib.asynccontextmanager
+async def started(tg: FakeTelegram, tmp_path: Path, **config: Any) -> AsyncIterator[Kit]:
+    """Visnyk running against `tg` with the test config (overridden by `config`)."""
+    cfg = make_config(tmp_path, tg.base_url, **config)
+    async with running(cfg) as app:
+        yield Kit(tg, People(tg), app, cfg)
+
+
 @dataclass
 class Kit:
     tg: FakeTelegram
@@ -79,3 +87,16 @@ class Kit:
     @property
     def db(self) -> Database:
         return self.runtime.db
+
+    def reader(self, first_name: str = "Оксана", language_code: str | None = "uk") -> Conversation:
+        """A new user in a private chat with the bot."""
+        user = self.people.person(first_name, language_code)
+        return self.people.talk(self.people.private(user), user)
+
+    def sent_to(self, chat_id: int, after: int = 0) -> list[BotMessage]:
+        """Messages the bot sent to a chat (calls from index `after` on)."""
+        return [
+            self.tg.messages[(chat_id, c.result["message_id"])]
+            for c in self.tg.calls[after:]
+            if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] == chat_id
+        ]

@@ -9,6 +9,8 @@ from telegram.error import Forbidden, TelegramError
 
 from bot import render
 from bot.context import Context
+from storage import chats
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +23,19 @@ async def on_error(update: object, context: Context) -> None:
     if not isinstance(update, Update) or chat_id is None or isinstance(error, Forbidden):
         return
     try:
-        language = context.runtime.config.i18n.default_language
-        t = context.translator(language)
+        t = context.translator(await _language(context, chat_id))
         if update.callback_query is not None:
             await update.callback_query.answer(render.failure(t), show_alert=True)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(render.failure(t), do_quote=False)
     except TelegramError as e:
         log.warning("could not report the failure chat=%s error=%s", chat_id, e)
+
+
+async def _language(context: Context, chat_id: int) -> str:
+    """The chat's language if the database still answers, else the default."""
+    try:
+        chat = await chats.get(context.db, chat_id)
+    except StorageError:
+        chat = None
+    return chat.language if chat else context.runtime.config.i18n.default_language

@@ -1,0 +1,78 @@
+"""Groups: anyone reads, only administrators change; commands addressed to the bot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage import chats, subscriptions
+from tests.fakes.people import Conversation
+from tests.kit import Kit
+
+ANONYMOUS_ADMIN_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+
+
+def group_with(kit: Kit) -> tuple[dict[str, Any], Conversation, Conversation]:
+    admin = kit.people.person("Ірина", "uk")
+    member = kit.people.person("Петро", "uk")
+    group = kit.people.group("Громада", admins=(admin,), members=(member,))
+    return group, kit.people.talk(group, admin), kit.people.talk(group, member)
+
+
+async def test_members_read_admins_change(kit: Kit) -> None:
+    group, admin, member = group_with(kit)
+    message = await member.say("/sections")
+    assert message.text.startswith("Розділи")
+    refused = await member.tap(message, "Світ")
+    assert refused == refused | {
+        "text": "Змінювати налаштування групи можуть лише її адміністратори.", "show_alert": True,
+    }
+    assert message.edits == 0
+    assert await subscriptions.of_chat(kit.db, group["id"]) == frozenset()
+
+    allowed = await admin.tap(message, "Світ")
+    assert allowed["text"] == "✅ Підписано: Світ"
+    await admin.edited(message)
+    assert message.button("Світ")["text"] == "✅ Світ"
+    assert await subscriptions.of_chat(kit.db, group["id"]) == {"world"}
+    chat = await chats.get(kit.db, group["id"])
+    assert chat is not None
+    assert (chat.type.value, chat.title) == ("supergroup", "Громада")
+
+
+async def test_commands_that_change_are_for_admins(kit: Kit) -> None:
+    group, admin, member = group_with(kit)
+    for command in ("/subscribe світ", "/unsubscribe all", "/language en", "/stop"):
+        refused = await member.say(command)
+        assert refused.text == "Змінювати налаштування групи можуть лише її адміністратори."
+    assert await subscriptions.of_chat(kit.db, group["id"]) == frozenset()
+    done = await admin.say("/subscribe світ")
+    assert done.text == "✅ Ви підписалися на «Світ»."
+    stop = await admin.say("/stop")
+    assert member.tg.messages[(group["id"], stop.message_id)].buttons()
+    refused = await member.tap(stop, "Так")
+    assert refused["show_alert"] is True
+    assert await subscriptions.of_chat(kit.db, group["id"]) == {"world"}
+
+
+async def test_anonymous_admin_writes_as_the_group(kit: Kit) -> None:
+    group, _, _ = group_with(kit)
+    anonymous = kit.people.talk(group, ANONYMOUS_ADMIN_BOT)
+    done = await anonymous.say("/subscribe економіка", sender_chat=group)
+    assert done.text == "✅ Ви підписалися на «Економіка»."
+    assert await subscriptions.of_chat(kit.db, group["id"]) == {"economy"}
+
+
+async def test_commands_addressed_to_the_bot(kit: Kit) -> None:
+    group, admin, _ = group_with(kit)
+    mine = await admin.say("/sections@visnyk_test_bot")
+    assert mine.text.startswith("Розділи")
+    unknown = await admin.say("/weather@visnyk_test_bot")
+    assert unknown.text == "Такої команди я не знаю. Дивіться /help."
+    # Other bots' commands, unaddressed unknown commands and chatter get no answer: the next
+    # reply is the one to /help.
+    before = len(kit.tg.calls)
+    for text in ("/sections@other_bot", "/weather", "добрий день"):
+        await admin.send(text)
+    help_message = await admin.say("/help")
+    assert kit.sent_to(group["id"], after=before) == [help_message]
+    assert "У групах змінювати підписки можуть лише адміністратори." in help_message.text

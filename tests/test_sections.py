@@ -1,0 +1,118 @@
+"""/sections with its buttons, /subscribe and /unsubscribe in a private chat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import subscriptions
+from tests.fakes.telegram import FakeTelegram
+from tests.kit import Kit, started
+
+
+async def test_tapping_toggles_and_edits_in_place(kit: Kit) -> None:
+    reader = kit.reader()
+    message = await reader.say("/sections")
+    assert message.text.startswith("Розділи\nПідписок поки немає.")
+    answer = await reader.tap(message, "Війна")
+    assert answer["text"] == "✅ Підписано: Війна"
+    await reader.edited(message)
+    assert "Підписано на 1 розділ." in message.text
+    assert message.button("Війна")["text"] == "✅ Війна"
+    assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == {"war"}
+    answer = await reader.tap(message, "Війна")
+    assert answer["text"] == "Відписано: Війна"
+    await reader.edited(message)
+    assert message.button("Війна")["text"] == "➕ Війна"
+    assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("typed", "slug"),
+    [("світ", "world"), ("СВІТ", "world"), ("world", "world"), ("World", "world"),
+     ("#economy", "economy"), ("наука і техніка", "science"), ("Science & Tech", "science")],
+)
+async def test_subscribe_by_slug_or_title(kit: Kit, typed: str, slug: str) -> None:
+    reader = kit.reader()
+    message = await reader.say(f"/subscribe {typed}")
+    assert message.text.startswith("✅ Ви підписалися на «")
+    # Durable before the answer: the reply came, so the row is there.
+    assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == {slug}
+
+
+async def test_subscribe_several_and_again(kit: Kit) -> None:
+    reader = kit.reader()
+    message = await reader.say("/subscribe світ, economy культура")
+    assert message.text == "✅ Ви підписалися на «Світ», «Економіка», «Культура»."
+    again = await reader.say("/subscribe світ war")
+    assert again.text == "✅ Ви підписалися на «Війна».\nВи вже підписані на «Світ»."
+
+
+async def test_subscribe_hints(kit: Kit) -> None:
+    reader = kit.reader()
+    usage = await reader.say("/subscribe")
+    assert usage.text.startswith("Який розділ? Наприклад: /subscribe світ")
+    assert "Світ (world)" in usage.text
+    unknown = await reader.say("/subscribe спорт <b>&")
+    assert unknown.text.startswith("Такого розділу немає: «спорт», «<b>&».")
+    assert "Економіка (economy)" in unknown.text
+    assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == frozenset()
+
+
+async def test_unsubscribe(kit: Kit) -> None:
+    reader = kit.reader()
+    await reader.say("/subscribe world economy war")
+    one = await reader.say("/unsubscribe Світ культура")
+    assert one.text == "Ви відписалися від «Світ».\nВи не були підписані на «Культура»."
+    everything = await reader.say("/unsubscribe усі")
+    assert everything.text == "Ви відписалися від 2 розділів."
+    nothing = await reader.say("/unsubscribe all")
+    assert nothing.text == "Підписок, які можна скасувати, не було."
+    usage = await reader.say("/unsubscribe")
+    assert "/unsubscribe усі" in usage.text
+    unknown = await reader.say("/unsubscribe марс")
+    assert unknown.text.startswith("Такого розділу немає: «марс».")
+
+
+async def test_english_replies(kit: Kit) -> None:
+    reader = kit.reader("Ann", "en")
+    assert (await reader.say("/subscribe світ")).text == "✅ Subscribed to «World»."
+    assert (await reader.say("/unsubscribe all")).text == "Unsubscribed from 1 section."
+    message = await reader.say("/sections")
+    assert message.text.startswith("Sections\nNo subscriptions yet.")
+
+
+async def test_stale_and_forged_buttons(kit: Kit) -> None:
+    reader = kit.reader()
+    message = await reader.say("/sections")
+    gone = await reader.tap(message, "", data="sec:sport")
+    assert gone == gone | {"text": "Цього розділу більше немає.", "show_alert": True}
+    forged = await reader.tap(message, "", data="drop table")
+    assert forged["text"] == "Ця кнопка вже не діє. Надішліть команду ще раз."
+    assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == frozenset()
+
+
+async def test_ukrainian_plurals(tg: FakeTelegram, tmp_path: Path) -> None:
+    many = [{"slug": f"s{i}", "title": {"uk": f"Розділ {i}", "en": f"Section {i}"}} for i in range(25)]
+    async with started(tg, tmp_path, sections=many) as kit:
+        reader = kit.reader()
+        expected = {1: "1 розділ", 2: "2 розділи", 5: "5 розділів", 11: "11 розділів",
+                    21: "21 розділ", 22: "22 розділи"}
+        subscribed = 0
+        for n, words in expected.items():
+            names = " ".join(f"s{i}" for i in range(subscribed, n))
+            await reader.say(f"/subscribe {names}")
+            subscribed = n
+            message = await reader.say("/sections")
+            assert f"Підписано на {words}." in message.text
+        assert (await reader.say("/unsubscribe all")).text == "Ви відписалися від 22 розділів."
+        await reader.say("/subscribe s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 s17 s18 s19 s20 s21")
+        assert (await reader.say("/unsubscribe all")).text == "Ви відписалися від 21 розділу."
+
+
+async def test_no_sections_configured(tg: FakeTelegram, tmp_path: Path) -> None:
+    async with started(tg, tmp_path, sections=[]) as kit:
+        message = await kit.reader().say("/sections")
+        assert message.text == "Редакція ще не налаштувала жодного розділу."
+        assert message.keyboard == []
