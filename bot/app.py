@@ -68,8 +68,9 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
         app.bot_data["runtime"] = Runtime(config, db, catalogs, visible)
         await _set_commands(app, catalogs, config.i18n.default_language)
         if heartbeat is not None and app.job_queue is not None:
+            _write_heartbeat(heartbeat)
             app.job_queue.run_repeating(
-                _beat, interval=HEARTBEAT_SECONDS, first=0, data=heartbeat, name="heartbeat"
+                _beat, interval=HEARTBEAT_SECONDS, data=heartbeat, name="heartbeat"
             )
         log.info("ready sections=%d bot=@%s", len(visible), app.bot.username)
 
@@ -145,11 +146,15 @@ async def _set_commands(app: VisnykApp, catalogs: Catalogs, default_language: st
         log.warning("command menu not set error=%s", e)
 
 
-async def _beat(context: Context) -> None:
+def _write_heartbeat(path: Path) -> None:
     """Touch the heartbeat file that `visnyk health` (the Docker HEALTHCHECK) reads."""
+    path.write_text(f"{time.time():.0f}\n")
+
+
+async def _beat(context: Context) -> None:
     assert context.job is not None
     path: Path = context.job.data  # type: ignore[assignment]
-    path.write_text(f"{time.time():.0f}\n")
+    _write_heartbeat(path)
 
 
 def run(config: Config, *, heartbeat: Path | None = None) -> None:

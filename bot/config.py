@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 LANGUAGES = ("uk", "en")
-TOKEN_ENV = "VISNYK_TELEGRAM_TOKEN"
+TOKEN_ENV = "VISNYK_TELEGRAM_TOKEN"  # noqa: S105 - a variable name, not a secret
 _SLUG = re.compile(r"[a-z0-9_-]{1,32}")
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
@@ -222,7 +222,7 @@ def _section(key: str, value: Any) -> SectionConfig:
         raise ConfigError(table.key("slug"), f"expected 1-32 of [a-z0-9_-], got {slug!r}")
     title_table = table.table("title")
     if "title" not in table.data:
-        raise ConfigError(table.key("title"), "is required (e.g. { uk = \"Світ\", en = \"World\" })")
+        raise ConfigError(table.key("title"), 'is required (e.g. { uk = "Світ", en = "World" })')
     titles = {}
     for lang in LANGUAGES:
         title = title_table.get(lang, _string, "").strip()
@@ -231,9 +231,10 @@ def _section(key: str, value: Any) -> SectionConfig:
     title_table.finish()
     if "uk" not in titles:
         raise ConfigError(title_table.key("uk"), "is required")
+    no_items: list[Any] = []
     feeds = tuple(
         _url(f"{table.key('feeds')}[{i}]", item)
-        for i, item in enumerate(table.get("feeds", _list, []))
+        for i, item in enumerate(table.get("feeds", _list, no_items))
     )
     table.finish()
     return SectionConfig(slug=slug, title=titles, feeds=feeds)
@@ -284,9 +285,10 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
     i18n = I18nConfig(default_language=i18n_table.get("default_language", _language, "uk"))
     i18n_table.finish()
 
+    no_sections: list[Any] = []
     sections = tuple(
         _section(f"sections[{i}]", item)
-        for i, item in enumerate(root.get("sections", _list, []))
+        for i, item in enumerate(root.get("sections", _list, no_sections))
     )
     slugs = [s.slug for s in sections]
     for i, slug in enumerate(slugs):

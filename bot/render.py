@@ -131,7 +131,9 @@ def help_text(t: Translator, *, group: bool) -> str:
     return "\n".join(lines)
 
 
-def subscribed(t: Translator, found: Sequence[Section], already: Sequence[Section], lang: str) -> str:
+def subscribed(
+    t: Translator, found: Sequence[Section], already: Sequence[Section], lang: str
+) -> str:
     lines = []
     if found:
         titles = ", ".join(quoted(s.title(lang)) for s in found)
@@ -195,9 +197,7 @@ def admins_only(t: Translator) -> str:
 
 
 def language_view(t: Translator, current: str) -> View:
-    text = t.gettext("The bot's language: {name}. Choose:").format(
-        name=LANGUAGE_NAMES[current]
-    )
+    text = t.gettext("The bot's language: {name}. Choose:").format(name=LANGUAGE_NAMES[current])
     buttons = [
         InlineKeyboardButton(
             ("✓ " if lang == current else "") + LANGUAGE_NAMES[lang],
@@ -223,9 +223,7 @@ def stop_confirm(t: Translator) -> View:
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    t.gettext("Yes, delete"), callback_data=callback(STOP, "yes")
-                ),
+                InlineKeyboardButton(t.gettext("Yes, delete"), callback_data=callback(STOP, "yes")),
                 InlineKeyboardButton(t.gettext("Cancel"), callback_data=callback(STOP, "no")),
             ]
         ]

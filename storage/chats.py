@@ -33,7 +33,7 @@ async def ensure(
     db: Database,
     chat_id: int,
     *,
-    type: ChatType,  # noqa: A002 - the chat's type, as Telegram names it
+    type: ChatType,
     title: str,
     language: str,
     status: ChatStatus = ChatStatus.ACTIVE,

@@ -3,8 +3,10 @@ fake Telegram, with the users that talk to it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,19 @@ def make_config(
     return parse(data, environ={})
 
 
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], *, within: float = 5.0
+) -> None:
+    """Poll `condition` until it holds, failing after `within` seconds: for effects that no
+    message shows (a status in the database, a file)."""
+    async with asyncio.timeout(within):
+        while True:
+            result = condition()
+            if await result if inspect.isawaitable(result) else result:
+                return
+            await asyncio.sleep(0.01)  # a poll with a deadline, on purpose
+
+
 @contextlib.asynccontextmanager
 async def running(config: Config) -> AsyncIterator[visnyk_app.VisnykApp]:
     """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it."""
@@ -49,9 +64,10 @@ async def running(config: Config) -> AsyncIterator[visnyk_app.VisnykApp]:
         assert app.post_init is not None
         await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(timeout=1, allowed_updates=["message", "callback_query",
-                                                                    "my_chat_member",
-                                                                    "inline_query"])
+        await app.updater.start_polling(
+            timeout=1,
+            allowed_updates=["message", "callback_query", "my_chat_member", "inline_query"],
+        )
         await app.start()
         try:
             yield app

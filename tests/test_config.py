@@ -75,17 +75,41 @@ def test_section_titles() -> None:
         ({"telegram": "x"}, "telegram: expected a table, got a string"),
         ({"telegram": {"token": 5}}, "telegram.token: expected a string, got an integer"),
         ({"telegram": {"token": "abc"}}, "telegram.token: does not look like a bot token"),
-        ({"telegram": {"api_base_url": "ftp://x"}}, "telegram.api_base_url: expected an http(s) URL"),
+        (
+            {"telegram": {"api_base_url": "ftp://x"}},
+            "telegram.api_base_url: expected an http(s) URL",
+        ),
         ({"telegram": {"owners": "1"}}, "telegram.owners: expected an array, got a string"),
-        ({"telegram": {"owners": [1, "@ed"]}}, "telegram.owners[1]: expected a numeric Telegram user id"),
-        ({"telegram": {"owners": [True]}}, "telegram.owners[0]: expected a numeric Telegram user id"),
+        (
+            {"telegram": {"owners": [1, "@ed"]}},
+            "telegram.owners[1]: expected a numeric Telegram user id",
+        ),
+        (
+            {"telegram": {"owners": [True]}},
+            "telegram.owners[0]: expected a numeric Telegram user id",
+        ),
         ({"storage": {"url": ""}}, "storage.url: must not be empty"),
         ({"storage": {"url": 1}}, "storage.url: expected a string, got an integer"),
-        ({"delivery": {"messages_per_second": "30"}}, "delivery.messages_per_second: expected a number, got a string"),
-        ({"delivery": {"messages_per_second": 0}}, "delivery.messages_per_second: must be greater than 0"),
-        ({"delivery": {"private_chat_interval": -1}}, "delivery.private_chat_interval: must be greater than 0"),
-        ({"delivery": {"group_messages_per_minute": 2.5}}, "delivery.group_messages_per_minute: expected an integer, got a number"),
-        ({"delivery": {"group_messages_per_minute": True}}, "delivery.group_messages_per_minute: expected an integer, got a boolean"),
+        (
+            {"delivery": {"messages_per_second": "30"}},
+            "delivery.messages_per_second: expected a number, got a string",
+        ),
+        (
+            {"delivery": {"messages_per_second": 0}},
+            "delivery.messages_per_second: must be greater than 0",
+        ),
+        (
+            {"delivery": {"private_chat_interval": -1}},
+            "delivery.private_chat_interval: must be greater than 0",
+        ),
+        (
+            {"delivery": {"group_messages_per_minute": 2.5}},
+            "delivery.group_messages_per_minute: expected an integer, got a number",
+        ),
+        (
+            {"delivery": {"group_messages_per_minute": True}},
+            "delivery.group_messages_per_minute: expected an integer, got a boolean",
+        ),
         ({"ingest": {"poll_interval": 0}}, "ingest.poll_interval: must be greater than 0"),
         ({"digest": {"times": ["8:00"]}}, "digest.times[0]: expected a time as HH:MM"),
         ({"digest": {"times": ["24:00"]}}, "digest.times[0]: expected a time as HH:MM"),
@@ -96,16 +120,42 @@ def test_section_titles() -> None:
         ({"sections": {"slug": "x"}}, "sections: expected an array, got a table"),
         ({"sections": ["world"]}, "sections[0]: expected a table, got a string"),
         ({"sections": [{"title": {"uk": "Світ"}}]}, "sections[0].slug: is required"),
-        ({"sections": [{"slug": "World", "title": {"uk": "Світ"}}]}, "sections[0].slug: expected 1-32 of [a-z0-9_-]"),
-        ({"sections": [{"slug": "x" * 33, "title": {"uk": "Світ"}}]}, "sections[0].slug: expected 1-32 of [a-z0-9_-]"),
-        ({"sections": [{"slug": "world"}]}, "sections[0].title: is required"),
-        ({"sections": [{"slug": "world", "title": "Світ"}]}, "sections[0].title: expected a table, got a string"),
-        ({"sections": [{"slug": "world", "title": {"en": "World"}}]}, "sections[0].title.uk: is required"),
-        ({"sections": [{"slug": "world", "title": {"uk": "Світ", "de": "Welt"}}]}, "sections[0].title.de: unknown key"),
-        ({"sections": [{"slug": "world", "title": {"uk": "Світ"}, "feeds": ["not a url"]}]}, "sections[0].feeds[0]: expected an http(s) URL"),
-        ({"sections": [{"slug": "world", "title": {"uk": "Світ"}, "colour": "red"}]}, "sections[0].colour: unknown key"),
         (
-            {"sections": [{"slug": "world", "title": {"uk": "Світ"}}, {"slug": "world", "title": {"uk": "Ще"}}]},
+            {"sections": [{"slug": "World", "title": {"uk": "Світ"}}]},
+            "sections[0].slug: expected 1-32 of [a-z0-9_-]",
+        ),
+        (
+            {"sections": [{"slug": "x" * 33, "title": {"uk": "Світ"}}]},
+            "sections[0].slug: expected 1-32 of [a-z0-9_-]",
+        ),
+        ({"sections": [{"slug": "world"}]}, "sections[0].title: is required"),
+        (
+            {"sections": [{"slug": "world", "title": "Світ"}]},
+            "sections[0].title: expected a table, got a string",
+        ),
+        (
+            {"sections": [{"slug": "world", "title": {"en": "World"}}]},
+            "sections[0].title.uk: is required",
+        ),
+        (
+            {"sections": [{"slug": "world", "title": {"uk": "Світ", "de": "Welt"}}]},
+            "sections[0].title.de: unknown key",
+        ),
+        (
+            {"sections": [{"slug": "world", "title": {"uk": "Світ"}, "feeds": ["not a url"]}]},
+            "sections[0].feeds[0]: expected an http(s) URL",
+        ),
+        (
+            {"sections": [{"slug": "world", "title": {"uk": "Світ"}, "colour": "red"}]},
+            "sections[0].colour: unknown key",
+        ),
+        (
+            {
+                "sections": [
+                    {"slug": "world", "title": {"uk": "Світ"}},
+                    {"slug": "world", "title": {"uk": "Ще"}},
+                ]
+            },
             "sections[1].slug: 'world' is used by another section",
         ),
     ],
@@ -137,7 +187,11 @@ def test_summary() -> None:
             telegram={"token": TOKEN, "owners": [1, 2]},
             sections=[
                 {"slug": "a", "title": {"uk": "А"}, "feeds": ["https://a.example/rss"]},
-                {"slug": "b", "title": {"uk": "Б"}, "feeds": ["https://b.example/rss", "http://c.example/"]},
+                {
+                    "slug": "b",
+                    "title": {"uk": "Б"},
+                    "feeds": ["https://b.example/rss", "http://c.example/"],
+                },
             ],
         ),
         {},

@@ -25,7 +25,7 @@ async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
     ("html", "text"),
     [
         ("plain", "plain"),
-        ("<b>bold</b> &amp; <i>it</i> &lt;3 &quot;q&quot; &#8217; &#x41;", "bold & it <3 \"q\" ’ A"),
+        ("<b>bold</b> &amp; <i>it</i> &lt;3 &quot;q&quot; &#8217; &#x41;", 'bold & it <3 "q" ’ A'),
         ('<a href="https://example.com/?a=1&amp;b=2">link</a>', "link"),
         ('<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler>', "st"),
         ('<pre><code class="language-python">x = 1</code></pre>', "x = 1"),
@@ -71,31 +71,31 @@ async def test_send_and_edit_follow_the_rules(tg: FakeTelegram, bot: Bot) -> Non
     sent = await bot.send_message(chat["id"], "<b>Hi</b>", parse_mode="HTML")
     assert sent.text == "Hi"
     assert tg.messages[(chat["id"], sent.message_id)].html == "<b>Hi</b>"
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(chat["id"], "<b>Hi", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(chat["id"], "я" * 4097)
     await bot.send_message(chat["id"], "я" * 4096)
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(chat["id"], "<b>" + "🇺🇦" * 1025 + "</b>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)text is empty"):
         await bot.send_message(chat["id"], "<b> </b>", parse_mode="HTML")
     long_data = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="д" * 33)]])
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(chat["id"], "x", reply_markup=long_data)
     bad_url = InlineKeyboardMarkup([[InlineKeyboardButton("x", url="ftp://example.com")]])
-    with pytest.raises(BadRequest, match="(?i)button_url_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_url_invalid"):
         await bot.send_message(chat["id"], "x", reply_markup=bad_url)
-    with pytest.raises(BadRequest, match="(?i)not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_text("<b>Hi</b>", chat["id"], sent.message_id, parse_mode="HTML")
     await bot.edit_message_text("Hello", chat["id"], sent.message_id)
     assert tg.messages[(chat["id"], sent.message_id)].text == "Hello"
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", chat["id"], 999)
     assert await bot.delete_message(chat["id"], sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(chat["id"], sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(123, "x")
 
 
@@ -118,13 +118,15 @@ async def test_callback_answers_and_members(tg: FakeTelegram, bot: Bot) -> None:
     assert (await bot.get_chat_member(group["id"], member["id"])).status == "member"
     assert (await bot.get_chat(group["id"])).title == "Новини громади"
     sent = await bot.send_message(
-        group["id"], "x", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data="d")]])
+        group["id"],
+        "x",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data="d")]]),
     )
     query_id = await people.tap(tg.messages[(group["id"], sent.message_id)], "b", member)
-    with pytest.raises(BadRequest, match="(?i)message_too_long"):
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
         await bot.answer_callback_query(query_id, "x" * 201)
     assert await bot.answer_callback_query(query_id, "ok")
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query_id, "again")
 
 
@@ -132,7 +134,7 @@ async def test_tokens_commands_and_conflicts(tg: FakeTelegram, bot: Bot) -> None
     with pytest.raises(InvalidToken):
         async with Bot("999:" + "b" * 30, base_url=tg.base_url):
             pass
-    with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
         await bot.set_my_commands([("Bad-Name", "x")])
     await bot.set_my_commands([("help", "Довідка")], language_code="uk")
     assert [c.command for c in await bot.get_my_commands(language_code="uk")] == ["help"]

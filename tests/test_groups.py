@@ -8,7 +8,12 @@ from storage import chats, subscriptions
 from tests.fakes.people import Conversation
 from tests.kit import Kit
 
-ANONYMOUS_ADMIN_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+ANONYMOUS_ADMIN_BOT = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 
 
 def group_with(kit: Kit) -> tuple[dict[str, Any], Conversation, Conversation]:
@@ -24,7 +29,8 @@ async def test_members_read_admins_change(kit: Kit) -> None:
     assert message.text.startswith("Розділи")
     refused = await member.tap(message, "Світ")
     assert refused == refused | {
-        "text": "Змінювати налаштування групи можуть лише її адміністратори.", "show_alert": True,
+        "text": "Змінювати налаштування групи можуть лише її адміністратори.",
+        "show_alert": True,
     }
     assert message.edits == 0
     assert await subscriptions.of_chat(kit.db, group["id"]) == frozenset()

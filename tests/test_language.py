@@ -10,7 +10,14 @@ async def test_command_menus_are_registered_in_both_languages(kit: Kit) -> None:
     uk = kit.tg.commands[("default", "uk")]
     en = kit.tg.commands[("default", "en")]
     default = kit.tg.commands[("default", "")]
-    assert [c["command"] for c in uk] == ["sections", "subscribe", "unsubscribe", "language", "help", "stop"]
+    assert [c["command"] for c in uk] == [
+        "sections",
+        "subscribe",
+        "unsubscribe",
+        "language",
+        "help",
+        "stop",
+    ]
     assert uk == default
     assert uk[0]["description"] == "Розділи й підписки"
     assert en[0]["description"] == "Sections and subscriptions"

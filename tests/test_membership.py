@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from storage import chats, subscriptions
 from storage.types import ChatStatus
-from tests.kit import Kit
+from tests.kit import Kit, eventually
 
 
 async def status_of(kit: Kit, chat_id: int) -> ChatStatus | None:
@@ -16,9 +14,11 @@ async def status_of(kit: Kit, chat_id: int) -> ChatStatus | None:
 
 async def wait_status(kit: Kit, chat_id: int, status: ChatStatus | None) -> None:
     """Membership updates have no visible reply; wait for the database to show it."""
-    async with asyncio.timeout(5):
-        while await status_of(kit, chat_id) != status:
-            await asyncio.sleep(0.01)
+
+    async def reached() -> bool:
+        return await status_of(kit, chat_id) == status
+
+    await eventually(reached)
 
 
 async def test_block_and_unblock_keep_subscriptions(kit: Kit) -> None:

@@ -30,8 +30,15 @@ async def test_tapping_toggles_and_edits_in_place(kit: Kit) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "slug"),
-    [("світ", "world"), ("СВІТ", "world"), ("world", "world"), ("World", "world"),
-     ("#economy", "economy"), ("наука і техніка", "science"), ("Science & Tech", "science")],
+    [
+        ("світ", "world"),
+        ("СВІТ", "world"),
+        ("world", "world"),
+        ("World", "world"),
+        ("#economy", "economy"),
+        ("наука і техніка", "science"),
+        ("Science & Tech", "science"),
+    ],
 )
 async def test_subscribe_by_slug_or_title(kit: Kit, typed: str, slug: str) -> None:
     reader = kit.reader()
@@ -94,11 +101,19 @@ async def test_stale_and_forged_buttons(kit: Kit) -> None:
 
 
 async def test_ukrainian_plurals(tg: FakeTelegram, tmp_path: Path) -> None:
-    many = [{"slug": f"s{i}", "title": {"uk": f"Розділ {i}", "en": f"Section {i}"}} for i in range(25)]
+    many = [
+        {"slug": f"s{i}", "title": {"uk": f"Розділ {i}", "en": f"Section {i}"}} for i in range(25)
+    ]
     async with started(tg, tmp_path, sections=many) as kit:
         reader = kit.reader()
-        expected = {1: "1 розділ", 2: "2 розділи", 5: "5 розділів", 11: "11 розділів",
-                    21: "21 розділ", 22: "22 розділи"}
+        expected = {
+            1: "1 розділ",
+            2: "2 розділи",
+            5: "5 розділів",
+            11: "11 розділів",
+            21: "21 розділ",
+            22: "22 розділи",
+        }
         subscribed = 0
         for n, words in expected.items():
             names = " ".join(f"s{i}" for i in range(subscribed, n))
@@ -107,7 +122,9 @@ async def test_ukrainian_plurals(tg: FakeTelegram, tmp_path: Path) -> None:
             message = await reader.say("/sections")
             assert f"Підписано на {words}." in message.text
         assert (await reader.say("/unsubscribe all")).text == "Ви відписалися від 22 розділів."
-        await reader.say("/subscribe s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 s17 s18 s19 s20 s21")
+        await reader.say(
+            "/subscribe s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 s17 s18 s19 s20 s21"
+        )
         assert (await reader.say("/unsubscribe all")).text == "Ви відписалися від 21 розділу."
 
 

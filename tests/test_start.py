@@ -12,7 +12,12 @@ async def test_start_greets_registers_and_shows_sections(kit: Kit) -> None:
     assert message.text.startswith("👋 Вітаю, Оксана!")
     assert "Підписок поки немає." in message.text
     assert [b["text"] for b in message.buttons()] == [
-        "➕ Україна", "➕ Світ", "➕ Економіка", "➕ Війна", "➕ Культура", "➕ Наука і техніка",
+        "➕ Україна",
+        "➕ Світ",
+        "➕ Економіка",
+        "➕ Війна",
+        "➕ Культура",
+        "➕ Наука і техніка",
     ]
     chat = await chats.get(kit.db, reader.chat["id"])
     assert chat is not None

@@ -10,7 +10,9 @@ async def test_cancel_keeps_everything(kit: Kit) -> None:
     reader = kit.reader()
     await reader.say("/subscribe світ")
     question = await reader.say("/stop")
-    assert question.text == "Відписатися від усього й видалити дані цього чату? Це не можна скасувати."
+    assert (
+        question.text == "Відписатися від усього й видалити дані цього чату? Це не можна скасувати."
+    )
     await reader.tap(question, "Скасувати")
     await reader.edited(question)
     assert question.text == "Нічого не змінено: підписки лишилися як були."

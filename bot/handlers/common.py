@@ -61,18 +61,14 @@ async def may_change(update: Update, context: Context, chat: Chat) -> bool:
     return member.status in ADMIN_STATUSES
 
 
-async def reply(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Answer the message that the update carries, in its chat (and forum topic)."""
     message = update.effective_message
     assert message is not None
     await message.reply_text(text, reply_markup=markup, do_quote=False)
 
 
-async def edit(
-    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
+async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit the message a button belongs to; an edit that changes nothing is fine."""
     try:
         await query.edit_message_text(text, reply_markup=markup)

@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: Context) -> None:
     """Log the error with its context; apologise in the chat when there is one."""
     error = context.error
-    chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+    chat_id = (
+        update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+    )
     log.error("update failed chat=%s error=%r", chat_id, error, exc_info=error)
     if not isinstance(update, Update) or chat_id is None or isinstance(error, Forbidden):
         return

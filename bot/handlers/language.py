@@ -48,7 +48,8 @@ async def language(update: Update, context: Context) -> None:
 async def choose(update: Update, context: Context) -> None:
     """A tap on a language button."""
     query = update.callback_query
-    assert query is not None and context.matches
+    assert query is not None
+    assert context.matches
     wanted = context.matches[0].group(1)
     chat, t = await chat_and_translator(update, context)
     if not await may_change(update, context, chat):

@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.handlers.common import chat_and_translator, edit, may_change, reply
 from storage import subscriptions
 from storage.errors import SectionNotFound
+from storage.types import Section
 
 
 async def show(update: Update, context: Context) -> None:
@@ -23,7 +24,8 @@ async def show(update: Update, context: Context) -> None:
 async def toggle(update: Update, context: Context) -> None:
     """A tap on a section button: flip the subscription, answer, redraw the list."""
     query = update.callback_query
-    assert query is not None and context.matches
+    assert query is not None
+    assert context.matches
     prefix, slug = context.matches[0].group(1), context.matches[0].group(2)
     chat, t = await chat_and_translator(update, context)
     if not await may_change(update, context, chat):
@@ -63,7 +65,8 @@ async def subscribe(update: Update, context: Context) -> None:
     if unknown:
         await reply(update, render.unknown_sections(t, unknown, sections, chat.language))
         return
-    added, already = [], []
+    added: list[Section] = []
+    already: list[Section] = []
     for section in found:
         new = await subscriptions.subscribe(context.db, chat.id, section.slug)
         (added if new else already).append(section)
@@ -89,7 +92,8 @@ async def unsubscribe(update: Update, context: Context) -> None:
     if unknown:
         await reply(update, render.unknown_sections(t, unknown, sections, chat.language))
         return
-    removed, absent = [], []
+    removed: list[Section] = []
+    absent: list[Section] = []
     for section in found:
         gone = await subscriptions.unsubscribe(context.db, chat.id, section.slug)
         (removed if gone else absent).append(section)

@@ -24,7 +24,8 @@ async def stop(update: Update, context: Context) -> None:
 async def confirm(update: Update, context: Context) -> None:
     """The answer to the confirmation: yes deletes the chat's data, no leaves it be."""
     query = update.callback_query
-    assert query is not None and context.matches
+    assert query is not None
+    assert context.matches
     chat, t = await chat_and_translator(update, context)
     if not await may_change(update, context, chat):
         await query.answer(render.admins_only(t), show_alert=True)

@@ -20,8 +20,14 @@ class People:
         self._group_ids = itertools.count(1001)
         self._message_ids = itertools.count(1)
 
-    def person(self, first_name: str = "Оксана", language_code: str | None = "uk") -> dict[str, Any]:
-        user: dict[str, Any] = {"id": next(self._user_ids), "is_bot": False, "first_name": first_name}
+    def person(
+        self, first_name: str = "Оксана", language_code: str | None = "uk"
+    ) -> dict[str, Any]:
+        user: dict[str, Any] = {
+            "id": next(self._user_ids),
+            "is_bot": False,
+            "first_name": first_name,
+        }
         if language_code:
             user["language_code"] = language_code
         self.tg.users[user["id"]] = user
@@ -77,7 +83,12 @@ class People:
         await self.tg.push_update("message", message)
 
     async def tap(
-        self, message: BotMessage, button_text: str, user: dict[str, Any], *, data: str | None = None
+        self,
+        message: BotMessage,
+        button_text: str,
+        user: dict[str, Any],
+        *,
+        data: str | None = None,
     ) -> str:
         """Tap a button of `message` (or, with `data`, forge one); returns the query id."""
         if data is None:
@@ -112,11 +123,18 @@ class People:
                 m["until_date"] = 0
             if status == "administrator":
                 m |= {
-                    "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                    "can_delete_messages": True, "can_manage_video_chats": True,
-                    "can_restrict_members": True, "can_promote_members": False,
-                    "can_change_info": True, "can_invite_users": True, "can_post_stories": False,
-                    "can_edit_stories": False, "can_delete_stories": False,
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
                 }
             return m
 
@@ -160,22 +178,28 @@ class Conversation:
         self.mark = len(self.tg.calls)
         await self.people.write(self.chat, self.user, text, **extra)
 
-    async def next_message(self, timeout: float = 5.0) -> BotMessage:
+    async def next_message(self, within: float = 5.0) -> BotMessage:
         call = await self.tg.wait_for(
-            lambda c: c.method == "sendMessage" and c.ok and c.result["chat"]["id"] == self.chat["id"],
+            lambda c: (
+                c.method == "sendMessage" and c.ok and c.result["chat"]["id"] == self.chat["id"]
+            ),
             after=self.mark,
-            timeout=timeout,
+            within=within,
         )
         self.mark = call.index + 1
         return self.tg.messages[(self.chat["id"], call.result["message_id"])]
 
-    async def tap(self, message: BotMessage, button_text: str, *, data: str | None = None) -> dict[str, Any]:
+    async def tap(
+        self, message: BotMessage, button_text: str, *, data: str | None = None
+    ) -> dict[str, Any]:
         """Tap a button; returns the bot's answer to the tap (text, show_alert)."""
         self.mark = len(self.tg.calls)
         query_id = await self.people.tap(message, button_text, self.user, data=data)
         call = await self.tg.wait_for(
-            lambda c: c.method == "answerCallbackQuery"
-            and str(c.params.get("callback_query_id")) == query_id,
+            lambda c: (
+                c.method == "answerCallbackQuery"
+                and str(c.params.get("callback_query_id")) == query_id
+            ),
             after=self.mark,
         )
         return call.params
@@ -183,10 +207,12 @@ class Conversation:
     async def edited(self, message: BotMessage) -> BotMessage:
         """Wait for the bot to edit `message` after the last action."""
         await self.tg.wait_for(
-            lambda c: c.method.startswith("editMessage")
-            and c.ok
-            and int(c.params.get("chat_id", 0)) == message.chat_id
-            and int(c.params.get("message_id", 0)) == message.message_id,
+            lambda c: (
+                c.method.startswith("editMessage")
+                and c.ok
+                and int(c.params.get("chat_id", 0)) == message.chat_id
+                and int(c.params.get("message_id", 0)) == message.message_id
+            ),
             after=self.mark,
         )
         return message

@@ -178,13 +178,13 @@ class FakeTelegram:
             raw |= {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         params: dict[str, Any] = {}
         for key, value in raw.items():
+            params[key] = value
             if isinstance(value, str) and key not in STRING_FIELDS:
                 try:
-                    value = json.loads(value)
+                    params[key] = json.loads(value)
                 except ValueError:
                     if key in JSON_FIELDS:
                         raise
-            params[key] = value
         return params
 
     async def _record(self, call: Call) -> None:
@@ -203,13 +203,19 @@ class FakeTelegram:
 
     async def _api_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                           "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         if self._poller and not self._poller.done():
             # Telegram ends the older long poll when a new one arrives.
             self._poller.set_exception(
-                ApiError(409, "Conflict: terminated by other getUpdates request; "
-                         "make sure that only one bot instance is running")
+                ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
             )
         poller: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._poller = poller
@@ -224,8 +230,9 @@ class FakeTelegram:
                 if remaining <= 0:
                     break
                 waiter = asyncio.ensure_future(self._changed.wait())
-                done, _ = await asyncio.wait({waiter, poller}, timeout=remaining,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {waiter, poller}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
                 if waiter not in done:
                     waiter.cancel()
                     # The condition's lock must be held again before leaving the block.
@@ -313,11 +320,18 @@ class FakeTelegram:
             member["until_date"] = 0
         if status == "administrator":
             member |= {
-                "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                "can_delete_messages": True, "can_manage_video_chats": True,
-                "can_restrict_members": True, "can_promote_members": False,
-                "can_change_info": True, "can_invite_users": True, "can_post_stories": False,
-                "can_edit_stories": False, "can_delete_stories": False,
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
             }
         if status == "creator":
             member["is_anonymous"] = False
@@ -432,8 +446,10 @@ class FakeTelegram:
         m = self._own_message(p, "message to edit not found")
         keyboard = self._keyboard(p)
         if keyboard == m.keyboard:
-            raise bad("message is not modified: specified new message content and reply markup "
-                      "are exactly the same as a current content and reply markup of the message")
+            raise bad(
+                "message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message"
+            )
         m.keyboard = keyboard
         m.edits += 1
         return self._message_json(m)
@@ -459,9 +475,10 @@ class FakeTelegram:
     # ---- waiting ---------------------------------------------------------------------------
 
     async def wait_for(
-        self, predicate: Callable[[Call], bool], *, after: int = 0, timeout: float = 5.0
+        self, predicate: Callable[[Call], bool], *, after: int = 0, within: float = 5.0
     ) -> Call:
-        """The first call at index ≥ `after` that matches, waiting for it up to `timeout`."""
+        """The first call at index ≥ `after` that matches, waiting for it up to `within` s."""
+
         async def find() -> Call:
             async with self._changed:
                 while True:
@@ -471,8 +488,10 @@ class FakeTelegram:
                     await self._changed.wait()
 
         try:
-            return await asyncio.wait_for(find(), timeout)
+            return await asyncio.wait_for(find(), within)
         except TimeoutError:
-            seen = [(c.method, c.params.get("chat_id"), c.error and c.error.description)
-                    for c in self.calls[after:]]
-            raise AssertionError(f"no matching call within {timeout}s; calls: {seen}") from None
+            seen = [
+                (c.method, c.params.get("chat_id"), c.error and c.error.description)
+                for c in self.calls[after:]
+            ]
+            raise AssertionError(f"no matching call within {within}s; calls: {seen}") from None

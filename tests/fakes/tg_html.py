@@ -27,13 +27,19 @@ SIMPLE = {
 }
 ALLOWED = set(SIMPLE) | {"a", "span", "tg-emoji"}
 NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*>")
+_TAG = re.compile(
+    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*>"
+)
 _ATTR = re.compile(r"([a-zA-Z-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?")
 _ENTITY = re.compile(r"&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|([a-zA-Z]+));")
 
 
 class HtmlError(ValueError):
     """The description Telegram would answer with, after 'Bad Request: '."""
+
+
+def _fail(problem: str) -> HtmlError:
+    return HtmlError(f"can't parse entities: {problem}")
 
 
 def utf16_len(text: str) -> int:
@@ -52,9 +58,7 @@ def _decode(text: str, at: int) -> str:
         if m.group(1) or m.group(2):
             return chr(int(m.group(1) or m.group(2), 16 if m.group(2) else 10))
         if m.group(3) not in NAMED:
-            raise HtmlError(
-                f"can't parse entities: Unsupported character entity &{m.group(3)}; at byte offset {at}"
-            )
+            raise _fail(f"Unsupported character entity &{m.group(3)}; at byte offset {at}")
         return NAMED[m.group(3)]
 
     return _ENTITY.sub(one, text)
@@ -73,17 +77,17 @@ def parse(source: str) -> tuple[str, list[dict[str, object]]]:
         if ch == "<":
             m = _TAG.match(source, i)
             if not m:
-                raise HtmlError(f"can't parse entities: Unclosed start tag at byte offset {byte_at}")
+                raise _fail(f"Unclosed start tag at byte offset {byte_at}")
             closing, tag, attr_text = m.group(1) == "/", m.group(2).lower(), m.group(3)
             if tag not in ALLOWED:
                 kind = "end" if closing else "start"
-                raise HtmlError(
-                    f'can\'t parse entities: Unsupported {kind} tag "{tag}" at byte offset {byte_at}'
-                )
+                raise _fail(f'Unsupported {kind} tag "{tag}" at byte offset {byte_at}')
             if closing:
                 if not stack or stack[-1].tag != tag:
-                    raise HtmlError(
-                        f'can\'t parse entities: Unmatched end tag at byte offset {byte_at}, expected "</{stack[-1].tag if stack else ""}>", found "</{tag}>"'
+                    expected = stack[-1].tag if stack else ""
+                    raise _fail(
+                        f"Unmatched end tag at byte offset {byte_at}, "
+                        f'expected "</{expected}>", found "</{tag}>"'
                     )
                 opened = stack.pop()
                 entity = _entity(opened, length)
@@ -99,13 +103,11 @@ def parse(source: str) -> tuple[str, list[dict[str, object]]]:
             i = m.end()
             continue
         if ch == ">":
-            raise HtmlError(f"can't parse entities: Unescaped '>' at byte offset {byte_at}")
+            raise _fail(f"Unescaped '>' at byte offset {byte_at}")
         if ch == "&":
             m = _ENTITY.match(source, i)
             if not m:
-                raise HtmlError(
-                    f"can't parse entities: Character '&' must be escaped at byte offset {byte_at}"
-                )
+                raise _fail(f"Character '&' must be escaped at byte offset {byte_at}")
             text = _decode(m.group(0), byte_at)
             i = m.end()
         else:
@@ -114,9 +116,7 @@ def parse(source: str) -> tuple[str, list[dict[str, object]]]:
         out.append(text)
         length += utf16_len(text)
     if stack:
-        raise HtmlError(
-            f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1].tag}"'
-        )
+        raise _fail(f'Can\'t find end tag corresponding to start tag "{stack[-1].tag}"')
     return "".join(out), entities
 
 
@@ -130,13 +130,13 @@ def _check_attrs(tag: str, attrs: dict[str, str], stack: list[_Open], at: int) -
     }.get(tag, set())
     for name in attrs:
         if name not in allowed:
-            raise HtmlError(f"can't parse entities: Unsupported attribute \"{name}\" at byte offset {at}")
+            raise _fail(f'Unsupported attribute "{name}" at byte offset {at}')
     if tag == "span" and attrs.get("class") != "tg-spoiler":
-        raise HtmlError(f'can\'t parse entities: Tag "span" must have class "tg-spoiler" at byte offset {at}')
+        raise _fail(f'Tag "span" must have class "tg-spoiler" at byte offset {at}')
     if tag == "a" and not re.match(r"(https?|tg)://\S+|mailto:\S+", attrs.get("href", "")):
-        raise HtmlError(f"can't parse entities: Invalid URL in \"a\" tag at byte offset {at}")
+        raise _fail(f'Invalid URL in "a" tag at byte offset {at}')
     if tag == "code" and "class" in attrs and (not stack or stack[-1].tag != "pre"):
-        raise HtmlError(f"can't parse entities: code with a language must be inside pre at byte offset {at}")
+        raise _fail(f"code with a language must be inside pre at byte offset {at}")
 
 
 def _entity(opened: _Open, end: int) -> dict[str, object] | None:

@@ -1,0 +1,133 @@
+"""The catalogs: complete, well-formed, with Ukrainian plurals; choosing a chat's language."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot import render
+from bot.i18n import LOCALES, Catalogs, parse_language, pick_language
+from tests.fakes import tg_html
+
+ROOT = Path(__file__).parent.parent
+
+
+def source_messages() -> set[str]:
+    """Every msgid the code uses, extracted the way `make messages` does."""
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        ROOT / "bot", method_map=[("**.py", "python")]
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+@pytest.mark.parametrize("lang", ["uk", "en"])
+def test_catalog_has_every_message_translated(lang: str) -> None:
+    po = (LOCALES / lang / "LC_MESSAGES" / "visnyk.po").read_bytes()
+    catalog = read_po(io.BytesIO(po), locale=lang)
+    translated = {}
+    for m in catalog:
+        if not m.id:
+            continue
+        key = m.id if isinstance(m.id, str) else m.id[0]
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        translated[key] = all(strings) and not m.fuzzy
+    used = source_messages()
+    assert used, "extraction found nothing"
+    missing = sorted(used - set(translated))
+    assert missing == [], f"run `make messages` and translate: {missing}"
+    if lang == "uk":
+        untranslated = sorted(k for k in used if not translated[k])
+        assert untranslated == []
+
+
+def test_ukrainian_plural_forms() -> None:
+    t = Catalogs().get("uk")
+    words = {
+        n: t.ngettext(
+            "Subscribed to {count} section.", "Subscribed to {count} sections.", n
+        ).format(count=n)
+        for n in (1, 2, 4, 5, 11, 12, 21, 22, 25, 101, 111)
+    }
+    assert words[1] == "Підписано на 1 розділ."
+    assert words[2] == "Підписано на 2 розділи."
+    assert words[4] == "Підписано на 4 розділи."
+    assert words[5] == "Підписано на 5 розділів."
+    assert words[11] == "Підписано на 11 розділів."
+    assert words[12] == "Підписано на 12 розділів."
+    assert words[21] == "Підписано на 21 розділ."
+    assert words[22] == "Підписано на 22 розділи."
+    assert words[25] == "Підписано на 25 розділів."
+    assert words[101] == "Підписано на 101 розділ."
+    assert words[111] == "Підписано на 111 розділів."
+
+
+def test_every_translation_is_valid_telegram_html() -> None:
+    """Translators may not break the markup: each string must parse as Telegram's HTML,
+    with its placeholders filled."""
+    for lang in ("uk", "en"):
+        po = (LOCALES / lang / "LC_MESSAGES" / "visnyk.po").read_bytes()
+        for m in read_po(io.BytesIO(po), locale=lang):
+            strings = m.string if isinstance(m.string, tuple) else (m.string,)
+            for s in strings:
+                if m.id and s:
+                    filled = s.format(
+                        count=3,
+                        name="Ім'я",
+                        title="Світ",
+                        titles="«Світ»",
+                        names="«x»",
+                        list="Світ (world)",
+                    )
+                    tg_html.parse(filled)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("uk", "uk"),
+        ("uk-UA", "uk"),
+        ("en", "en"),
+        ("en-US", "en"),
+        ("ru", "uk"),
+        ("be", "uk"),
+        ("de", "en"),
+        ("pl", "en"),
+        (None, "uk"),
+        ("", "uk"),
+    ],
+)
+def test_pick_language(code: str | None, expected: str) -> None:
+    assert pick_language(code, "uk") == expected
+
+
+def test_pick_language_uses_the_configured_default() -> None:
+    assert pick_language(None, "en") == "en"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("uk", "uk"),
+        ("UA", "uk"),
+        ("Українська", "uk"),
+        ("en", "en"),
+        ("English", "en"),
+        ("англійська", "en"),
+        ("fr", None),
+        ("", None),
+    ],
+)
+def test_parse_language(typed: str, expected: str | None) -> None:
+    assert parse_language(typed) == expected
+
+
+def test_menus_fit_telegram_limits() -> None:
+    for lang in ("uk", "en"):
+        for command in render.command_menu(Catalogs().get(lang)):
+            assert 1 <= len(command.description) <= 256

@@ -1,0 +1,98 @@
+"""Rendering is pure: escaped, within Telegram's limits, the same for the same input."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import render
+from bot import sections as lookup
+from bot.i18n import Catalogs
+from storage.types import Section
+from tests.fakes import tg_html
+
+UK = Catalogs().get("uk")
+EN = Catalogs().get("en")
+
+
+def section(slug: str, uk: str, en: str | None = None, i: int = 0) -> Section:
+    titles = {"uk": uk} | ({"en": en} if en else {})
+    return Section(id=i, slug=slug, titles=titles, position=i, hidden=False)
+
+
+SECTIONS = [
+    section("world", "Світ", "World", 1),
+    section("tricky", "<Цифра> & «Світ»", "Tricks & <Tech>", 2),
+    section("science", "Наука і техніка", None, 3),
+]
+
+
+def test_outside_text_is_escaped() -> None:
+    text, markup = render.sections_view(UK, SECTIONS, {"tricky"}, "uk")
+    tg_html.parse(text)
+    assert markup is not None
+    assert [b.text for row in markup.inline_keyboard for b in row] == [
+        "➕ Світ",
+        "✅ <Цифра> & «Світ»",
+        "➕ Наука і техніка",
+    ]
+    listing = render.section_list(SECTIONS, "en")
+    assert "Tricks &amp; &lt;Tech&gt; (<code>tricky</code>)" in listing
+    assert "Наука і техніка (<code>science</code>)" in listing  # Ukrainian when no English
+    hint = render.unknown_sections(UK, ["<b>", "x" * 500] + ["y"] * 10, SECTIONS, "uk")
+    plain, _ = tg_html.parse(hint)
+    assert "«<b>»" in plain
+    assert len(plain) < 700
+
+
+def test_welcome_escapes_the_name() -> None:
+    intro = render.welcome_intro(EN, "<Jo & Ann>")
+    assert "Hello, &lt;Jo &amp; Ann&gt;!" in intro
+    tg_html.parse(intro)
+
+
+def test_callback_data_stays_within_64_bytes() -> None:
+    longest = section("x" * 32, "Т" * 100)
+    _, markup = render.sections_view(UK, [longest], set(), "uk", intro="hi")
+    assert markup is not None
+    data = markup.inline_keyboard[0][0].callback_data
+    assert isinstance(data, str)
+    assert len(data.encode()) <= 64
+    with pytest.raises(ValueError, match="callback_data"):
+        render.callback("x" * 65)
+
+
+def test_two_buttons_a_row() -> None:
+    many = [section(f"s{i}", f"Р{i}", i=i) for i in range(5)]
+    _, markup = render.sections_view(UK, many, set(), "uk")
+    assert markup is not None
+    assert [len(row) for row in markup.inline_keyboard] == [2, 2, 1]
+
+
+@pytest.mark.parametrize(
+    ("typed", "found", "unknown"),
+    [
+        ("світ", ["world"], []),
+        ("  WORLD ", ["world"], []),
+        ("наука   і техніка", ["science"], []),
+        ("#world, science", ["world", "science"], []),
+        ("світ світ", ["world"], []),
+        ("світ марс", ["world"], ["марс"]),
+        ("", [], []),
+    ],
+)
+def test_resolving_what_readers_type(typed: str, found: list[str], unknown: list[str]) -> None:
+    sections, missing = lookup.resolve(SECTIONS, typed)
+    assert [s.slug for s in sections] == found
+    assert missing == unknown
+
+
+def test_apostrophes_match_either_way() -> None:
+    s = [section("oblast", "Обл’асть")]
+    assert lookup.find(s, "обл'асть") is s[0]
+    assert lookup.find(s, "ОБЛʼАСТЬ") is s[0]
+
+
+def test_help_is_valid_html_in_both_languages() -> None:
+    for t in (UK, EN):
+        for group in (False, True):
+            tg_html.parse(render.help_text(t, group=group))
