@@ -120,6 +120,7 @@ def _add_handlers(app: VisnykApp) -> None:
     app.add_handler(CallbackQueryHandler(language.choose, pattern=rf"^{render.LANGUAGE}:(uk|en)$"))
     app.add_handler(CallbackQueryHandler(stop.confirm, pattern=rf"^{render.STOP}:(yes|no)$"))
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
     # Last, so that they see only what no handler above took: PTB runs the first match per group.
     private = filters.ChatType.PRIVATE
     app.add_handler(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from storage.db import Database
 from storage.errors import ChatNotFound
-from storage.models import ChatRow, utcnow
+from storage.models import ChatRow, SubscriptionRow, utcnow
 from storage.types import Chat, ChatStatus, ChatType
 
 
@@ -87,3 +87,37 @@ async def count_by_status(db: Database) -> dict[ChatStatus, int]:
     for status in rows:
         counts[ChatStatus(status)] += 1
     return counts
+
+
+async def migrate(db: Database, old_id: int, new_id: int) -> Chat | None:
+    """Move a group's data to its new supergroup id (Telegram's upgrade); None if `old_id` is
+    unknown. Safe to repeat: Telegram reports a migration in both chats."""
+    async with db.transaction() as s:
+        old = await s.get(ChatRow, old_id)
+        if old is None:
+            return None
+        new = await s.get(ChatRow, new_id)
+        if new is None:
+            new = ChatRow(
+                id=new_id,
+                type=ChatType.SUPERGROUP.value,
+                title=old.title,
+                language=old.language,
+                timezone=old.timezone,
+                status=old.status,
+                created=old.created,
+            )
+            s.add(new)
+        else:
+            new.language, new.timezone = old.language, old.timezone
+        await s.flush()
+        taken = select(SubscriptionRow.section_id).where(SubscriptionRow.chat_id == new_id)
+        await s.execute(
+            update(SubscriptionRow)
+            .where(SubscriptionRow.chat_id == old_id, SubscriptionRow.section_id.not_in(taken))
+            .values(chat_id=new_id)
+        )
+        await s.execute(delete(ChatRow).where(ChatRow.id == old_id))
+        await s.flush()
+        await s.refresh(new)
+        return _chat(new)

@@ -82,3 +82,17 @@ async def test_commands_addressed_to_the_bot(kit: Kit) -> None:
     help_message = await admin.say("/help")
     assert kit.sent_to(group["id"], after=before) == [help_message]
     assert "У групах змінювати підписки можуть лише адміністратори." in help_message.text
+
+
+async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(kit: Kit) -> None:
+    admin_user = kit.people.person("Ірина", "en")
+    group = kit.people.group("Small group", admins=(admin_user,), kind="group")
+    admin = kit.people.talk(group, admin_user)
+    await admin.say("/language en")
+    await admin.say("/subscribe world economy")
+    supergroup = await kit.people.upgrade_group(group, admin_user)
+    moved = kit.people.talk(supergroup, admin_user)
+    message = await moved.say("/sections")
+    assert message.text.startswith("Sections\nSubscribed to 2 sections.")
+    assert await chats.get(kit.db, group["id"]) is None
+    assert await subscriptions.of_chat(kit.db, supergroup["id"]) == {"world", "economy"}

@@ -143,3 +143,28 @@ async def test_sync_adds_hides_and_restores_sections_keeping_subscriptions(db: D
     visible = await sections.sync(db, [WORLD, CULTURE])
     assert [s.slug for s in visible] == ["world", "culture"]
     assert await subscriptions.of_chat(db, 42) == {"culture"}
+
+
+async def test_migrate_moves_a_group_to_its_supergroup(db: Database) -> None:
+    await chats.ensure(db, -5, type=ChatType.GROUP, title="Громада", language="en")
+    await chats.set_status(db, -5, ChatStatus.ACTIVE)
+    await subscriptions.subscribe(db, -5, "world")
+    await subscriptions.subscribe(db, -5, "economy")
+    # The supergroup may already have written to the bot (and follow a section itself).
+    await chats.ensure(db, -1005, type=ChatType.SUPERGROUP, title="Громада", language="uk")
+    await subscriptions.subscribe(db, -1005, "world")
+    moved = await chats.migrate(db, -5, -1005)
+    assert moved is not None
+    assert (moved.id, moved.type, moved.language) == (-1005, ChatType.SUPERGROUP, "en")
+    assert await chats.get(db, -5) is None
+    assert await subscriptions.of_chat(db, -1005) == {"world", "economy"}
+    assert await chats.migrate(db, -5, -1005) is None  # the second notice changes nothing
+
+
+async def test_migrate_to_a_new_id(db: Database) -> None:
+    await chats.ensure(db, -6, type=ChatType.GROUP, title="Мала", language="uk")
+    await subscriptions.subscribe(db, -6, "culture")
+    moved = await chats.migrate(db, -6, -1006)
+    assert moved is not None
+    assert moved.title == "Мала"
+    assert await subscriptions.of_chat(db, -1006) == {"culture"}

@@ -54,3 +54,18 @@ async def my_chat_member(update: Update, context: Context) -> None:
             )
         except TelegramError as e:
             log.warning("hello not sent chat=%s error=%s", chat.id, e)
+
+
+async def migrated(update: Update, context: Context) -> None:
+    """A group became a supergroup with a new id: its subscriptions and settings move along."""
+    message = update.effective_message
+    assert message is not None
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    chat = await chats.migrate(context.db, old, new)
+    if chat is not None:
+        log.info("chat migrated old=%s new=%s", old, new)

@@ -69,12 +69,15 @@ class People:
     async def write(
         self, chat: dict[str, Any], user: dict[str, Any] | None, text: str, **extra: Any
     ) -> None:
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": chat,
-            "text": text,
-        } | extra
+        message: dict[str, Any] = (
+            {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": chat,
+            }
+            | ({"text": text} if text else {})
+            | extra
+        )
         if user is not None:
             message["from"] = user
         if text.startswith("/"):
@@ -148,6 +151,18 @@ class People:
                 "new_chat_member": member(new),
             },
         )
+
+    async def upgrade_group(self, group: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
+        """Telegram turns a group into a supergroup with a new id; both chats get a notice."""
+        new = {"id": -(1000000000000 - group["id"]), "type": "supergroup", "title": group["title"]}
+        self.tg.chats[new["id"]] = new
+        for (chat_id, user_id), status in list(self.tg.members.items()):
+            if chat_id == group["id"]:
+                self.tg.members[(new["id"], user_id)] = status
+        self.tg.migrated[group["id"]] = new["id"]
+        await self.write(group, by, "", migrate_to_chat_id=new["id"])
+        await self.write(new, by, "", migrate_from_chat_id=group["id"])
+        return new
 
     async def block(self, user: dict[str, Any]) -> None:
         await self.change_bot_status(self.private(user), user, "member", "kicked")

@@ -107,6 +107,7 @@ class FakeTelegram:
         self.users: dict[int, dict[str, Any]] = {}
         self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status; bot included
         self.blocked_by: set[int] = set()  # private chats whose user blocked the bot
+        self.migrated: dict[int, int] = {}  # group id -> its supergroup's id
         self.messages: dict[tuple[int, int], BotMessage] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}
@@ -295,6 +296,12 @@ class FakeTelegram:
         return chat
 
     def _check_can_send(self, chat: dict[str, Any]) -> None:
+        if chat["id"] in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat["id"]]},
+            )
         if chat["type"] == "private":
             if chat["id"] in self.blocked_by:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
