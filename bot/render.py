@@ -131,16 +131,20 @@ def help_text(t: Translator, *, group: bool) -> str:
     return "\n".join(lines)
 
 
+def _titles(sections: Sequence[Section], lang: str) -> str:
+    return ", ".join(quoted(s.title(lang)) for s in sections)
+
+
 def subscribed(
-    t: Translator, found: Sequence[Section], already: Sequence[Section], lang: str
+    t: Translator, added: Sequence[Section], already: Sequence[Section], lang: str
 ) -> str:
     lines = []
-    if found:
-        titles = ", ".join(quoted(s.title(lang)) for s in found)
-        lines.append(t.gettext("✅ Subscribed to {titles}.").format(titles=titles))
+    if added:
+        lines.append(t.gettext("✅ Subscribed to {titles}.").format(titles=_titles(added, lang)))
     if already:
-        titles = ", ".join(quoted(s.title(lang)) for s in already)
-        lines.append(t.gettext("Already subscribed to {titles}.").format(titles=titles))
+        lines.append(
+            t.gettext("Already subscribed to {titles}.").format(titles=_titles(already, lang))
+        )
     return "\n".join(lines)
 
 
@@ -149,11 +153,11 @@ def unsubscribed(
 ) -> str:
     lines = []
     if removed:
-        titles = ", ".join(quoted(s.title(lang)) for s in removed)
-        lines.append(t.gettext("Unsubscribed from {titles}.").format(titles=titles))
+        lines.append(t.gettext("Unsubscribed from {titles}.").format(titles=_titles(removed, lang)))
     if absent:
-        titles = ", ".join(quoted(s.title(lang)) for s in absent)
-        lines.append(t.gettext("You were not subscribed to {titles}.").format(titles=titles))
+        lines.append(
+            t.gettext("You were not subscribed to {titles}.").format(titles=_titles(absent, lang))
+        )
     return "\n".join(lines)
 
 

@@ -36,49 +36,41 @@ async def of_chat(db: Database, chat_id: int) -> frozenset[str]:
         return frozenset(rows.scalars())
 
 
-async def subscribe(db: Database, chat_id: int, slug: str) -> bool:
-    """Follow a section; False if the chat already did."""
-    try:
-        async with db.transaction() as s:
-            section_id = await _section_id(s, slug)
-            exists = await s.get(SubscriptionRow, (chat_id, section_id))
-            if exists:
-                return False
-            s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id))
-            await s.flush()
-            return True
-    except Conflict as e:
-        await _chat_must_exist(db, chat_id, e)
-        return False  # a concurrent request subscribed first
-
-
-async def unsubscribe(db: Database, chat_id: int, slug: str) -> bool:
-    """Stop following a section; False if the chat did not follow it."""
-    async with db.transaction() as s:
-        section_id = await _section_id(s, slug)
-        result = await s.execute(
-            delete(SubscriptionRow).where(
-                SubscriptionRow.chat_id == chat_id, SubscriptionRow.section_id == section_id
-            )
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def toggle(db: Database, chat_id: int, slug: str) -> bool:
-    """Flip a subscription in one transaction; returns whether the chat follows it now."""
+async def _set(db: Database, chat_id: int, slug: str, want: bool | None) -> tuple[bool, bool]:
+    """Set a subscription (flip it when `want` is None) in one transaction.
+    Returns (whether the chat follows the section now, whether anything changed)."""
     try:
         async with db.transaction() as s:
             section_id = await _section_id(s, slug)
             row = await s.get(SubscriptionRow, (chat_id, section_id))
-            if row is not None:
+            follows = row is not None
+            target = not follows if want is None else want
+            if target == follows:
+                return follows, False
+            if row is None:
+                s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id))
+            else:
                 await s.delete(row)
-                return False
-            s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id))
             await s.flush()
-            return True
+            return target, True
     except Conflict as e:
         await _chat_must_exist(db, chat_id, e)
-        return True  # a concurrent request subscribed first
+        return True, False  # a concurrent request subscribed first
+
+
+async def subscribe(db: Database, chat_id: int, slug: str) -> bool:
+    """Follow a section; False if the chat already did."""
+    return (await _set(db, chat_id, slug, True))[1]
+
+
+async def unsubscribe(db: Database, chat_id: int, slug: str) -> bool:
+    """Stop following a section; False if the chat did not follow it."""
+    return (await _set(db, chat_id, slug, False))[1]
+
+
+async def toggle(db: Database, chat_id: int, slug: str) -> bool:
+    """Flip a subscription; returns whether the chat follows the section now."""
+    return (await _set(db, chat_id, slug, None))[0]
 
 
 async def unsubscribe_all(db: Database, chat_id: int) -> int:

@@ -1,0 +1,1 @@
+"""Visnyk tests; `tests/kit.py` is the end-to-end kit."""

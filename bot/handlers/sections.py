@@ -52,39 +52,26 @@ async def toggle(update: Update, context: Context) -> None:
 
 async def subscribe(update: Update, context: Context) -> None:
     """/subscribe <section…>: by slug or title in either language."""
-    chat, t = await chat_and_translator(update, context)
-    sections = context.runtime.sections
-    text = " ".join(context.args or [])
-    if not text:
-        await reply(update, render.usage(t, "subscribe", sections, chat.language))
-        return
-    if not await may_change(update, context, chat):
-        await reply(update, render.admins_only(t))
-        return
-    found, unknown = lookup.resolve(sections, text)
-    if unknown:
-        await reply(update, render.unknown_sections(t, unknown, sections, chat.language))
-        return
-    added: list[Section] = []
-    already: list[Section] = []
-    for section in found:
-        new = await subscriptions.subscribe(context.db, chat.id, section.slug)
-        (added if new else already).append(section)
-    await reply(update, render.subscribed(t, added, already, chat.language))
+    await _change(update, context, follow=True)
 
 
 async def unsubscribe(update: Update, context: Context) -> None:
     """/unsubscribe <section…|all>."""
+    await _change(update, context, follow=False)
+
+
+async def _change(update: Update, context: Context, *, follow: bool) -> None:
     chat, t = await chat_and_translator(update, context)
     sections = context.runtime.sections
     text = " ".join(context.args or [])
     if not text:
-        await reply(update, render.usage(t, "unsubscribe", sections, chat.language))
+        command = "subscribe" if follow else "unsubscribe"
+        await reply(update, render.usage(t, command, sections, chat.language))
         return
     if not await may_change(update, context, chat):
         await reply(update, render.admins_only(t))
         return
-    if lookup.is_all(text):
+    if not follow and lookup.is_all(text):
         count = await subscriptions.unsubscribe_all(context.db, chat.id)
         await reply(update, render.unsubscribed_all(t, count))
         return
@@ -92,9 +79,11 @@ async def unsubscribe(update: Update, context: Context) -> None:
     if unknown:
         await reply(update, render.unknown_sections(t, unknown, sections, chat.language))
         return
-    removed: list[Section] = []
-    absent: list[Section] = []
+    change = subscriptions.subscribe if follow else subscriptions.unsubscribe
+    changed: list[Section] = []
+    unchanged: list[Section] = []
     for section in found:
-        gone = await subscriptions.unsubscribe(context.db, chat.id, section.slug)
-        (removed if gone else absent).append(section)
-    await reply(update, render.unsubscribed(t, removed, absent, chat.language))
+        done = await change(context.db, chat.id, section.slug)
+        (changed if done else unchanged).append(section)
+    summary = render.subscribed if follow else render.unsubscribed
+    await reply(update, summary(t, changed, unchanged, chat.language))

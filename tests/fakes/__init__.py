@@ -1,0 +1,1 @@
+"""Fakes for what cannot run here: Telegram (its Bot API server and its users)."""

@@ -8,7 +8,7 @@ import itertools
 import time
 from typing import Any
 
-from tests.fakes.telegram import BOT_ID, BotMessage, Call, FakeTelegram
+from tests.fakes.telegram import BOT_ID, BotMessage, Call, FakeTelegram, member_json
 
 
 class People:
@@ -120,35 +120,14 @@ class People:
         else:
             self.tg.members[(chat["id"], BOT_ID)] = new
 
-        def member(status: str) -> dict[str, Any]:
-            m: dict[str, Any] = {"user": self.tg.bot, "status": status}
-            if status == "kicked":
-                m["until_date"] = 0
-            if status == "administrator":
-                m |= {
-                    "can_be_edited": False,
-                    "is_anonymous": False,
-                    "can_manage_chat": True,
-                    "can_delete_messages": True,
-                    "can_manage_video_chats": True,
-                    "can_restrict_members": True,
-                    "can_promote_members": False,
-                    "can_change_info": True,
-                    "can_invite_users": True,
-                    "can_post_stories": False,
-                    "can_edit_stories": False,
-                    "can_delete_stories": False,
-                }
-            return m
-
         await self.tg.push_update(
             "my_chat_member",
             {
                 "chat": chat,
                 "from": by,
                 "date": int(time.time()),
-                "old_chat_member": member(old),
-                "new_chat_member": member(new),
+                "old_chat_member": member_json(self.tg.bot, old),
+                "new_chat_member": member_json(self.tg.bot, new),
             },
         )
 

@@ -1,9 +1,9 @@
 """A fake Telegram Bot API server on loopback, for the real PTB Application to talk HTTP to.
 
 It keeps the state a bot can observe (chats, members, the bot's messages as users see them,
-command menus), lets a test act as users (messages, button taps, blocking the bot, adding it to
-groups), records every call, and answers like Telegram when a request breaks the platform's
-rules (HTML subset, lengths, callback_data, unknown chats, edits that change nothing).
+command menus), queues the updates that `people.py` makes as users, records every call, and
+answers like Telegram when a request breaks the platform's rules (`rules.py`: HTML subset,
+lengths, callback_data; here: unknown chats, blocked bots, edits that change nothing).
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes import tg_html
+from tests.fakes import rules
+from tests.fakes.rules import ApiError, bad, member_json
 
-MAX_TEXT = 4096
-MAX_CALLBACK_ANSWER = 200
-MAX_CALLBACK_DATA = 64
 BOT_ID = 7000000001
 JSON_FIELDS = {
     "reply_markup",
@@ -34,16 +32,6 @@ JSON_FIELDS = {
     "reply_parameters",
 }
 STRING_FIELDS = {"text", "caption", "parse_mode", "callback_query_id", "url", "language_code"}
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None):
-        super().__init__(description)
-        self.code, self.description, self.parameters = code, description, parameters
-
-
-def bad(description: str) -> ApiError:
-    return ApiError(400, f"Bad Request: {description}")
 
 
 @dataclass
@@ -261,15 +249,7 @@ class FakeTelegram:
         return True
 
     async def _api_setmycommands(self, p: dict[str, Any]) -> bool:
-        commands = p.get("commands")
-        if not isinstance(commands, list) or not 1 <= len(commands) <= 100:
-            raise bad("commands must be a non-empty list of at most 100 commands")
-        for c in commands:
-            name, desc = c.get("command", ""), c.get("description", "")
-            if not (1 <= len(name) <= 32 and name.islower() and name.replace("_", "").isalnum()):
-                raise bad("BOT_COMMAND_INVALID")
-            if not 1 <= len(desc) <= 256:
-                raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
+        commands = rules.commands(p)
         self.commands[self._scope_key(p)] = commands
         return True
 
@@ -321,72 +301,9 @@ class FakeTelegram:
         user = self.bot if user_id == BOT_ID else self.users.get(user_id)
         if user is None:
             raise bad("PARTICIPANT_ID_INVALID")
-        status = self.members.get((chat["id"], user_id), "left")
-        member: dict[str, Any] = {"user": user, "status": status}
-        if status == "kicked":
-            member["until_date"] = 0
-        if status == "administrator":
-            member |= {
-                "can_be_edited": False,
-                "is_anonymous": False,
-                "can_manage_chat": True,
-                "can_delete_messages": True,
-                "can_manage_video_chats": True,
-                "can_restrict_members": True,
-                "can_promote_members": False,
-                "can_change_info": True,
-                "can_invite_users": True,
-                "can_post_stories": False,
-                "can_edit_stories": False,
-                "can_delete_stories": False,
-            }
-        if status == "creator":
-            member["is_anonymous"] = False
-        return member
+        return member_json(user, self.members.get((chat["id"], user_id), "left"))
 
     # ---- messages --------------------------------------------------------------------------
-
-    def _render(self, p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        source = p.get("text")
-        if not isinstance(source, str) or not source.strip():
-            raise bad("message text is empty")
-        mode = p.get("parse_mode")
-        if mode in (None, ""):
-            text, entities = source, []
-        elif str(mode).lower() == "html":
-            try:
-                text, entities = tg_html.parse(source)
-            except tg_html.HtmlError as e:
-                raise bad(str(e)) from None
-        else:
-            raise bad(f"the fake Telegram speaks only HTML, not parse_mode {mode!r}")
-        if not text.strip():
-            raise bad("message text is empty")
-        if tg_html.utf16_len(text) > MAX_TEXT:
-            raise bad("message is too long")
-        return text, entities
-
-    @staticmethod
-    def _keyboard(p: dict[str, Any]) -> list[list[dict[str, Any]]]:
-        markup = p.get("reply_markup")
-        if not markup:
-            return []
-        rows = markup.get("inline_keyboard")
-        if rows is None:
-            return []
-        for row in rows:
-            for button in row:
-                if not button.get("text"):
-                    raise bad("BUTTON_TEXT_INVALID")
-                data = button.get("callback_data")
-                url = button.get("url")
-                if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
-                    raise bad("BUTTON_DATA_INVALID")
-                if url is not None and not url.startswith(("http://", "https://", "tg://")):
-                    raise bad("BUTTON_URL_INVALID")
-                if data is None and url is None and not set(button) - {"text"}:
-                    raise bad("BUTTON_TYPE_INVALID")
-        return rows
 
     def _message_json(self, m: BotMessage) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -412,8 +329,8 @@ class FakeTelegram:
     async def _api_sendmessage(self, p: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(p.get("chat_id"))
         self._check_can_send(chat)
-        text, entities = self._render(p)
-        keyboard = self._keyboard(p)
+        text, entities = rules.message_text(p)
+        keyboard = rules.keyboard(p)
         m = BotMessage(
             chat_id=chat["id"],
             message_id=self._next_message_id(chat["id"]),
@@ -438,8 +355,8 @@ class FakeTelegram:
 
     async def _api_editmessagetext(self, p: dict[str, Any]) -> dict[str, Any]:
         m = self._own_message(p, "message to edit not found")
-        text, entities = self._render(p)
-        keyboard = self._keyboard(p)
+        text, entities = rules.message_text(p)
+        keyboard = rules.keyboard(p)
         if (text, entities, keyboard) == (m.text, m.entities, m.keyboard):
             raise bad(
                 "message is not modified: specified new message content and reply markup are "
@@ -451,7 +368,7 @@ class FakeTelegram:
 
     async def _api_editmessagereplymarkup(self, p: dict[str, Any]) -> dict[str, Any]:
         m = self._own_message(p, "message to edit not found")
-        keyboard = self._keyboard(p)
+        keyboard = rules.keyboard(p)
         if keyboard == m.keyboard:
             raise bad(
                 "message is not modified: specified new message content and reply markup "
@@ -473,7 +390,7 @@ class FakeTelegram:
         if query is None or query["answered"]:
             raise bad("query is too old and response timeout expired or query ID is invalid")
         text = p.get("text") or ""
-        if len(text) > MAX_CALLBACK_ANSWER:
+        if len(text) > rules.MAX_CALLBACK_ANSWER:
             raise bad("MESSAGE_TOO_LONG")
         query["answered"] = True
         query["answer"] = p

@@ -1,0 +1,111 @@
+"""What Telegram accepts: message texts, keyboards, command menus, and the errors it answers
+with otherwise. Pure functions; the fake server calls them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakes import tg_html
+
+MAX_TEXT = 4096
+MAX_CALLBACK_ANSWER = 200
+MAX_CALLBACK_DATA = 64
+
+
+class ApiError(Exception):
+    """An answer with ok=false: the HTTP code, Telegram's description, its parameters."""
+
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None):
+        super().__init__(description)
+        self.code, self.description, self.parameters = code, description, parameters
+
+
+def bad(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {description}")
+
+
+def member_json(user: dict[str, Any], status: str) -> dict[str, Any]:
+    """A ChatMember as the Bot API sends it, with the fields its status requires."""
+    member: dict[str, Any] = {"user": user, "status": status}
+    if status == "kicked":
+        member["until_date"] = 0
+    if status == "creator":
+        member["is_anonymous"] = False
+    if status == "administrator":
+        rights = (
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_change_info",
+            "can_invite_users",
+        )
+        member |= dict.fromkeys(rights, True)
+        member |= {
+            "can_be_edited": False,
+            "is_anonymous": False,
+            "can_promote_members": False,
+            "can_post_stories": False,
+            "can_edit_stories": False,
+            "can_delete_stories": False,
+        }
+    return member
+
+
+def message_text(p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The plain text and entities of a message's `text` and `parse_mode`."""
+    source = p.get("text")
+    if not isinstance(source, str) or not source.strip():
+        raise bad("message text is empty")
+    mode = p.get("parse_mode")
+    if mode in (None, ""):
+        text, entities = source, []
+    elif str(mode).lower() == "html":
+        try:
+            text, entities = tg_html.parse(source)
+        except tg_html.HtmlError as e:
+            raise bad(str(e)) from None
+    else:
+        raise bad(f"the fake Telegram speaks only HTML, not parse_mode {mode!r}")
+    if not text.strip():
+        raise bad("message text is empty")
+    if tg_html.utf16_len(text) > MAX_TEXT:
+        raise bad("message is too long")
+    return text, entities
+
+
+def keyboard(p: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The inline keyboard of `reply_markup`, checked button by button."""
+    markup = p.get("reply_markup")
+    if not markup:
+        return []
+    rows = markup.get("inline_keyboard")
+    if rows is None:
+        return []
+    for row in rows:
+        for button in row:
+            if not button.get("text"):
+                raise bad("BUTTON_TEXT_INVALID")
+            data = button.get("callback_data")
+            url = button.get("url")
+            if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
+                raise bad("BUTTON_DATA_INVALID")
+            if url is not None and not url.startswith(("http://", "https://", "tg://")):
+                raise bad("BUTTON_URL_INVALID")
+            if data is None and url is None and not set(button) - {"text"}:
+                raise bad("BUTTON_TYPE_INVALID")
+    return rows
+
+
+def commands(p: dict[str, Any]) -> list[dict[str, str]]:
+    """The commands of setMyCommands, as Telegram checks them."""
+    commands = p.get("commands")
+    if not isinstance(commands, list) or not 1 <= len(commands) <= 100:
+        raise bad("commands must be a non-empty list of at most 100 commands")
+    for c in commands:
+        name, desc = c.get("command", ""), c.get("description", "")
+        if not (1 <= len(name) <= 32 and name.islower() and name.replace("_", "").isalnum()):
+            raise bad("BOT_COMMAND_INVALID")
+        if not 1 <= len(desc) <= 256:
+            raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
+    return commands
