@@ -6,7 +6,6 @@ Nothing imports this module but the command line and the tests.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot import render
+from bot import jobs, render
 from bot.config import Config
-from bot.context import Context, Runtime
+from bot.context import Context
 from bot.handlers import errors, fallback, language, membership, sections, start, stop
 from bot.i18n import Catalogs
-from storage import sections as stored_sections
-from storage.db import Database
-from storage.types import NewSection
+from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30
+INGEST_TICK_SECONDS = 30  # feeds fall due one by one (see bot.schedule); the tick polls those due
+PRUNE_SECONDS = 24 * 3600
 
 VisnykApp = Application[Any, Context, Any, Any, Any, Any]
 
@@ -60,24 +59,16 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     """The bot, ready to run; resources open in post_init and close in post_shutdown."""
 
     async def post_init(app: VisnykApp) -> None:
-        db = Database.open(config.storage.url)
-        await db.upgrade()
-        configured = [NewSection(s.slug, s.title) for s in config.sections]
-        visible = await stored_sections.sync(db, configured)
-        catalogs = Catalogs(config.i18n.default_language)
-        app.bot_data["runtime"] = Runtime(config, db, catalogs, visible)
-        await _set_commands(app, catalogs, config.i18n.default_language)
-        if heartbeat is not None and app.job_queue is not None:
-            _write_heartbeat(heartbeat)
-            app.job_queue.run_repeating(
-                _beat, interval=HEARTBEAT_SECONDS, data=heartbeat, name="heartbeat"
-            )
-        log.info("ready sections=%d bot=@%s", len(visible), app.bot.username)
+        runtime = await open_runtime(config)
+        app.bot_data["runtime"] = runtime
+        await _set_commands(app, runtime.catalogs, config.i18n.default_language)
+        _add_jobs(app, config, heartbeat)
+        log.info("ready sections=%d bot=@%s", len(runtime.sections), app.bot.username)
 
     async def post_shutdown(app: VisnykApp) -> None:
         runtime: Runtime | None = app.bot_data.get("runtime")
         if runtime is not None:
-            await runtime.db.close()
+            await runtime.close()
 
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
@@ -147,15 +138,21 @@ async def _set_commands(app: VisnykApp, catalogs: Catalogs, default_language: st
         log.warning("command menu not set error=%s", e)
 
 
-def _write_heartbeat(path: Path) -> None:
-    """Touch the heartbeat file that `visnyk health` (the Docker HEALTHCHECK) reads."""
-    path.write_text(f"{time.time():.0f}\n")
-
-
-async def _beat(context: Context) -> None:
-    assert context.job is not None
-    path: Path = context.job.data  # type: ignore[assignment]
-    _write_heartbeat(path)
+def _add_jobs(app: VisnykApp, config: Config, heartbeat: Path | None) -> None:
+    """Background work; each job runs one instance at a time, a late run is coalesced."""
+    queue = app.job_queue
+    assert queue is not None, "python-telegram-bot[job-queue] is required"
+    once = {"max_instances": 1, "coalesce": True}
+    tick = min(INGEST_TICK_SECONDS, config.ingest.poll_interval)
+    queue.run_repeating(jobs.ingest, interval=tick, first=1, name="ingest", job_kwargs=once)
+    queue.run_repeating(
+        jobs.prune, interval=PRUNE_SECONDS, first=PRUNE_SECONDS / 24, name="prune", job_kwargs=once
+    )
+    if heartbeat is not None:
+        jobs.write_heartbeat(heartbeat)
+        queue.run_repeating(
+            jobs.heartbeat, interval=HEARTBEAT_SECONDS, data=heartbeat, name="heartbeat"
+        )
 
 
 def run(config: Config, *, heartbeat: Path | None = None) -> None:

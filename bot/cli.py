@@ -1,4 +1,4 @@
-"""The command line: `visnyk run`, `visnyk check-config`, `visnyk db upgrade`, `visnyk health`."""
+"""The command line: `visnyk run`, `check-config`, `db upgrade`, `ingest --once`, `health`."""
 
 from __future__ import annotations
 
@@ -67,6 +67,25 @@ def _db_upgrade(args: argparse.Namespace) -> None:
     print(f"database at revision {revision}")
 
 
+def _ingest(args: argparse.Namespace) -> None:
+    config = _config(args.config)
+    from bot.runtime import open_runtime  # noqa: PLC0415 - loads the news stack only here
+
+    async def once() -> list[str]:
+        runtime = await open_runtime(config)
+        try:
+            reports = await runtime.ingester.run(runtime.now(), only_due=False)
+        finally:
+            await runtime.close()
+        return [r.line() for r in reports]
+
+    lines = asyncio.run(once())
+    for line in lines:
+        print(line)
+    if not lines:
+        print("no feeds configured")
+
+
 def _health(args: argparse.Namespace) -> None:
     path = Path(args.file or os.environ.get(HEARTBEAT_ENV, ""))
     try:
@@ -95,6 +114,11 @@ def parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="apply database migrations")
     upgrade.add_argument("--config", default=DEFAULT_CONFIG, help="config file (./config.toml)")
     upgrade.set_defaults(func=_db_upgrade)
+
+    ingest = sub.add_parser("ingest", help="fetch every feed once and store what is new")
+    ingest.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
+    ingest.add_argument("--config", default=DEFAULT_CONFIG, help="config file (./config.toml)")
+    ingest.set_defaults(func=_ingest)
 
     health = sub.add_parser("health", help="exit 0 if the running bot's heartbeat is fresh")
     health.add_argument("--file", help=f"heartbeat file (${HEARTBEAT_ENV})")

@@ -56,6 +56,13 @@ class DeliveryConfig:
 @dataclass(frozen=True, slots=True)
 class IngestConfig:
     poll_interval: float
+    keep_days: int
+    timeout: float
+    max_bytes: int
+    concurrency: int
+    timezone: str
+    user_agent: str
+    feeds: tuple[str, ...]  # feeds whose items reach sections by category only
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class SectionConfig:
     slug: str
     title: Mapping[str, str]
     feeds: tuple[str, ...]
+    categories: tuple[str, ...] = ()  # items of any feed with one of these categories
 
     def title_in(self, language: str) -> str:
         """The section's title in `language`, else in Ukrainian, else any."""
@@ -90,9 +98,14 @@ class Config:
     i18n: I18nConfig
     sections: tuple[SectionConfig, ...]
 
+    def feed_urls(self) -> tuple[str, ...]:
+        """Every configured feed once, in order of appearance."""
+        urls = [url for s in self.sections for url in s.feeds] + list(self.ingest.feeds)
+        return tuple(dict.fromkeys(urls))
+
     def summary(self) -> str:
         """One line for `visnyk check-config`."""
-        feeds = sum(len(s.feeds) for s in self.sections)
+        feeds = len(self.feed_urls())
         token = "token set" if self.telegram.token else "no token"
         return (
             f"config OK: {len(self.sections)} sections, {feeds} feeds, "
@@ -232,12 +245,17 @@ def _section(key: str, value: Any) -> SectionConfig:
     if "uk" not in titles:
         raise ConfigError(title_table.key("uk"), "is required")
     no_items: list[Any] = []
-    feeds = tuple(
-        _url(f"{table.key('feeds')}[{i}]", item)
-        for i, item in enumerate(table.get("feeds", _list, no_items))
+    feeds = _urls(table.key("feeds"), table.get("feeds", _list, no_items))
+    categories = tuple(
+        _string(f"{table.key('categories')}[{i}]", item).strip()
+        for i, item in enumerate(table.get("categories", _list, no_items))
     )
     table.finish()
-    return SectionConfig(slug=slug, title=titles, feeds=feeds)
+    return SectionConfig(slug=slug, title=titles, feeds=feeds, categories=categories)
+
+
+def _urls(key: str, items: list[Any]) -> tuple[str, ...]:
+    return tuple(_url(f"{key}[{i}]", item) for i, item in enumerate(items))
 
 
 def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
@@ -271,7 +289,17 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
     dl.finish()
 
     ig = root.table("ingest")
-    ingest = IngestConfig(poll_interval=ig.get("poll_interval", _positive, 300.0))
+    no_feeds: list[Any] = []
+    ingest = IngestConfig(
+        poll_interval=ig.get("poll_interval", _positive, 300.0),
+        keep_days=ig.get("keep_days", _positive_int, 30),
+        timeout=ig.get("timeout", _positive, 20.0),
+        max_bytes=ig.get("max_bytes", _positive_int, 5_000_000),
+        concurrency=ig.get("concurrency", _positive_int, 8),
+        timezone=ig.get("timezone", _timezone, "Europe/Kyiv"),
+        user_agent=ig.get("user_agent", _string, "Visnyk/0.1 (newsroom Telegram bot)"),
+        feeds=_urls(ig.key("feeds"), ig.get("feeds", _list, no_feeds)),
+    )
     ig.finish()
 
     dg = root.table("digest")

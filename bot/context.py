@@ -1,26 +1,14 @@
-"""What handlers reach through `context`: the config, the database, catalogs, sections."""
+"""What handlers reach through `context`: the runtime (config, database, catalogs, sections)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.config import Config
-from bot.i18n import Catalogs, Translator
+from bot.i18n import Translator
+from bot.runtime import Runtime
 from storage.db import Database
-from storage.types import Section
-
-
-@dataclass
-class Runtime:
-    """Resources opened in `post_init` and closed in `post_shutdown`."""
-
-    config: Config
-    db: Database
-    catalogs: Catalogs
-    sections: list[Section] = field(default_factory=list)  # visible, in configured order
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):

@@ -12,8 +12,10 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -80,3 +82,68 @@ class SubscriptionRow(Base):
         Integer, ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedRow(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str] = mapped_column(String(512), default="")
+    etag: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    last_attempt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_success: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    warning: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    next_check: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_published", "published", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    guid: Mapped[str | None] = mapped_column(String(2048), nullable=True, index=True)
+    title_key: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(1024))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    author: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    language: Mapped[str] = mapped_column(String(8), default="uk")
+    published: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    feed_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("feeds.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class ArticleSectionRow(Base):
+    __tablename__ = "article_sections"
+    __table_args__ = (Index("ix_article_sections_latest", "section_id", "published", "article_id"),)
+
+    article_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    section_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True
+    )
+    published: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the article's, for ordering
+
+
+class SearchRow(Base):
+    """A reader's search, kept so that its result pages can be turned with buttons."""
+
+    __tablename__ = "searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query: Mapped[str] = mapped_column(String(256))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def is_modelled(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's include_name: the full-text index (made by raw SQL) is not a model."""
+    return not (type_ == "table" and name is not None and name.startswith("articles_fts"))

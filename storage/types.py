@@ -59,3 +59,69 @@ class Section:
     def title(self, language: str) -> str:
         """The title in `language`, else in Ukrainian, else the slug."""
         return self.titles.get(language) or self.titles.get("uk") or self.slug
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str
+    etag: str | None
+    last_modified: str | None
+    last_attempt: dt.datetime | None
+    last_success: dt.datetime | None
+    failures: int
+    last_error: str | None
+    warning: str | None
+    next_check: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """A story as ingest found it, for `storage.articles.save`."""
+
+    url: str  # canonical
+    guid: str | None
+    title_key: str
+    title: str
+    summary: str
+    image_url: str | None
+    author: str | None
+    language: str
+    published: dt.datetime
+    sections: frozenset[str]  # slugs
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    url: str
+    title: str
+    summary: str
+    image_url: str | None
+    author: str | None
+    language: str
+    published: dt.datetime
+    first_seen: dt.datetime
+    sections: tuple[str, ...]  # slugs, in configured order
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    article_id: int
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of articles, newest first, and whether older ones follow."""
+
+    articles: tuple[Article, ...]
+    offset: int
+    has_more: bool

@@ -1,0 +1,200 @@
+"""Ingest: poll the feeds, turn their items into stories, store them, record each feed's health.
+
+fetch → parse → story → store; feeds are fetched concurrently under a cap, each within its
+deadline and size limit, so one slow or broken feed never holds up another. No Telegram here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from bot import schedule
+from bot.config import Config
+from bot.news.extract import extract_page, page_summary
+from bot.news.fetch import FetchError, fetch
+from bot.news.parse import NotAFeed, ParsedFeed, parse_feed
+from bot.news.story import description_summary, sections_for, story
+from storage import articles, feeds
+from storage.db import Database
+from storage.errors import StorageError
+from storage.types import Feed, NewArticle, Outcome
+
+log = logging.getLogger(__name__)
+MAX_PAGES_PER_FEED = 20  # article pages fetched for summaries in one poll of one feed
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedReport:
+    """What one poll of one feed brought."""
+
+    url: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    warning: str | None = None
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.url}: error: {self.error}"
+        if self.not_modified:
+            return f"{self.url}: not modified"
+        text = f"{self.url}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+        return f"{text} (warning: {self.warning})" if self.warning else text
+
+
+class Ingester:
+    """Polls the configured feeds into storage."""
+
+    def __init__(self, config: Config, db: Database, http: httpx.AsyncClient) -> None:
+        self.config, self.db, self.http = config, db, http
+        self.timezone = ZoneInfo(config.ingest.timezone)
+        self.feed_sections: dict[str, set[str]] = {url: set() for url in config.feed_urls()}
+        for section in config.sections:
+            for url in section.feeds:
+                self.feed_sections[url].add(section.slug)
+        self.by_category = {s.slug: s.categories for s in config.sections if s.categories}
+        self._limit = asyncio.Semaphore(config.ingest.concurrency)
+
+    async def run(self, now: dt.datetime, *, only_due: bool = True) -> list[FeedReport]:
+        """Poll every feed (or only those due by `now`), concurrently under the cap."""
+        known = await feeds.ensure(self.db, self.config.feed_urls(), now)
+        chosen = [f for f in known if not only_due or f.next_check <= now]
+        return list(await asyncio.gather(*(self._guarded(f, now) for f in chosen)))
+
+    async def _guarded(self, feed: Feed, now: dt.datetime) -> FeedReport:
+        async with self._limit:
+            try:
+                return await self.poll(feed, now)
+            except Exception as e:  # one feed's bug must not stop the others
+                log.exception("ingest failed feed=%s", feed.url)
+                return await self._failed(feed, now, f"internal error: {type(e).__name__}: {e}")
+
+    async def poll(self, feed: Feed, now: dt.datetime) -> FeedReport:
+        """Fetch, parse and store one feed, and record how it went."""
+        cfg = self.config.ingest
+        try:
+            fetched = await fetch(
+                self.http,
+                feed.url,
+                max_bytes=cfg.max_bytes,
+                deadline=cfg.timeout,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+            )
+        except FetchError as e:
+            return await self._failed(feed, now, str(e), e.retry_after)
+        if fetched.not_modified:
+            await feeds.record_success(
+                self.db, feed.id, now=now, next_check=self._next(feed, now), not_modified=True
+            )
+            return FeedReport(feed.url, not_modified=True)
+        try:
+            parsed, stories = await asyncio.to_thread(
+                self._stories, fetched.body, fetched.url, fetched.content_type, feed.url, now
+            )
+        except NotAFeed as e:
+            return await self._failed(feed, now, f"not a feed: {e}")
+        stories = await self._fill_summaries(stories)
+        try:
+            saved = await articles.save(self.db, stories, feed_id=feed.id, now=now)
+        except StorageError as e:
+            return await self._failed(feed, now, f"not stored: {e}")
+        await feeds.record_success(
+            self.db,
+            feed.id,
+            now=now,
+            next_check=self._next(feed, now),
+            title=parsed.title,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            warning=parsed.warning,
+        )
+        counts = {o: sum(1 for s in saved if s.outcome is o) for o in Outcome}
+        report = FeedReport(
+            feed.url,
+            new=counts[Outcome.NEW],
+            updated=counts[Outcome.UPDATED],
+            unchanged=counts[Outcome.UNCHANGED],
+            warning=parsed.warning,
+        )
+        log.info("ingested %s", report.line())
+        return report
+
+    def _stories(
+        self, body: bytes, url: str, content_type: str | None, feed_url: str, now: dt.datetime
+    ) -> tuple[ParsedFeed, list[NewArticle]]:
+        """The CPU part, run in a thread: parse, route to sections, summarise."""
+        parsed = parse_feed(body, url=url, content_type=content_type, timezone=self.timezone)
+        stories = []
+        own = self.feed_sections.get(feed_url, set())
+        for item in parsed.items:
+            sections = sections_for(item.categories, own, self.by_category)
+            if sections:
+                stories.append(story(item, sections, now=now, summary=description_summary(item)))
+        return parsed, stories
+
+    async def _fill_summaries(self, stories: list[NewArticle]) -> list[NewArticle]:
+        """Stories whose feed gave no whole sentence get one from their page (new ones only)."""
+        missing = [i for i, s in enumerate(stories) if not s.summary]
+        if not missing:
+            return stories
+        known = await articles.known(self.db, [stories[i] for i in missing])
+        todo = [i for i, k in zip(missing, known, strict=True) if not k][:MAX_PAGES_PER_FEED]
+        summaries = await asyncio.gather(*(self._page_summary(stories[i].url) for i in todo))
+        filled = list(stories)
+        for i, summary in zip(todo, summaries, strict=True):
+            if summary:
+                filled[i] = replace(filled[i], summary=summary)
+        return filled
+
+    async def _page_summary(self, url: str) -> str | None:
+        cfg = self.config.ingest
+        try:
+            page = await fetch(
+                self.http, url, max_bytes=cfg.max_bytes, deadline=cfg.timeout, accept=PAGE_ACCEPT
+            )
+        except FetchError as e:
+            log.info("page not fetched url=%s error=%s", url, e)
+            return None
+        content = await asyncio.to_thread(extract_page, page.body, page.url)
+        return page_summary(content) if content else None
+
+    def _next(
+        self, feed: Feed, now: dt.datetime, failures: int = 0, wait: float | None = None
+    ) -> dt.datetime:
+        return schedule.next_feed_check(
+            now, interval=self.config.ingest.poll_interval, failures=failures,
+            retry_after=wait, key=feed.url,
+        )  # fmt: skip
+
+    async def _failed(
+        self, feed: Feed, now: dt.datetime, error: str, retry_after: float | None = None
+    ) -> FeedReport:
+        log.warning("feed failed feed=%s error=%s", feed.url, error)
+        try:
+            await feeds.record_failure(
+                self.db,
+                feed.id,
+                now=now,
+                error=error,
+                next_check=self._next(feed, now, feed.failures + 1, retry_after),
+            )
+        except StorageError as e:
+            log.error("feed health not recorded feed=%s error=%s", feed.url, e)
+        return FeedReport(feed.url, error=error)
+
+
+async def prune(db: Database, config: Config, now: dt.datetime) -> int:
+    """Forget articles older than `[ingest] keep_days`."""
+    removed = await articles.prune(db, now - dt.timedelta(days=config.ingest.keep_days))
+    log.info("pruned articles=%d", removed)
+    return removed

@@ -1,0 +1,50 @@
+"""The resources a running Visnyk holds: opened once, closed once, passed explicitly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import httpx
+
+from bot.config import Config
+from bot.i18n import Catalogs
+from bot.ingest import Ingester
+from bot.news.fetch import client
+from storage import sections as stored_sections
+from storage.db import Database
+from storage.types import NewSection, Section
+
+
+@dataclass
+class Runtime:
+    """Opened by `open_runtime` (the bot's post_init, or a CLI command), closed by `close`."""
+
+    config: Config
+    db: Database
+    catalogs: Catalogs
+    http: httpx.AsyncClient
+    ingester: Ingester
+    sections: list[Section] = field(default_factory=list)  # visible, in configured order
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.db.close()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+async def open_runtime(config: Config) -> Runtime:
+    """Open the database (migrated, sections synced), the catalogs and the HTTP client."""
+    db = Database.open(config.storage.url)
+    try:
+        await db.upgrade()
+        configured = [NewSection(s.slug, s.title) for s in config.sections]
+        visible = await stored_sections.sync(db, configured)
+    except BaseException:
+        await db.close()
+        raise
+    http = client(timeout=config.ingest.timeout, user_agent=config.ingest.user_agent)
+    catalogs = Catalogs(config.i18n.default_language)
+    return Runtime(config, db, catalogs, http, Ingester(config, db, http), visible)

@@ -1,0 +1,290 @@
+"""Articles: one record per story, in one or more sections; latest, full-text search, pruning."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import ArticleRow, ArticleSectionRow, SearchRow, SectionRow
+from storage.types import Article, NewArticle, Outcome, Page, Saved
+
+TITLE_WINDOW = dt.timedelta(days=3)  # the same title this close in time is the same story
+
+
+async def _section_ids(s: AsyncSession) -> dict[str, int]:
+    return {slug: id_ for id_, slug in (await s.execute(select(SectionRow.id, SectionRow.slug)))}
+
+
+async def _matches(
+    s: AsyncSession, stories: Sequence[NewArticle], window: dt.timedelta
+) -> list[ArticleRow | None]:
+    """The stored article each story is, by canonical URL, then guid, then title and time."""
+    urls = {st.url for st in stories}
+    guids = {st.guid for st in stories if st.guid}
+    keys = {st.title_key for st in stories}
+    by_url: dict[str, ArticleRow] = {}
+    by_guid: dict[str, ArticleRow] = {}
+    by_key: dict[str, list[ArticleRow]] = defaultdict(list)
+    earliest = min(st.published for st in stories) - window
+    condition = or_(
+        ArticleRow.url.in_(urls),
+        and_(ArticleRow.title_key.in_(keys), ArticleRow.published >= earliest),
+    )
+    if guids:
+        condition = or_(condition, ArticleRow.guid.in_(guids))
+    rows = (await s.execute(select(ArticleRow).where(condition))).scalars().all()
+    for row in rows:
+        by_url[row.url] = row
+        if row.guid:
+            by_guid[row.guid] = row
+        by_key[row.title_key].append(row)
+    found: list[ArticleRow | None] = []
+    for st in stories:
+        match = by_url.get(st.url) or (by_guid.get(st.guid) if st.guid else None)
+        if match is None:
+            match = next(
+                (r for r in by_key[st.title_key] if abs(r.published - st.published) <= window),
+                None,
+            )
+        found.append(match)
+    return found
+
+
+async def known(db: Database, stories: Sequence[NewArticle]) -> list[bool]:
+    """For each story, whether it is stored already with a summary (no page to fetch)."""
+    if not stories:
+        return []
+    async with db.transaction() as s:
+        return [bool(row and row.summary) for row in await _matches(s, stories, TITLE_WINDOW)]
+
+
+async def save(
+    db: Database,
+    stories: Sequence[NewArticle],
+    *,
+    feed_id: int | None,
+    now: dt.datetime,
+    window: dt.timedelta = TITLE_WINDOW,
+) -> list[Saved]:
+    """Store stories: a new story is inserted, a known one updated when its title, summary,
+    image or author changed, and linked to any new section. One transaction."""
+    if not stories:
+        return []
+    results: list[Saved] = []
+    async with db.transaction() as s:
+        section_ids = await _section_ids(s)
+        matched = await _matches(s, stories, window)
+        linked: dict[int, set[int]] = defaultdict(set)
+        ids = [row.id for row in matched if row is not None]
+        if ids:
+            pairs = await s.execute(
+                select(ArticleSectionRow.article_id, ArticleSectionRow.section_id).where(
+                    ArticleSectionRow.article_id.in_(ids)
+                )
+            )
+            for article_id, section_id in pairs:
+                linked[article_id].add(section_id)
+        batch: list[ArticleRow] = []  # the same story twice in one batch is one story too
+        for story, match in zip(stories, matched, strict=True):
+            row = match or _same(story, batch, window)
+            if row is None:
+                row = ArticleRow(
+                    url=story.url,
+                    guid=story.guid,
+                    title_key=story.title_key,
+                    title=story.title,
+                    summary=story.summary,
+                    image_url=story.image_url,
+                    author=story.author,
+                    language=story.language,
+                    published=story.published,
+                    first_seen=now,
+                    updated=now,
+                    feed_id=feed_id,
+                )
+                s.add(row)
+                await s.flush()
+                outcome = Outcome.NEW
+            elif row.feed_id in (feed_id, None):
+                outcome = _update(row, story, now)
+            else:
+                outcome = Outcome.UNCHANGED  # only the story's own feed changes its text
+            batch.append(row)
+            wanted = {section_ids[slug] for slug in story.sections if slug in section_ids}
+            missing = wanted - linked[row.id]
+            if missing:
+                await s.execute(
+                    insert(ArticleSectionRow),
+                    [
+                        {"article_id": row.id, "section_id": sid, "published": row.published}
+                        for sid in sorted(missing)
+                    ],
+                )
+                linked[row.id] |= missing
+                if outcome is Outcome.UNCHANGED:
+                    outcome = Outcome.UPDATED
+            results.append(Saved(row.id, outcome))
+    return results
+
+
+def _same(story: NewArticle, rows: Sequence[ArticleRow], window: dt.timedelta) -> ArticleRow | None:
+    for row in rows:
+        if row.url == story.url or (story.guid and row.guid == story.guid):
+            return row
+        if row.title_key == story.title_key and abs(row.published - story.published) <= window:
+            return row
+    return None
+
+
+def _update(row: ArticleRow, story: NewArticle, now: dt.datetime) -> Outcome:
+    changes = {
+        "title": story.title,
+        "summary": story.summary or row.summary,
+        "image_url": story.image_url or row.image_url,
+        "author": story.author or row.author,
+        "title_key": story.title_key,
+    }
+    changed = False
+    for name, value in changes.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if row.guid is None and story.guid:
+        row.guid = story.guid
+    if not changed:
+        return Outcome.UNCHANGED
+    row.updated = now
+    return Outcome.UPDATED
+
+
+async def _articles(s: AsyncSession, rows: Iterable[ArticleRow]) -> list[Article]:
+    rows = list(rows)
+    sections: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        pairs = await s.execute(
+            select(ArticleSectionRow.article_id, SectionRow.slug)
+            .join(SectionRow, SectionRow.id == ArticleSectionRow.section_id)
+            .where(ArticleSectionRow.article_id.in_([r.id for r in rows]))
+            .order_by(SectionRow.position)
+        )
+        for article_id, slug in pairs:
+            sections[article_id].append(slug)
+    return [
+        Article(
+            id=r.id,
+            url=r.url,
+            title=r.title,
+            summary=r.summary,
+            image_url=r.image_url,
+            author=r.author,
+            language=r.language,
+            published=r.published,
+            first_seen=r.first_seen,
+            sections=tuple(sections[r.id]),
+        )
+        for r in rows
+    ]
+
+
+async def _page(s: AsyncSession, query: Select[ArticleRow], offset: int, limit: int) -> Page:
+    rows = list((await s.execute(query.offset(offset).limit(limit + 1))).scalars())
+    return Page(tuple(await _articles(s, rows[:limit])), offset, has_more=len(rows) > limit)
+
+
+async def get(db: Database, article_id: int) -> Article | None:
+    async with db.transaction() as s:
+        row = await s.get(ArticleRow, article_id)
+        return (await _articles(s, [row]))[0] if row else None
+
+
+async def latest(
+    db: Database, slugs: Sequence[str] | None = None, *, offset: int = 0, limit: int = 10
+) -> Page:
+    """The newest articles of the sections `slugs` (every visible section when None)."""
+    async with db.transaction() as s:
+        sections = select(SectionRow.id).where(SectionRow.hidden.is_(False))
+        if slugs is not None:
+            sections = sections.where(SectionRow.slug.in_(slugs))
+        section_ids = list((await s.execute(sections)).scalars())
+        if len(section_ids) == 1:
+            # One section: walk its own (section, published) index.
+            query = (
+                select(ArticleRow)
+                .join(ArticleSectionRow, ArticleSectionRow.article_id == ArticleRow.id)
+                .where(ArticleSectionRow.section_id == section_ids[0])
+                .order_by(ArticleSectionRow.published.desc(), ArticleSectionRow.article_id.desc())
+            )
+        else:
+            # Several: walk all articles newest first, keeping those in the sections.
+            query = (
+                select(ArticleRow)
+                .where(
+                    exists().where(
+                        ArticleSectionRow.article_id == ArticleRow.id,
+                        ArticleSectionRow.section_id.in_(section_ids),
+                    )
+                )
+                .order_by(ArticleRow.published.desc(), ArticleRow.id.desc())
+            )
+        return await _page(s, query, offset, limit)
+
+
+def match_expression(terms: Sequence[Sequence[str]]) -> str:
+    """FTS5 syntax: every term must match, each by any of its word prefixes."""
+    groups = []
+    for alternatives in terms:
+        quoted = [f'"{a.replace(chr(34), chr(34) * 2)}"*' for a in alternatives if a]
+        if quoted:
+            groups.append("(" + " OR ".join(quoted) + ")")
+    return " AND ".join(groups)
+
+
+async def search(
+    db: Database, terms: Sequence[Sequence[str]], *, offset: int = 0, limit: int = 10
+) -> Page:
+    """Articles whose title or summary has every term (as a word prefix), newest first."""
+    expression = match_expression(terms)
+    if not expression:
+        return Page((), offset, has_more=False)
+    async with db.transaction() as s:
+        matching = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q").bindparams(
+            q=expression
+        )
+        query = (
+            select(ArticleRow)
+            .where(ArticleRow.id.in_(matching))
+            .order_by(ArticleRow.published.desc(), ArticleRow.id.desc())
+        )
+        return await _page(s, query, offset, limit)
+
+
+async def count(db: Database) -> int:
+    async with db.transaction() as s:
+        return int(await s.scalar(select(func.count()).select_from(ArticleRow)) or 0)
+
+
+async def prune(db: Database, before: dt.datetime) -> int:
+    """Forget articles published before `before`, and searches made before it."""
+    async with db.transaction() as s:
+        result = await s.execute(delete(ArticleRow).where(ArticleRow.published < before))
+        await s.execute(delete(SearchRow).where(SearchRow.created < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def save_search(db: Database, query: str, now: dt.datetime) -> int:
+    async with db.transaction() as s:
+        row = SearchRow(query=query[:256], created=now)
+        s.add(row)
+        await s.flush()
+        return row.id
+
+
+async def get_search(db: Database, search_id: int) -> str | None:
+    async with db.transaction() as s:
+        row = await s.get(SearchRow, search_id)
+        return row.query if row else None

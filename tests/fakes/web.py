@@ -1,0 +1,94 @@
+"""A fake web on loopback for ingest tests: feeds and article pages, with the faults of the
+real one (errors, slowness, redirect loops, huge bodies, Retry-After) and conditional GET."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+@dataclass
+class Resource:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/rss+xml; charset=utf-8"
+    etag: str | None = None
+    last_modified: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the answer starts
+    redirect_to: str | None = None
+    drip: int = 0  # send the body in this many slow pieces
+    size: int = 0  # a generated body of this many bytes instead of `body`
+
+
+class FakeWeb:
+    def __init__(self) -> None:
+        self.resources: dict[str, Resource] = {}
+        self.hits: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("GET", "/{path:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+    def serve(self, path: str, body: bytes | str = b"", **options: Any) -> str:
+        """Serve `body` (or a file of tests/data, by name) at `path`; returns its URL."""
+        if isinstance(body, str):
+            body = (DATA / body).read_bytes()
+        self.resources[path.lstrip("/")] = Resource(body=body, **options)
+        return self.url(path)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        self.hits[path] += 1
+        self.requests.append((path, dict(request.headers)))
+        res = self.resources.get(path)
+        if res is None:
+            return web.Response(status=404, text="not found")
+        if res.delay:
+            await asyncio.sleep(res.delay)  # a slow server, on purpose
+        if res.redirect_to:
+            raise web.HTTPFound(self.url(res.redirect_to))
+        if res.etag and request.headers.get("If-None-Match") == res.etag:
+            return web.Response(status=304)
+        headers = dict(res.headers)
+        if res.etag:
+            headers["ETag"] = res.etag
+        if res.last_modified:
+            headers["Last-Modified"] = res.last_modified
+        headers["Content-Type"] = res.content_type
+        if res.size or res.drip:
+            response = web.StreamResponse(status=res.status, headers=headers)
+            await response.prepare(request)
+            body = res.body or b"x" * res.size
+            pieces = max(res.drip, 1 + len(body) // 65536)
+            step = max(1, len(body) // pieces)
+            for i in range(0, len(body), step):
+                await response.write(body[i : i + step])
+                if res.drip:
+                    await asyncio.sleep(0.2)
+            await response.write_eof()
+            return response
+        return web.Response(status=res.status, body=res.body, headers=headers)

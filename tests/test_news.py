@@ -1,0 +1,167 @@
+"""The pure parts of news in: identity, dates, text, summaries, search terms, schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.news.dates import parse_date
+from bot.news.identity import canonical_url, title_key
+from bot.news.stem import search_terms, stem
+from bot.news.story import sections_for
+from bot.news.summary import language_of, sentences, summarise
+from bot.news.text import html_to_text, strip_trailers
+from bot.schedule import MAX_BACKOFF, next_feed_check
+
+KYIV = ZoneInfo("Europe/Kyiv")
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        (
+            "HTTPS://WWW.Example.UA/News/1?utm_source=tg&utm_medium=x",
+            "https://www.example.ua/News/1",
+        ),
+        ("https://example.ua:443/a?id=5&fbclid=abc&gclid=d#comments", "https://example.ua/a?id=5"),
+        ("http://example.ua:8080/a?b=1&a=2", "http://example.ua:8080/a?b=1&a=2"),
+        ("https://example.ua", "https://example.ua/"),
+        ("https://example.ua./a?yclid=1&mc_cid=2", "https://example.ua/a"),
+    ],
+)
+def test_canonical_url(url: str, canonical: str) -> None:
+    assert canonical_url(url) == canonical
+
+
+def test_title_key_ignores_case_quotes_punctuation() -> None:
+    assert title_key("«Зеленський» заявив: ЄС — з нами!") == title_key(
+        '"зеленський"  заявив єс з нами'
+    )
+    assert title_key("Прем’єр") == title_key("прем'єр") == title_key("ПРЕМʼЄР")
+    assert title_key("Зеленський заявив") != title_key("Зеленський не заявив")
+
+
+@pytest.mark.parametrize(
+    ("raw", "utc"),
+    [
+        ("29 квітня 2024 18:00", (2024, 4, 29, 15, 0)),
+        ("29 квітня 2024 р., 18:00", (2024, 4, 29, 15, 0)),
+        ("29 квітня 2024 року о 18:00", (2024, 4, 29, 15, 0)),
+        ("1 січня 2025", (2024, 12, 31, 22, 0)),
+        ("Пн, 29 кві 2024 18:00:00 +0300", (2024, 4, 29, 15, 0)),
+        ("Mon, 29 Apr 2024 15:00:00 GMT", (2024, 4, 29, 15, 0)),
+        ("Mon, 29 Apr 2024 15:00:00 -0000", (2024, 4, 29, 15, 0)),
+        ("Mon, 29 Apr 2024 18:00:00", (2024, 4, 29, 15, 0)),
+        ("2024-04-29T18:00:00+03:00", (2024, 4, 29, 15, 0)),
+        ("2024-04-29 18:00", (2024, 4, 29, 15, 0)),
+        ("29.04.2024 18:00", (2024, 4, 29, 15, 0)),
+        # Winter time: Kyiv is UTC+2.
+        ("15 грудня 2026 09:00", (2026, 12, 15, 7, 0)),
+    ],
+)
+def test_dates(raw: str, utc: tuple[int, ...]) -> None:
+    assert parse_date(raw, KYIV) == dt.datetime(*utc, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("raw", ["", None, "вчора", "31 лютого 2024 10:00", "29 брудня 2024"])
+def test_bad_dates(raw: str | None) -> None:
+    assert parse_date(raw, KYIV) is None
+
+
+def test_html_to_text() -> None:
+    assert html_to_text("&laquo;Слово&raquo;&nbsp;і&#8217;так &amp; ще") == "«Слово» і’так & ще"
+    assert html_to_text("<p>Один.</p><script>alert(1)</script><p>Два<br>три</p>") == "Один. Два три"
+    assert html_to_text("a < b &amp; c") == "a < b & c"
+    assert strip_trailers("Текст новини. Читати далі »") == "Текст новини."
+    assert strip_trailers("Text. The post Text appeared first on Site.") == "Text."
+    assert strip_trailers("Текст [...]") == "Текст"
+
+
+def test_ukrainian_sentences_respect_abbreviations_and_initials() -> None:
+    text = (
+        "Про це повідомив В. Зеленський. Згідно зі ст. 5 ч. 2 Закону у 2024 р. бюджет склав "
+        "1,5 млн грн. На вул. Хрещатик т. зв. «акція» пройшла. У 2020–2021 рр. було 5 тис. "
+        "учасників."
+    )
+    assert sentences(text) == [
+        "Про це повідомив В. Зеленський.",
+        "Згідно зі ст. 5 ч. 2 Закону у 2024 р. бюджет склав 1,5 млн грн.",
+        "На вул. Хрещатик т. зв. «акція» пройшла.",
+        "У 2020–2021 рр. було 5 тис. учасників.",
+    ]
+
+
+def test_english_sentences() -> None:
+    text = "Mr. Smith met Dr. J. Doe in Washington D.C. on Jan. 5. It rained. The U.S. agreed."
+    assert sentences(text, "en") == [
+        "Mr. Smith met Dr. J. Doe in Washington D.C. on Jan. 5.",
+        "It rained.",
+        "The U.S. agreed.",
+    ]
+    assert language_of("The U.S. agreed.") == "en"
+    assert language_of("Уряд ухвалив (Cabinet) рішення.") == "uk"
+
+
+def test_summaries_are_whole_sentences_within_the_limit() -> None:
+    long = " ".join(f"Речення номер {i} про важливу подію у ст. {i} закону." for i in range(20))
+    summary = summarise(long)
+    assert summary is not None
+    assert summary.count("Речення") == 3
+    assert len(summary) <= 400
+    assert summary.endswith("закону.")
+    # The feed's cut-off last sentence is dropped; a text with no whole sentence gives nothing.
+    assert summarise("Перше речення ціле. Друге обрізане на півс…") == "Перше речення ціле."
+    assert summarise("Це новина, яку обрізали на півслові, бо стрічка ...") is None
+    assert summarise("Фільм українського режисера") is None
+    assert summarise("Коротко. Ясно.") == "Коротко. Ясно."
+    # Never more than ~400 characters, never a cut inside a sentence.
+    sentence = "Це дуже довге речення " + "з багатьма словами " * 18 + "і крапкою."
+    two = summarise(sentence + " " + sentence)
+    assert two == sentence
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("Зеленського", [["зеленськ"]]),
+        ("Зеленський", [["зеленськ"]]),
+        ("Києві", [["києв", "київ"]]),
+        ("Київ", [["київ", "києв"]]),
+        ("Львова", [["львов", "львів"]]),
+        ("війни", [["війн"]]),
+        ("ракетами по Харкову", [["ракет", "ракіт"], ["харков", "харків"]]),
+        ("EU sanctions", [["eu"], ["sanction"]]),
+        ("по", [["по"]]),
+    ],
+)
+def test_search_terms(query: str, terms: list[list[str]]) -> None:
+    assert search_terms(query) == terms
+
+
+def test_stem_keeps_short_words() -> None:
+    assert stem("ЄС") == "єс"
+    assert stem("НБУ") == "нбу"
+
+
+def test_sections_for_feeds_and_categories() -> None:
+    by_category = {"world": ["Світ"], "economy": ["Економіка", "Бізнес"]}
+    assert sections_for(["світ "], [], by_category) == {"world"}
+    assert sections_for(["БІЗНЕС", "Київ"], ["ukraine"], by_category) == {"ukraine", "economy"}
+    assert sections_for(["Спорт"], [], by_category) == frozenset()
+
+
+def test_feed_schedule() -> None:
+    now = dt.datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    ok = next_feed_check(now, interval=300, key="https://a")
+    assert dt.timedelta(seconds=270) <= ok - now <= dt.timedelta(seconds=330)
+    assert next_feed_check(now, interval=300, key="https://a") == ok  # stable jitter
+    assert next_feed_check(now, interval=300, key="https://b") != ok
+    third = next_feed_check(now, interval=300, failures=3, key="https://a")
+    assert dt.timedelta(seconds=2160) <= third - now <= dt.timedelta(seconds=2640)
+    capped = next_feed_check(now, interval=300, failures=30, key="https://a")
+    assert capped - now <= MAX_BACKOFF * 1.1
+    waited = next_feed_check(now, interval=300, failures=1, retry_after=7200, key="https://a")
+    assert waited - now == dt.timedelta(seconds=7200)
