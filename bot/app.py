@@ -20,6 +20,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -27,8 +28,9 @@ from telegram.ext import (
 from bot import jobs, render
 from bot.config import Config
 from bot.context import Context
-from bot.handlers import errors, fallback, language, membership, sections, start, stop
+from bot.handlers import browse, errors, fallback, language, membership, sections, start, stop
 from bot.i18n import Catalogs
+from bot.render import news
 from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,8 @@ def _add_handlers(app: VisnykApp) -> None:
         "unsubscribe": sections.unsubscribe,
         "language": language.language,
         "stop": stop.stop,
+        "latest": browse.latest,
+        "search": browse.search,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=messages))
@@ -110,6 +114,14 @@ def _add_handlers(app: VisnykApp) -> None:
     )
     app.add_handler(CallbackQueryHandler(language.choose, pattern=rf"^{render.LANGUAGE}:(uk|en)$"))
     app.add_handler(CallbackQueryHandler(stop.confirm, pattern=rf"^{render.STOP}:(yes|no)$"))
+    app.add_handler(
+        CallbackQueryHandler(browse.latest_page, pattern=rf"^{news.LATEST}:([a-z0-9_-]+):(\d+)$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(browse.search_page, pattern=rf"^{news.SEARCH}:(\d+):(\d+)$")
+    )
+    app.add_handler(CallbackQueryHandler(browse.open_card, pattern=rf"^{news.CARD}:(\d+)$"))
+    app.add_handler(InlineQueryHandler(browse.inline))
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
     # Last, so that they see only what no handler above took: PTB runs the first match per group.

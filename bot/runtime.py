@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -26,13 +27,15 @@ class Runtime:
     http: httpx.AsyncClient
     ingester: Ingester
     sections: list[Section] = field(default_factory=list)  # visible, in configured order
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     async def close(self) -> None:
         await self.http.aclose()
         await self.db.close()
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
+        """The time every decision uses; tests set `clock`."""
+        return self.clock()
 
 
 async def open_runtime(config: Config) -> Runtime:

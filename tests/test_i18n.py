@@ -67,6 +67,13 @@ def test_ukrainian_plural_forms() -> None:
     assert words[111] == "Підписано на 111 розділів."
 
 
+class Placeholders(dict[str, object]):
+    """Any placeholder a message has, filled with plain text (numbers for counts)."""
+
+    def __missing__(self, key: str) -> str:
+        return "Світ"
+
+
 def test_every_translation_is_valid_telegram_html() -> None:
     """Translators may not break the markup: each string must parse as Telegram's HTML,
     with its placeholders filled."""
@@ -76,15 +83,7 @@ def test_every_translation_is_valid_telegram_html() -> None:
             strings = m.string if isinstance(m.string, tuple) else (m.string,)
             for s in strings:
                 if m.id and s:
-                    filled = s.format(
-                        count=3,
-                        name="Ім'я",
-                        title="Світ",
-                        titles="«Світ»",
-                        names="«x»",
-                        list="Світ (world)",
-                    )
-                    tg_html.parse(filled)
+                    tg_html.parse(s.format_map(Placeholders(count=3)))
 
 
 @pytest.mark.parametrize(

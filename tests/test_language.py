@@ -11,6 +11,8 @@ async def test_command_menus_are_registered_in_both_languages(kit: Kit) -> None:
     en = kit.tg.commands[("default", "en")]
     default = kit.tg.commands[("default", "")]
     assert [c["command"] for c in uk] == [
+        "latest",
+        "search",
         "sections",
         "subscribe",
         "unsubscribe",
@@ -19,8 +21,8 @@ async def test_command_menus_are_registered_in_both_languages(kit: Kit) -> None:
         "stop",
     ]
     assert uk == default
-    assert uk[0]["description"] == "Розділи й підписки"
-    assert en[0]["description"] == "Sections and subscriptions"
+    assert uk[0]["description"] == "Останні новини"
+    assert en[0]["description"] == "The latest news"
 
 
 async def test_language_buttons(kit: Kit) -> None:
@@ -37,7 +39,7 @@ async def test_language_buttons(kit: Kit) -> None:
     assert chat.language == "en"
     # The chat's own menu follows its choice, whatever the Telegram app's language.
     menu = kit.tg.commands[(f"chat:{reader.chat['id']}", "")]
-    assert menu[0]["description"] == "Sections and subscriptions"
+    assert menu[0]["description"] == "The latest news"
     assert (await reader.say("/sections")).text.startswith("Sections")
 
 

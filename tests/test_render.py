@@ -95,4 +95,4 @@ def test_apostrophes_match_either_way() -> None:
 def test_help_is_valid_html_in_both_languages() -> None:
     for t in (UK, EN):
         for group in (False, True):
-            tg_html.parse(render.help_text(t, group=group))
+            tg_html.parse(render.help_text(t, group=group, bot="visnyk_bot"))

@@ -38,4 +38,5 @@ async def start(update: Update, context: Context) -> None:
 async def help_command(update: Update, context: Context) -> None:
     """What the bot does and every command."""
     chat, t = await chat_and_translator(update, context)
-    await reply(update, render.help_text(t, group=not chat.is_private))
+    bot = context.bot.username or ""
+    await reply(update, render.help_text(t, group=not chat.is_private, bot=bot))

@@ -111,6 +111,24 @@ class People:
         )
         return query_id
 
+    async def inline(self, user: dict[str, Any], query: str, offset: str = "") -> dict[str, Any]:
+        """Type `@bot query` in some chat; returns the bot's answer (results, next_offset)."""
+        query_id = f"iq{next(self.tg._query_ids)}"
+        self.tg.inline_queries[query_id] = {"answered": False}
+        mark = len(self.tg.calls)
+        await self.tg.push_update(
+            "inline_query",
+            {"id": query_id, "from": user, "query": query, "offset": offset, "chat_type": "sender"},
+        )
+        call = await self.tg.wait_for(
+            lambda c: (
+                c.method == "answerInlineQuery" and str(c.params.get("inline_query_id")) == query_id
+            ),
+            after=mark,
+        )
+        assert call.ok, call.error
+        return self.tg.inline_queries[query_id]
+
     async def change_bot_status(
         self, chat: dict[str, Any], by: dict[str, Any], old: str, new: str
     ) -> None:

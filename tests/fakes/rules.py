@@ -10,6 +10,7 @@ from tests.fakes import tg_html
 MAX_TEXT = 4096
 MAX_CALLBACK_ANSWER = 200
 MAX_CALLBACK_DATA = 64
+MAX_INLINE_RESULTS = 50
 
 
 class ApiError(Exception):
@@ -109,3 +110,30 @@ def commands(p: dict[str, Any]) -> list[dict[str, str]]:
         if not 1 <= len(desc) <= 256:
             raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
     return commands
+
+
+def link_preview(p: dict[str, Any]) -> None:
+    options = p.get("link_preview_options") or {}
+    url = options.get("url")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        raise bad("WEBPAGE_URL_INVALID")
+
+
+def inline_results(p: dict[str, Any]) -> list[dict[str, Any]]:
+    """answerInlineQuery's results: at most 50, unique ids, valid message texts."""
+    results = p.get("results")
+    if not isinstance(results, list):
+        raise bad("RESULTS_INVALID")
+    if len(results) > MAX_INLINE_RESULTS:
+        raise bad("RESULTS_TOO_MUCH")
+    ids = [r.get("id", "") for r in results]
+    if len(set(ids)) != len(ids) or not all(1 <= len(str(i).encode()) <= 64 for i in ids):
+        raise bad("RESULT_ID_INVALID")
+    for result in results:
+        if result.get("type") == "article" and not result.get("title"):
+            raise bad("RESULT_TITLE_EMPTY")
+        content = result.get("input_message_content") or {}
+        if "message_text" in content:
+            message_text({"text": content["message_text"], "parse_mode": content.get("parse_mode")})
+            link_preview(content)
+    return results

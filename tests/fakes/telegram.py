@@ -31,7 +31,16 @@ JSON_FIELDS = {
     "allowed_updates",
     "reply_parameters",
 }
-STRING_FIELDS = {"text", "caption", "parse_mode", "callback_query_id", "url", "language_code"}
+STRING_FIELDS = {
+    "text",
+    "caption",
+    "parse_mode",
+    "callback_query_id",
+    "inline_query_id",
+    "next_offset",
+    "url",
+    "language_code",
+}
 
 
 @dataclass
@@ -99,6 +108,7 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], BotMessage] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}
+        self.inline_queries: dict[str, dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
@@ -331,6 +341,7 @@ class FakeTelegram:
         self._check_can_send(chat)
         text, entities = rules.message_text(p)
         keyboard = rules.keyboard(p)
+        rules.link_preview(p)
         m = BotMessage(
             chat_id=chat["id"],
             message_id=self._next_message_id(chat["id"]),
@@ -383,6 +394,15 @@ class FakeTelegram:
         if time.time() - m.date > 48 * 3600:
             raise bad("message can't be deleted")
         m.deleted = True
+        return True
+
+    async def _api_answerinlinequery(self, p: dict[str, Any]) -> bool:
+        query = self.inline_queries.get(str(p.get("inline_query_id")))
+        if query is None or query["answered"]:
+            raise bad("query is too old and response timeout expired or query ID is invalid")
+        query["results"] = rules.inline_results(p)
+        query["next_offset"] = p.get("next_offset", "")
+        query["answered"] = True
         return True
 
     async def _api_answercallbackquery(self, p: dict[str, Any]) -> bool:

@@ -1,5 +1,7 @@
 """Pure rendering: what a chat sees (HTML text and inline keyboards), in the chat's language.
 
+This module holds the subscriber views; `bot.render.news` the headlines and cards.
+
 Everything that comes from outside (titles, names, what a user typed) is escaped here.
 Callback data is built here too and stays within Telegram's 64 bytes.
 """
@@ -114,18 +116,22 @@ def toggled(t: Translator, section: Section, language: str, *, now_on: bool) -> 
     return t.gettext("Unsubscribed: {title}").format(title=title)
 
 
-def help_text(t: Translator, *, group: bool) -> str:
+def help_text(t: Translator, *, group: bool, bot: str) -> str:
     lines = [
         t.gettext("<b>Visnyk</b> brings the newsroom's stories to this chat."),
         t.gettext("Follow the sections you care about and their news will come here."),
         "",
         t.gettext("/sections: the sections and your subscriptions"),
+        t.gettext("/latest [section]: the latest news"),
+        t.gettext("/search &lt;words&gt;: find news, e.g. /search Kyiv"),
         t.gettext("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world"),
         t.gettext("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them"),
         t.gettext("/language: the bot's language (uk, en)"),
         t.gettext("/stop: unsubscribe from everything and delete this chat's data"),
         t.gettext("/help: this help"),
     ]
+    share = t.gettext("In any chat, type @{bot} and a few words to share a story.")
+    lines += ["", share.format(bot=esc(bot))]
     if group:
         lines += ["", t.gettext("In groups only administrators can change subscriptions.")]
     return "\n".join(lines)
@@ -274,6 +280,14 @@ def failure(t: Translator) -> str:
     return t.gettext("Something went wrong on our side. Please try again in a minute.")
 
 
+def search_usage(t: Translator) -> str:
+    return t.gettext("What should I look for? For example: /search Zelensky")
+
+
+def article_gone(t: Translator) -> str:
+    return t.gettext("This story is no longer available.")
+
+
 def deep_link_unknown(t: Translator) -> str:
     return t.gettext("That link points to a section that no longer exists.")
 
@@ -281,6 +295,8 @@ def deep_link_unknown(t: Translator) -> str:
 def command_menu(t: Translator) -> list[BotCommand]:
     """The subscriber commands for Telegram's command menu."""
     return [
+        BotCommand("latest", t.gettext("The latest news")),
+        BotCommand("search", t.gettext("Find news")),
         BotCommand("sections", t.gettext("Sections and subscriptions")),
         BotCommand("subscribe", t.gettext("Follow a section")),
         BotCommand("unsubscribe", t.gettext("Stop following a section")),

@@ -1,0 +1,200 @@
+"""Pure rendering of news: headline lists with paging, article cards, inline results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+)
+from telegram.constants import ParseMode
+
+from bot.i18n import Translator
+from bot.render import View, callback, esc
+from storage.types import Article, Page, Section
+
+LATEST = "lt"  # lt:<scope>:<offset>, scope = a section slug, "mine" or "all"
+SEARCH = "sr"  # sr:<search id>:<offset>
+CARD = "card"  # card:<article id>
+MINE, ALL = "mine", "all"
+PAGE_SIZE = 10
+INLINE_DESCRIPTION = 120
+
+
+def when(
+    published: dt.datetime, now: dt.datetime, *, zone: ZoneInfo, lang: str, t: Translator
+) -> str:
+    """`18:05` today, `вчора, 18:05` yesterday, `29 квітня` this year, `29 квітня 2024` before."""
+    local, today = published.astimezone(zone), now.astimezone(zone).date()
+    clock = local.strftime("%H:%M")
+    if local.date() == today:
+        return clock
+    if local.date() == today - dt.timedelta(days=1):
+        return t.gettext("yesterday, {time}").format(time=clock)
+    pattern = "d MMMM" if local.year == today.year else "d MMMM y"
+    return format_date(local.date(), pattern, locale=lang)
+
+
+def _headlines(
+    articles: Sequence[Article],
+    start: int,
+    *,
+    now: dt.datetime,
+    zone: ZoneInfo,
+    lang: str,
+    t: Translator,
+) -> list[str]:
+    return [
+        f"{start + i}. {esc(when(a.published, now, zone=zone, lang=lang, t=t))} "
+        f'<a href="{esc(a.url)}">{esc(a.title)}</a>'
+        for i, a in enumerate(articles)
+    ]
+
+
+def _number_buttons(page: Page) -> list[list[InlineKeyboardButton]]:
+    buttons = [
+        InlineKeyboardButton(str(page.offset + i + 1), callback_data=callback(CARD, str(a.id)))
+        for i, a in enumerate(page.articles)
+    ]
+    return [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+
+
+def _pager(t: Translator, page: Page, *prefix: str) -> list[InlineKeyboardButton]:
+    row = []
+    if page.offset > 0:
+        newer = str(max(0, page.offset - PAGE_SIZE))
+        row.append(
+            InlineKeyboardButton(t.gettext("◀ Newer"), callback_data=callback(*prefix, newer))
+        )
+    if page.has_more:
+        older = str(page.offset + PAGE_SIZE)
+        row.append(
+            InlineKeyboardButton(t.gettext("Older ▶"), callback_data=callback(*prefix, older))
+        )
+    return row
+
+
+def latest_view(
+    t: Translator,
+    lang: str,
+    page: Page,
+    *,
+    scope: str,
+    sections: Sequence[Section],
+    followed: bool,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> View:
+    """The newest headlines of a scope (one section, the chat's sections, or all), numbered;
+    numbers open cards, arrows page, a row of sections switches."""
+    by_slug = {s.slug: s for s in sections}
+    if scope in by_slug:
+        heading = t.gettext("Latest news · {section}").format(
+            section=esc(by_slug[scope].title(lang))
+        )
+    elif scope == MINE and followed:
+        heading = t.gettext("Latest news · your sections")
+    else:
+        heading = t.gettext("Latest news · all sections")
+    lines = [f"<b>{heading}</b>", ""]
+    if page.articles:
+        lines += _headlines(page.articles, page.offset + 1, now=now, zone=zone, lang=lang, t=t)
+    else:
+        lines.append(t.gettext("No news here yet."))
+    if scope == MINE and not followed:
+        lines += ["", t.gettext("Choose your sections with /sections.")]
+    rows = _number_buttons(page)
+    pager = _pager(t, page, LATEST, scope)
+    if pager:
+        rows.append(pager)
+    scopes = [
+        (MINE if followed else ALL, t.gettext("My sections") if followed else t.gettext("All"))
+    ]
+    scopes += [(s.slug, s.title(lang)) for s in sections]
+    switch = [
+        InlineKeyboardButton(
+            ("• " if key == scope else "") + label, callback_data=callback(LATEST, key, "0")
+        )
+        for key, label in scopes
+    ]
+    rows += [switch[i : i + 3] for i in range(0, len(switch), 3)]
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def search_view(
+    t: Translator,
+    lang: str,
+    query: str,
+    search_id: int,
+    page: Page,
+    *,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> View:
+    """Search results, newest first, paged like the latest news."""
+    shown = esc(query if len(query) <= 64 else query[:63] + "…")
+    if not page.articles:
+        text = t.gettext("Nothing found for «{query}». Try other words, or see /latest.")
+        return text.format(query=shown), None
+    heading = t.gettext("Search: «{query}»").format(query=shown)
+    lines = [f"🔎 <b>{heading}</b>", ""]
+    lines += _headlines(page.articles, page.offset + 1, now=now, zone=zone, lang=lang, t=t)
+    rows = _number_buttons(page)
+    pager = _pager(t, page, SEARCH, str(search_id))
+    if pager:
+        rows.append(pager)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def card(
+    t: Translator,
+    lang: str,
+    article: Article,
+    sections: Mapping[str, Section],
+    *,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> tuple[str, LinkPreviewOptions]:
+    """An article as a card: bold title, section and time, summary, a link; with its preview."""
+    names = [sections[s].title(lang) for s in article.sections if s in sections]
+    meta = " · ".join([*names, when(article.published, now, zone=zone, lang=lang, t=t)])
+    lines = [f"<b>{esc(article.title)}</b>", esc(meta)]
+    if article.summary:
+        lines += ["", esc(article.summary)]
+    more = t.gettext("Read more →")
+    lines += ["", f'<a href="{esc(article.url)}">{more}</a>']
+    preview = LinkPreviewOptions(url=article.url, prefer_large_media=True)
+    return "\n".join(lines), preview
+
+
+def inline_result(
+    t: Translator,
+    lang: str,
+    article: Article,
+    sections: Mapping[str, Section],
+    *,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> InlineQueryResultArticle:
+    """An article offered in inline mode, shared as its card."""
+    text, preview = card(t, lang, article, sections, now=now, zone=zone)
+    description = article.summary or when(article.published, now, zone=zone, lang=lang, t=t)
+    if len(description) > INLINE_DESCRIPTION:
+        description = description[: INLINE_DESCRIPTION - 1].rsplit(" ", 1)[0] + "…"
+    return InlineQueryResultArticle(
+        id=str(article.id),
+        title=article.title,
+        description=description,
+        url=article.url,
+        thumbnail_url=article.image_url,
+        input_message_content=InputTextMessageContent(
+            text, parse_mode=ParseMode.HTML, link_preview_options=preview
+        ),
+    )
