@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -14,6 +15,13 @@ from storage.models import ArticleRow, ArticleSectionRow, SearchRow, SectionRow
 from storage.types import Article, NewArticle, Outcome, Page, Saved
 
 TITLE_WINDOW = dt.timedelta(days=3)  # the same title this close in time is the same story
+ID_SHIFT = 24  # article id = publication second << ID_SHIFT | a hash of the URL
+
+
+def article_id(published: dt.datetime, url: str) -> int:
+    """An id that sorts articles by publication: the newest have the largest ids, so the
+    full-text index and the primary key both walk newest first."""
+    return (int(published.timestamp()) << ID_SHIFT) | (zlib.crc32(url.encode()) & 0xFFFFFF)
 
 
 async def _section_ids(s: AsyncSession) -> dict[str, int]:
@@ -90,46 +98,74 @@ async def save(
             for article_id, section_id in pairs:
                 linked[article_id].add(section_id)
         batch: list[ArticleRow] = []  # the same story twice in one batch is one story too
+        outcomes: list[tuple[NewArticle, ArticleRow, Outcome]] = []
+        new_rows: list[ArticleRow] = []
         for story, match in zip(stories, matched, strict=True):
             row = match or _same(story, batch, window)
             if row is None:
-                row = ArticleRow(
-                    url=story.url,
-                    guid=story.guid,
-                    title_key=story.title_key,
-                    title=story.title,
-                    summary=story.summary,
-                    image_url=story.image_url,
-                    author=story.author,
-                    language=story.language,
-                    published=story.published,
-                    first_seen=now,
-                    updated=now,
-                    feed_id=feed_id,
-                )
-                s.add(row)
-                await s.flush()
+                row = _new_row(story, feed_id, now)
+                new_rows.append(row)
                 outcome = Outcome.NEW
-            elif row.feed_id in (feed_id, None):
+            elif row.feed_id in (feed_id, None) and row not in batch:
                 outcome = _update(row, story, now)
             else:
                 outcome = Outcome.UNCHANGED  # only the story's own feed changes its text
             batch.append(row)
+            outcomes.append((story, row, outcome))
+        await _assign_ids(s, new_rows)
+        s.add_all(new_rows)
+        await s.flush()
+        links = []
+        for story, row, outcome in outcomes:
             wanted = {section_ids[slug] for slug in story.sections if slug in section_ids}
             missing = wanted - linked[row.id]
-            if missing:
-                await s.execute(
-                    insert(ArticleSectionRow),
-                    [
-                        {"article_id": row.id, "section_id": sid, "published": row.published}
-                        for sid in sorted(missing)
-                    ],
-                )
-                linked[row.id] |= missing
-                if outcome is Outcome.UNCHANGED:
-                    outcome = Outcome.UPDATED
-            results.append(Saved(row.id, outcome))
+            links += [{"article_id": row.id, "section_id": sid} for sid in sorted(missing)]
+            linked[row.id] |= missing
+            changed = bool(missing) and outcome is Outcome.UNCHANGED
+            results.append(Saved(row.id, Outcome.UPDATED if changed else outcome))
+        if links:
+            await s.execute(insert(ArticleSectionRow), links)
     return results
+
+
+async def _assign_ids(s: AsyncSession, rows: Sequence[ArticleRow]) -> None:
+    """Time-ordered ids, bumped past any taken (same second, same URL hash)."""
+    for row in rows:
+        row.id = article_id(row.published, row.url)
+    pending = list(rows)
+    while pending:
+        taken = set(
+            (
+                await s.execute(
+                    select(ArticleRow.id).where(ArticleRow.id.in_([r.id for r in pending]))
+                )
+            ).scalars()
+        )
+        mine: set[int] = set()
+        clashing = []
+        for row in rows:
+            if row in pending and (row.id in taken or row.id in mine):
+                row.id += 1
+                clashing.append(row)
+            mine.add(row.id)
+        pending = clashing
+
+
+def _new_row(story: NewArticle, feed_id: int | None, now: dt.datetime) -> ArticleRow:
+    return ArticleRow(
+        url=story.url,
+        guid=story.guid,
+        title_key=story.title_key,
+        title=story.title,
+        summary=story.summary,
+        image_url=story.image_url,
+        author=story.author,
+        language=story.language,
+        published=story.published,
+        first_seen=now,
+        updated=now,
+        feed_id=feed_id,
+    )
 
 
 def _same(story: NewArticle, rows: Sequence[ArticleRow], window: dt.timedelta) -> ArticleRow | None:
@@ -212,12 +248,12 @@ async def latest(
             sections = sections.where(SectionRow.slug.in_(slugs))
         section_ids = list((await s.execute(sections)).scalars())
         if len(section_ids) == 1:
-            # One section: walk its own (section, published) index.
+            # One section: walk its own (section, article) index, newest first.
             query = (
                 select(ArticleRow)
                 .join(ArticleSectionRow, ArticleSectionRow.article_id == ArticleRow.id)
                 .where(ArticleSectionRow.section_id == section_ids[0])
-                .order_by(ArticleSectionRow.published.desc(), ArticleSectionRow.article_id.desc())
+                .order_by(ArticleSectionRow.article_id.desc())
             )
         else:
             # Several: walk all articles newest first, keeping those in the sections.
@@ -229,7 +265,7 @@ async def latest(
                         ArticleSectionRow.section_id.in_(section_ids),
                     )
                 )
-                .order_by(ArticleRow.published.desc(), ArticleRow.id.desc())
+                .order_by(ArticleRow.id.desc())
             )
         return await _page(s, query, offset, limit)
 
@@ -252,15 +288,18 @@ async def search(
     if not expression:
         return Page((), offset, has_more=False)
     async with db.transaction() as s:
-        matching = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q").bindparams(
-            q=expression
-        )
-        query = (
-            select(ArticleRow)
-            .where(ArticleRow.id.in_(matching))
-            .order_by(ArticleRow.published.desc(), ArticleRow.id.desc())
-        )
-        return await _page(s, query, offset, limit)
+        # The index walks its rowids (article ids: newest first) and stops at the page's end.
+        matching = text(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q "
+            "ORDER BY rowid DESC LIMIT :n OFFSET :o"
+        ).bindparams(q=expression, n=limit + 1, o=offset)
+        ids = list((await s.execute(matching)).scalars())
+        rows = {
+            r.id: r
+            for r in (await s.execute(select(ArticleRow).where(ArticleRow.id.in_(ids)))).scalars()
+        }
+        found = [rows[i] for i in ids if i in rows]
+        return Page(tuple(await _articles(s, found[:limit])), offset, has_more=len(ids) > limit)
 
 
 async def count(db: Database) -> int:
@@ -271,7 +310,9 @@ async def count(db: Database) -> int:
 async def prune(db: Database, before: dt.datetime) -> int:
     """Forget articles published before `before`, and searches made before it."""
     async with db.transaction() as s:
-        result = await s.execute(delete(ArticleRow).where(ArticleRow.published < before))
+        # Ids begin with the publication second: a range on the primary key.
+        oldest_kept = int(before.timestamp()) << ID_SHIFT
+        result = await s.execute(delete(ArticleRow).where(ArticleRow.id < oldest_kept))
         await s.execute(delete(SearchRow).where(SearchRow.created < before))
         return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -101,10 +101,11 @@ class FeedRow(Base):
 
 
 class ArticleRow(Base):
-    __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_published", "published", "id"),)
+    """An article; its id orders articles by publication (see storage.articles.article_id)."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
     guid: Mapped[str | None] = mapped_column(String(2048), nullable=True, index=True)
     title_key: Mapped[str] = mapped_column(String(40), index=True)
@@ -123,15 +124,14 @@ class ArticleRow(Base):
 
 class ArticleSectionRow(Base):
     __tablename__ = "article_sections"
-    __table_args__ = (Index("ix_article_sections_latest", "section_id", "published", "article_id"),)
+    __table_args__ = (Index("ix_article_sections_latest", "section_id", "article_id"),)
 
     article_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+        BigInteger, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     section_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True
     )
-    published: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the article's, for ordering
 
 
 class SearchRow(Base):

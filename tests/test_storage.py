@@ -194,3 +194,39 @@ async def test_the_same_story_twice_in_one_batch_is_one_article(db: Database) ->
     article = await articles.get(db, saved[0].article_id)
     assert article is not None
     assert set(article.sections) == {"world", "economy"}
+
+
+async def test_article_ids_follow_publication(db: Database) -> None:
+    when = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
+    # A backfilled (older) story stored last still sorts by its publication.
+    await articles.save(db, [_story("https://a/new", when, "Нове")], feed_id=None, now=when)
+    older = when - dt.timedelta(hours=5)
+    saved = await articles.save(
+        db, [_story("https://a/old", older, "Старе")], feed_id=None, now=when
+    )
+    assert saved[0].article_id == articles.article_id(older, "https://a/old")
+    page = await articles.latest(db, ["world"])
+    assert [a.title for a in page.articles] == ["Нове", "Старе"]
+    found = await articles.search(db, [["текст"]])
+    assert [a.title for a in found.articles] == ["Нове", "Старе"]
+
+
+async def test_clashing_article_ids_are_bumped(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    when = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
+    monkeypatch.setattr(articles, "article_id", lambda _published, _url: 42 << 24)
+    first = await articles.save(db, [_story("https://a/1", when, "Один")], feed_id=None, now=when)
+    more = await articles.save(
+        db,
+        [_story("https://a/2", when, "Два"), _story("https://a/3", when, "Три")],
+        feed_id=None,
+        now=when,
+    )
+    assert [s.article_id for s in first + more] == [42 << 24, (42 << 24) + 1, (42 << 24) + 2]
+    assert await articles.count(db) == 3
+
+
+def _story(url: str, published: dt.datetime, title: str) -> NewArticle:
+    return NewArticle(url, None, title, title, "Текст новини.", None, None, "uk", published,
+                      frozenset({"world"}))  # fmt: skip

@@ -46,7 +46,11 @@ def parse_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    # Descriptions only ever become plain text here (bot.news.text drops tags, scripts and
+    # styles), so feedparser's HTML sanitiser and relative-URI rewriting are work for nothing.
+    parsed = feedparser.parse(
+        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     problem = _problem(parsed)
     version = parsed.get("version", "")
     if not parsed.entries and (problem or not version):

@@ -14,6 +14,7 @@ branch_labels = None
 depends_on = None
 
 FTS = [
+    # Article ids grow with publication time, so the index yields matches newest first.
     # Title and summary, searchable by word prefixes; Ukrainian letters with diacritics (й, ї)
     # fold to their base, so a reader's spelling matters less.
     """CREATE VIRTUAL TABLE articles_fts USING fts5(
@@ -52,7 +53,7 @@ def upgrade() -> None:
     op.create_index("ix_feeds_next_check", "feeds", ["next_check"])
     op.create_table(
         "articles",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("url", sa.String(2048), nullable=False, unique=True),
         sa.Column("guid", sa.String(2048), nullable=True),
         sa.Column("title_key", sa.String(40), nullable=False),
@@ -70,12 +71,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_articles_guid", "articles", ["guid"])
     op.create_index("ix_articles_title_key", "articles", ["title_key"])
-    op.create_index("ix_articles_published", "articles", ["published", "id"])
     op.create_table(
         "article_sections",
         sa.Column(
             "article_id",
-            sa.Integer(),
+            sa.BigInteger(),
             sa.ForeignKey("articles.id", ondelete="CASCADE"),
             primary_key=True,
         ),
@@ -85,11 +85,8 @@ def upgrade() -> None:
             sa.ForeignKey("sections.id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("published", sa.DateTime(), nullable=False),
     )
-    op.create_index(
-        "ix_article_sections_latest", "article_sections", ["section_id", "published", "article_id"]
-    )
+    op.create_index("ix_article_sections_latest", "article_sections", ["section_id", "article_id"])
     op.create_table(
         "searches",
         sa.Column("id", sa.Integer(), primary_key=True),

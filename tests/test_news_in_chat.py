@@ -1,0 +1,50 @@
+"""From hostile feeds to a chat: whatever the feeds hold, Telegram accepts what the bot sends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.web import FakeWeb
+from tests.kit import started
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[FakeWeb]:
+    fake = FakeWeb()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def test_hostile_feeds_reach_the_chat_safely(
+    tg: FakeTelegram, web: FakeWeb, tmp_path: Path
+) -> None:
+    feeds = [
+        web.serve("hostile.xml", "hostile.xml"),
+        web.serve("entities.xml", "entities.xml"),
+        web.serve("wrong.xml", "wrong_encoding.xml"),
+        web.serve("cp1251.xml", "cp1251_undeclared.xml", content_type="text/xml"),
+        web.serve("malformed.xml", "malformed.xml"),
+    ]
+    sections = [{"slug": "ukraine", "title": {"uk": "Україна", "en": "Ukraine"}, "feeds": feeds}]
+    async with started(tg, tmp_path, sections=sections) as kit:
+        runtime = kit.runtime
+        reports = await runtime.ingester.run(runtime.now(), only_due=False)
+        assert sum(r.new for r in reports) == 4  # two feeds carry the same two stories
+        assert [r.error is not None for r in reports] == [False, False, False, False, True]
+        reader = kit.reader()
+        listing = await reader.say("/latest")
+        assert "Ціни зросли на 5% & <більше>" in listing.text
+        assert "«Укрзалізниця» призначила додаткові потяги" in listing.text
+        assert listing.text.count("Львівщина отримала нові шкільні автобуси") == 1
+        for number in range(1, 5):
+            await reader.tap(listing, str(number))
+            card = await reader.next_message()
+            assert card.text.endswith("Читати далі →")
+        found = await reader.say("/search укрзалізниці")
+        assert "«Укрзалізниця» призначила" in found.text
+        assert [c for c in kit.tg.calls if not c.ok] == []
