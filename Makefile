@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint messages bench clean
+.PHONY: run test messages bench bench-ingest bench-browse clean
 
 $(BIN)/visnyk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test: $(BIN)/visnyk
 messages: $(BIN)/visnyk
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/i18n/visnyk.pot --no-location --sort-output --project=visnyk bot
 	$(BIN)/pybabel update -i bot/i18n/visnyk.pot -d bot/i18n/locales -D visnyk --no-fuzzy-matching --ignore-obsolete
+
+bench: bench-ingest bench-browse
+
+bench-ingest: $(BIN)/visnyk
+	$(BIN)/python -m bench.ingest
+
+bench-browse: $(BIN)/visnyk
+	$(BIN)/python -m bench.browse
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

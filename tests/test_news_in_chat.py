@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from storage import articles
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.web import FakeWeb
-from tests.kit import started
+from tests.kit import eventually, started
 
 
 @pytest.fixture
@@ -48,3 +49,18 @@ async def test_hostile_feeds_reach_the_chat_safely(
         found = await reader.say("/search укрзалізниці")
         assert "«Укрзалізниця» призначила" in found.text
         assert [c for c in kit.tg.calls if not c.ok] == []
+
+
+async def test_the_running_bot_polls_its_feeds(
+    tg: FakeTelegram, web: FakeWeb, tmp_path: Path
+) -> None:
+    feed = web.serve("regions.xml", "cp1251_undeclared.xml", content_type="text/xml")
+    sections = [{"slug": "regions", "title": {"uk": "Регіони"}, "feeds": [feed]}]
+    async with started(tg, tmp_path, sections=sections, ingest={"poll_interval": 1}) as kit:
+
+        async def polled() -> bool:
+            return await articles.count(kit.db) == 2
+
+        await eventually(polled, within=10)
+        listing = await kit.reader().say("/latest")
+        assert "Львівщина отримала нові шкільні автобуси" in listing.text
