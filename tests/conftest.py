@@ -8,12 +8,21 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.web import FakeWeb
 from tests.kit import TOKEN, Kit, started
 
 
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
     fake = FakeTelegram(TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[FakeWeb]:
+    fake = FakeWeb()
     await fake.start()
     yield fake
     await fake.stop()

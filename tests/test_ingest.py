@@ -6,11 +6,8 @@ import asyncio
 import datetime as dt
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.config import Config, parse
 from bot.ingest import FeedReport, prune
@@ -30,14 +27,6 @@ SECTIONS = [
     {"slug": "science", "title": {"uk": "Наука"}, "categories": ["Наука"]},
     {"slug": "regions", "title": {"uk": "Регіони"}},
 ]
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    fake = FakeWeb()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def make_config(

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from storage import articles
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.web import FakeWeb
 from tests.kit import eventually, started
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    fake = FakeWeb()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_hostile_feeds_reach_the_chat_safely(

@@ -75,6 +75,16 @@ async def latest_page(update: Update, context: Context) -> None:
     await edit(query, text, markup)
 
 
+async def _search_view(
+    context: Context, chat: Chat, words: str, search_id: int, offset: int
+) -> View:
+    terms = search_terms(words)
+    page = await articles.search(context.db, terms, offset=offset, limit=news.PAGE_SIZE)
+    t = context.translator(chat.language)
+    now, zone = context.runtime.now(), _zone(context, chat)
+    return news.search_view(t, chat.language, words, search_id, page, now=now, zone=zone)
+
+
 async def search(update: Update, context: Context) -> None:
     """/search <words>: stored articles with those words, inflected forms too, newest first."""
     chat, t = await chat_and_translator(update, context)
@@ -84,16 +94,7 @@ async def search(update: Update, context: Context) -> None:
         await reply(update, render.search_usage(t))
         return
     search_id = await articles.save_search(context.db, words, context.runtime.now())
-    page = await articles.search(context.db, terms, limit=news.PAGE_SIZE)
-    text, markup = news.search_view(
-        t,
-        chat.language,
-        words,
-        search_id,
-        page,
-        now=context.runtime.now(),
-        zone=_zone(context, chat),
-    )
+    text, markup = await _search_view(context, chat, words, search_id, 0)
     await reply(update, text, markup)
 
 
@@ -109,18 +110,7 @@ async def search_page(update: Update, context: Context) -> None:
         await query.answer(render.stale_button(t), show_alert=True)
         return
     await query.answer()
-    page = await articles.search(
-        context.db, search_terms(words), offset=offset, limit=news.PAGE_SIZE
-    )
-    text, markup = news.search_view(
-        t,
-        chat.language,
-        words,
-        search_id,
-        page,
-        now=context.runtime.now(),
-        zone=_zone(context, chat),
-    )
+    text, markup = await _search_view(context, chat, words, search_id, offset)
     await edit(query, text, markup)
 
 
