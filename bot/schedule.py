@@ -1,9 +1,12 @@
-"""Pure timing decisions with an explicit `now`: when a feed is next checked."""
+"""Pure timing decisions with an explicit `now`: the next feed check, the next digest, quiet
+hours."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 MAX_BACKOFF = dt.timedelta(hours=6)
 MAX_RETRY_AFTER = dt.timedelta(hours=24)
@@ -31,3 +34,43 @@ def next_feed_check(
     if retry_after is not None:
         seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER.total_seconds()))
     return now + dt.timedelta(seconds=seconds)
+
+
+def _clock(text: str) -> dt.time:
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def next_digest(
+    now: dt.datetime, times: Sequence[str], zone: ZoneInfo, *, weekdays_only: bool = False
+) -> dt.datetime | None:
+    """The first digest time strictly after `now` (UTC), local times read in `zone`.
+
+    Across DST changes no slot is skipped or doubled: a local time that does not exist (the
+    spring gap) is read with the offset before the change, so it lands just after the gap; a
+    local time that happens twice (the autumn fold) is taken once, at its first occurrence."""
+    if not times:
+        return None
+    today = now.astimezone(zone).date()
+    clocks = sorted(_clock(t) for t in times)
+    for days in range(8):
+        date = today + dt.timedelta(days=days)
+        if weekdays_only and date.weekday() >= 5:
+            continue
+        for clock in clocks:
+            local = dt.datetime.combine(date, clock, tzinfo=zone)  # fold=0: the first
+            moment = local.astimezone(dt.UTC)
+            if moment > now:
+                return moment
+    return None
+
+
+def in_quiet_hours(now: dt.datetime, zone: ZoneInfo, start: str | None, end: str | None) -> bool:
+    """Whether `now` falls in the chat's quiet hours [start, end), which may cross midnight."""
+    if not start or not end:
+        return False
+    local = now.astimezone(zone).time()
+    begin, finish = _clock(start), _clock(end)
+    if begin <= finish:
+        return begin <= local < finish
+    return local >= begin or local < finish

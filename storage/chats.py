@@ -1,13 +1,22 @@
-"""Chats the bot knows: registration, language, status, deletion."""
+"""Chats the bot knows: registration, language, status, digest schedule, quiet hours."""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
 
 from storage.db import Database
 from storage.errors import ChatNotFound
-from storage.models import ChatRow, SubscriptionRow, utcnow
-from storage.types import Chat, ChatStatus, ChatType
+from storage.models import ChatRow, DeliveryRow, SubscriptionRow, utcnow
+from storage.types import Chat, ChatStatus, ChatType, DeliveryState
+
+# What a chat chose, carried over when Telegram gives it a new id.
+_SETTINGS = (
+    "title", "language", "timezone", "status", "digest_times", "digest_enabled",
+    "weekdays_only", "next_digest_at", "digest_since", "quiet_start", "quiet_end",
+)  # fmt: skip
 
 
 def _chat(row: ChatRow) -> Chat:
@@ -20,6 +29,13 @@ def _chat(row: ChatRow) -> Chat:
         status=ChatStatus(row.status),
         created=row.created,
         updated=row.updated,
+        digest_times=tuple(row.digest_times) if row.digest_times is not None else None,
+        digest_enabled=row.digest_enabled,
+        weekdays_only=row.weekdays_only,
+        next_digest_at=row.next_digest_at,
+        digest_since=row.digest_since,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
     )
 
 
@@ -98,18 +114,10 @@ async def migrate(db: Database, old_id: int, new_id: int) -> Chat | None:
             return None
         new = await s.get(ChatRow, new_id)
         if new is None:
-            new = ChatRow(
-                id=new_id,
-                type=ChatType.SUPERGROUP.value,
-                title=old.title,
-                language=old.language,
-                timezone=old.timezone,
-                status=old.status,
-                created=old.created,
-            )
+            new = ChatRow(id=new_id, type=ChatType.SUPERGROUP.value, created=old.created)
             s.add(new)
-        else:
-            new.language, new.timezone = old.language, old.timezone
+        for name in _SETTINGS:
+            setattr(new, name, getattr(old, name))
         await s.flush()
         taken = select(SubscriptionRow.section_id).where(SubscriptionRow.chat_id == new_id)
         await s.execute(
@@ -117,7 +125,83 @@ async def migrate(db: Database, old_id: int, new_id: int) -> Chat | None:
             .where(SubscriptionRow.chat_id == old_id, SubscriptionRow.section_id.not_in(taken))
             .values(chat_id=new_id)
         )
+        await s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.chat_id == old_id, DeliveryRow.state == DeliveryState.PENDING.value)
+            .where(DeliveryRow.item_id.not_in(
+                select(DeliveryRow.item_id).where(DeliveryRow.chat_id == new_id)
+            ))
+            .values(chat_id=new_id)
+        )  # fmt: skip
         await s.execute(delete(ChatRow).where(ChatRow.id == old_id))
         await s.flush()
         await s.refresh(new)
         return _chat(new)
+
+
+async def set_digest(
+    db: Database,
+    chat_id: int,
+    *,
+    times: tuple[str, ...] | None,
+    enabled: bool,
+    weekdays_only: bool,
+    timezone: str | None,
+    next_digest_at: dt.datetime | None,
+) -> Chat:
+    """The chat's digest schedule (times None: the default) and when the next one is due."""
+    return await _update(
+        db,
+        chat_id,
+        digest_times=list(times) if times is not None else None,
+        digest_enabled=enabled,
+        weekdays_only=weekdays_only,
+        timezone=timezone,
+        next_digest_at=next_digest_at,
+    )
+
+
+async def set_quiet(db: Database, chat_id: int, start: str | None, end: str | None) -> Chat:
+    return await _update(db, chat_id, quiet_start=start, quiet_end=end)
+
+
+async def digests_due(db: Database, now: dt.datetime, limit: int = 10_000) -> list[Chat]:
+    """Active chats whose digest is due (through the index on next_digest_at)."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(ChatRow)
+            .where(ChatRow.next_digest_at <= now, ChatRow.status == ChatStatus.ACTIVE.value)
+            .order_by(ChatRow.next_digest_at)
+            .limit(limit)
+        )
+        return [_chat(row) for row in rows.scalars()]
+
+
+async def unscheduled(db: Database, limit: int = 10_000) -> list[Chat]:
+    """Active chats that have no next digest time yet (new ones)."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(ChatRow)
+            .where(
+                ChatRow.next_digest_at.is_(None),
+                ChatRow.digest_enabled.is_(True),
+                ChatRow.status == ChatStatus.ACTIVE.value,
+            )
+            .limit(limit)
+        )
+        return [_chat(row) for row in rows.scalars()]
+
+
+async def schedule_digests(
+    db: Database, plan: Sequence[tuple[int, dt.datetime | None, dt.datetime | None]]
+) -> None:
+    """For each (chat, next digest time, new `since` or None to keep it): one transaction."""
+    if not plan:
+        return
+    async with db.transaction() as s:
+        keep = [{"id": c, "next_digest_at": n} for c, n, since in plan if since is None]
+        move = [{"id": c, "next_digest_at": n, "digest_since": since}
+                for c, n, since in plan if since is not None]  # fmt: skip
+        for rows in (keep, move):
+            if rows:
+                await s.execute(update(ChatRow), rows)

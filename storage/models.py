@@ -17,6 +17,9 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,6 +63,15 @@ class ChatRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    digest_times: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: default
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    next_digest_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, index=True
+    )
+    digest_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    quiet_start: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "23:00"
+    quiet_end: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
 
 class SectionRow(Base):
@@ -82,6 +94,7 @@ class SubscriptionRow(Base):
         Integer, ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    mode: Mapped[str] = mapped_column(String(8), default="digest", server_default="digest")
 
 
 class FeedRow(Base):
@@ -147,3 +160,39 @@ class SearchRow(Base):
 def is_modelled(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic's include_name: the full-text index (made by raw SQL) is not a model."""
     return not (type_ == "table" and name is not None and name.startswith("articles_fts"))
+
+
+class OutboxItemRow(Base):
+    """Something to send to many chats: a story post, a digest, a breaking alert."""
+
+    __tablename__ = "outbox_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> messages
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryRow(Base):
+    """One item for one chat: the delivery ledger."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("item_id", "chat_id", name="uq_deliveries_item_chat"),
+        Index("ix_deliveries_pending", "state", "priority", "id"),
+        Index("ix_deliveries_chat", "chat_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, ForeignKey("outbox_items.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chats.id", ondelete="CASCADE"))
+    priority: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    message_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.errors import ChatNotFound, Conflict, SectionNotFound
 from storage.models import ChatRow, SectionRow, SubscriptionRow
+from storage.types import Mode, Recipient
 
 
 async def _section_id(s: AsyncSession, slug: str) -> int:
@@ -96,3 +99,67 @@ async def count_by_section(db: Database) -> dict[str, int]:
             .group_by(SectionRow.slug)
         )
         return {slug: int(n) for slug, n in rows.all()}
+
+
+async def modes_of_chat(db: Database, chat_id: int) -> dict[str, Mode]:
+    """The visible sections the chat follows, each with its mode."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(SectionRow.slug, SubscriptionRow.mode)
+            .join(SubscriptionRow, SubscriptionRow.section_id == SectionRow.id)
+            .where(SubscriptionRow.chat_id == chat_id, SectionRow.hidden.is_(False))
+        )
+        return {slug: Mode(mode) for slug, mode in rows.all()}
+
+
+async def set_mode(db: Database, chat_id: int, slug: str, mode: Mode) -> bool:
+    """Follow a section in `mode` (subscribing if needed); False if nothing changed."""
+    try:
+        async with db.transaction() as s:
+            section_id = await _section_id(s, slug)
+            row = await s.get(SubscriptionRow, (chat_id, section_id))
+            if row is None:
+                s.add(SubscriptionRow(chat_id=chat_id, section_id=section_id, mode=mode.value))
+            elif row.mode == mode.value:
+                return False
+            else:
+                row.mode = mode.value
+            await s.flush()
+            return True
+    except Conflict as e:
+        await _chat_must_exist(db, chat_id, e)
+        return False
+
+
+async def instant_recipients(db: Database, slugs: Collection[str]) -> list[Recipient]:
+    """Active chats that follow any of `slugs` in instant mode, each once."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(ChatRow.id, ChatRow.timezone, ChatRow.quiet_start, ChatRow.quiet_end)
+            .join(SubscriptionRow, SubscriptionRow.chat_id == ChatRow.id)
+            .join(SectionRow, SectionRow.id == SubscriptionRow.section_id)
+            .where(
+                SectionRow.slug.in_(list(slugs)),
+                SectionRow.hidden.is_(False),
+                SubscriptionRow.mode == Mode.INSTANT.value,
+                ChatRow.status == "active",
+            )
+            .distinct()
+        )
+        return [Recipient(*row) for row in rows.all()]
+
+
+async def modes_of_chats(db: Database, chat_ids: Collection[int]) -> dict[int, dict[str, Mode]]:
+    """Several chats' sections and modes, in one query."""
+    found: dict[int, dict[str, Mode]] = {c: {} for c in chat_ids}
+    async with db.transaction() as s:
+        for start in range(0, len(found), 500):
+            chunk = list(found)[start : start + 500]
+            rows = await s.execute(
+                select(SubscriptionRow.chat_id, SectionRow.slug, SubscriptionRow.mode)
+                .join(SectionRow, SectionRow.id == SubscriptionRow.section_id)
+                .where(SubscriptionRow.chat_id.in_(chunk), SectionRow.hidden.is_(False))
+            )
+            for chat_id, slug, mode in rows.all():
+                found[chat_id][slug] = Mode(mode)
+    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class ChatStatus(StrEnum):
@@ -30,10 +30,17 @@ class Chat:
     type: ChatType
     title: str
     language: str
-    timezone: str | None
+    timezone: str | None  # None: the configured default
     status: ChatStatus
     created: dt.datetime
     updated: dt.datetime
+    digest_times: tuple[str, ...] | None = None  # None: the configured default
+    digest_enabled: bool = True
+    weekdays_only: bool = False
+    next_digest_at: dt.datetime | None = None
+    digest_since: dt.datetime | None = None
+    quiet_start: str | None = None  # "23:00"
+    quiet_end: str | None = None
 
     @property
     def is_private(self) -> bool:
@@ -125,3 +132,63 @@ class Page:
     articles: tuple[Article, ...]
     offset: int
     has_more: bool
+
+
+class Mode(StrEnum):
+    """How a chat gets a section's stories."""
+
+    DIGEST = "digest"  # only in digests
+    INSTANT = "instant"  # each story as it arrives
+
+
+class Priority(IntEnum):
+    """Delivery lanes: a lower number goes first."""
+
+    BREAKING = 0
+    STORY = 1
+    DIGEST = 2
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A delivery still to make, with what the engine needs to pace and send it."""
+
+    id: int
+    item_id: int
+    chat_id: int
+    chat_type: ChatType
+    language: str
+    priority: Priority
+    silent: bool
+    attempts: int
+    next_attempt: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """How one delivery went, for `storage.outbox.record`."""
+
+    id: int
+    state: DeliveryState
+    attempts: int
+    next_attempt: dt.datetime | None = None
+    message_ids: tuple[int, ...] = ()
+    error: str | None = None
+    sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A chat to enqueue for, with what decides how (silently or not)."""
+
+    chat_id: int
+    timezone: str | None
+    quiet_start: str | None
+    quiet_end: str | None

@@ -1,0 +1,356 @@
+"""The delivery engine: drains the outbox into Telegram, lane by lane, chat by chat, paced.
+
+A loader brings pending deliveries from the database, breaking news first; a dispatcher picks
+the most urgent chat that its limits allow and takes a slot in the bot's window; senders call
+Telegram; a writer records the outcomes in batches.
+
+Guarantee: a delivery leaves `pending` only once its outcome is stored. At most `concurrency`
+deliveries are ever "sent, outcome not yet stored" (a permit is held from dispatch until the
+writer commits), so a crash (kill -9) repeats at most `concurrency` messages and loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.delivery.pacer import REPLY, Pacer
+from bot.delivery.sender import Sender
+from bot.delivery.verdict import Answer, Verdict
+from storage import chats, outbox
+from storage.db import Database
+from storage.errors import StorageError
+from storage.types import ChatStatus, ChatType, DeliveryState, Pending, Priority, Result
+
+log = logging.getLogger(__name__)
+LANE_CAPACITY = 10_000  # deliveries held in memory per lane
+POLL_SECONDS = 1.0  # the loader looks for new rows at least this often
+WRITE_SECONDS = 0.05  # the writer commits at least this often
+WRITE_BATCH = 500
+MAX_ATTEMPTS = 6  # transient failures before a delivery fails for good
+BACKOFF = 2.0  # seconds before the first retry, doubled each time
+STATUS_OF = {
+    Verdict.BLOCKED: ChatStatus.BLOCKED,
+    Verdict.LEFT: ChatStatus.LEFT,
+    Verdict.GONE: ChatStatus.GONE,
+}
+
+
+@dataclass
+class _Chat:
+    rows: list[tuple[int, int, Pending]] = field(default_factory=list)  # (priority, id, row)
+    busy: bool = False  # a delivery to this chat is in flight
+    scheduled: int | None = None  # the priority it is queued with, if queued
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+    retry_after: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        pacer: Pacer,
+        *,
+        concurrency: int = 32,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        on_migrated: Callable[[int, int], Awaitable[None]] | None = None,
+    ) -> None:
+        self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
+        self.concurrency = concurrency
+        self.on_migrated = on_migrated
+        self.stats = Stats()
+        self._chats: dict[int, _Chat] = {}
+        self._ready: list[tuple[int, int, int]] = []  # (priority, seq, chat)
+        self._waiting: list[tuple[float, int, int]] = []  # (ready at, seq, chat)
+        self._seq = itertools.count()
+        self._loaded: dict[Priority, int] = dict.fromkeys(Priority, 0)
+        self._cursor: dict[Priority, int] = dict.fromkeys(Priority, 0)
+        self._payloads: dict[int, dict[str, Any]] = {}
+        self._wake = asyncio.Event()
+        self._new_rows = asyncio.Event()
+        self._permits = asyncio.Semaphore(concurrency)
+        self._results: list[Result] = []
+        self._written = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._moved: dict[int, int] = {}  # chats that Telegram moved, old id -> new id
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._load_loop(), name="delivery-loader"),
+            asyncio.create_task(self._dispatch_loop(), name="delivery-dispatcher"),
+            asyncio.create_task(self._write_loop(), name="delivery-writer"),
+        ]
+
+    async def stop(self, grace: float = 8.0) -> None:
+        """Stop taking deliveries, let those in flight finish (up to `grace`), store outcomes."""
+        self._stopping = True
+        self._wake.set()
+        self._new_rows.set()
+        for task in self._tasks[:2]:
+            task.cancel()
+        await asyncio.gather(*self._tasks[:2], return_exceptions=True)
+        if self._inflight:
+            _, late = await asyncio.wait(self._inflight, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._tasks[2].cancel()
+        await asyncio.gather(self._tasks[2], return_exceptions=True)
+        await self._flush()
+        log.info("delivery stopped sent=%d failed=%d", self.stats.sent, self.stats.failed)
+
+    def notify(self) -> None:
+        """New deliveries were enqueued: look for them now, not at the next poll."""
+        self._new_rows.set()
+
+    async def idle(self) -> None:
+        """Wait until nothing is queued, in flight or unwritten (for tests and tools)."""
+        while True:
+            pending = await outbox.pending_count(self.db)
+            if not pending and not self._inflight and not self._results:
+                return
+            self._new_rows.set()
+            await asyncio.sleep(0.05)  # a poll with no deadline of its own: callers set one
+
+    # ---- loading -----------------------------------------------------------------------
+
+    async def _load_loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self._load()
+            except StorageError as e:
+                log.error("delivery load failed error=%s", e)
+            self._new_rows.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_rows.wait(), POLL_SECONDS)
+
+    async def _load(self) -> None:
+        for lane in Priority:
+            room = LANE_CAPACITY - self._loaded[lane]
+            if room <= 0:
+                continue
+            rows = await outbox.pending(self.db, lane, after_id=self._cursor[lane], limit=room)
+            for row in rows:
+                self._cursor[lane] = max(self._cursor[lane], row.id)
+                self._loaded[lane] += 1
+                self._queue(row)
+        self._wake.set()
+
+    def _queue(self, row: Pending) -> None:
+        chat = self._chats.setdefault(row.chat_id, _Chat())
+        heapq.heappush(chat.rows, (int(row.priority), row.id, row))
+        self._schedule(row.chat_id, chat)
+
+    def _schedule(self, chat_id: int, chat: _Chat) -> None:
+        if chat.busy or not chat.rows:
+            return
+        priority = chat.rows[0][0]
+        if chat.scheduled is not None and chat.scheduled <= priority:
+            return  # already queued at least as urgently
+        chat.scheduled = priority
+        head = chat.rows[0][2]
+        ready = max(self.pacer.chat_ready_at(chat_id), self._due(head))
+        if ready <= self.pacer.clock():
+            heapq.heappush(self._ready, (priority, next(self._seq), chat_id))
+        else:
+            heapq.heappush(self._waiting, (ready, next(self._seq), chat_id))
+        self._wake.set()
+
+    def _due(self, row: Pending) -> float:
+        """A retry's next attempt, on the pacer's clock (0 for "now")."""
+        delay = (row.next_attempt - self.now()).total_seconds()
+        return self.pacer.clock() + delay if delay > 0 else 0.0
+
+    # ---- dispatching -------------------------------------------------------------------
+
+    async def _next_chat(self) -> int:
+        while True:
+            now = self.pacer.clock()
+            while self._waiting and self._waiting[0][0] <= now:
+                _, seq, chat_id = heapq.heappop(self._waiting)
+                chat = self._chats.get(chat_id)
+                if chat is not None and chat.scheduled is not None and chat.rows:
+                    heapq.heappush(self._ready, (chat.rows[0][0], seq, chat_id))
+            while self._ready:
+                priority, _, chat_id = heapq.heappop(self._ready)
+                chat = self._chats.get(chat_id)
+                if chat is None or chat.busy or not chat.rows or chat.scheduled is None:
+                    continue
+                if chat.rows[0][0] != priority:
+                    continue  # stale entry: queued again at another priority
+                ready = max(self.pacer.chat_ready_at(chat_id), self._due(chat.rows[0][2]))
+                if ready > self.pacer.clock():
+                    heapq.heappush(self._waiting, (ready, next(self._seq), chat_id))
+                    continue
+                return chat_id
+            self._wake.clear()
+            timeout = self._waiting[0][0] - self.pacer.clock() if self._waiting else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _dispatch_loop(self) -> None:
+        while not self._stopping:
+            await self._permits.acquire()
+            chat_id = await self._next_chat()
+            chat = self._chats[chat_id]
+            _, _, row = heapq.heappop(chat.rows)
+            chat.busy, chat.scheduled = True, None
+            task = asyncio.create_task(self._deliver(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _deliver(self, row: Pending) -> None:
+        """Send one delivery (one or more messages) and queue its outcome."""
+        try:
+            result = await self._send(row)
+        except Exception as e:  # a bug here must not stop the engine
+            log.exception("delivery crashed delivery=%s chat=%s", row.id, row.chat_id)
+            result = Result(row.id, DeliveryState.FAILED, row.attempts + 1, error=f"internal: {e}")
+        self._finish(row, result)
+
+    async def _payload(self, item_id: int) -> dict[str, Any]:
+        payload = self._payloads.get(item_id)
+        if payload is None:
+            payload = await outbox.payload(self.db, item_id) or {}
+            if len(self._payloads) > 1000:
+                self._payloads.clear()
+            self._payloads[item_id] = payload
+        return payload
+
+    async def _send(self, row: Pending) -> Result:
+        payload = await self._payload(row.item_id)
+        messages: list[dict[str, Any]] = payload.get(row.language) or next(
+            iter(payload.values()), []
+        )
+        sent_ids: list[int] = []
+        for i, message in enumerate(messages):
+            if i:  # a later part waits for its chat and a slot like any message
+                delay = self.pacer.chat_ready_at(row.chat_id) - self.pacer.clock()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await self.pacer.acquire(REPLY + 1 + int(row.priority))
+            self.pacer.note(row.chat_id)
+            params = {"chat_id": row.chat_id, "parse_mode": "HTML", **message}
+            if row.silent:
+                params["disable_notification"] = True
+            answer = await self.sender.call("sendMessage", params)
+            if answer.verdict is not Verdict.SENT:
+                return await self._trouble(row, answer, params)
+            if answer.message_id is not None:
+                sent_ids.append(answer.message_id)
+        self.stats.sent += 1
+        return Result(
+            row.id, DeliveryState.SENT, row.attempts + 1, message_ids=tuple(sent_ids),
+            sent_at=self.now(),
+        )  # fmt: skip
+
+    async def _trouble(self, row: Pending, answer: Answer, params: dict[str, Any]) -> Result:
+        verdict, attempts = answer.verdict, row.attempts + 1
+        if verdict is Verdict.RETRY_AFTER:
+            self.stats.retry_after += 1
+            seconds = answer.retry_after or 1.0
+            self.pacer.hold(seconds, row.chat_id)
+            log.warning("retry after chat=%s seconds=%s", row.chat_id, seconds)
+            later = self.now() + dt.timedelta(seconds=seconds)
+            return Result(row.id, DeliveryState.PENDING, row.attempts, next_attempt=later)
+        if verdict in STATUS_OF:
+            await chats.set_status(self.db, row.chat_id, STATUS_OF[verdict])
+            await outbox.skip_chat(self.db, row.chat_id, answer.description)
+            log.info("chat unreachable chat=%s reason=%s", row.chat_id, answer.description)
+            self.stats.skipped += 1
+            return Result(row.id, DeliveryState.SKIPPED, attempts, error=answer.description)
+        if verdict is Verdict.MIGRATED and answer.new_chat_id:
+            new_id = int(answer.new_chat_id)
+            await chats.migrate(self.db, row.chat_id, new_id)
+            if self.on_migrated is not None:
+                await self.on_migrated(row.chat_id, new_id)
+            log.info("chat migrated old=%s new=%s", row.chat_id, new_id)
+            self._moved[row.chat_id] = new_id
+            return Result(row.id, DeliveryState.PENDING, row.attempts, error=answer.description)
+        if verdict is Verdict.TRANSIENT and attempts < MAX_ATTEMPTS:
+            self.stats.retried += 1
+            later = self.now() + dt.timedelta(seconds=BACKOFF * 2 ** (attempts - 1))
+            return Result(row.id, DeliveryState.PENDING, attempts, next_attempt=later,
+                          error=answer.description)  # fmt: skip
+        if verdict is Verdict.BROKEN:
+            log.error("message refused as malformed chat=%s error=%s text=%r",
+                      row.chat_id, answer.description, params.get("text"))  # fmt: skip
+        else:
+            log.warning("delivery failed chat=%s error=%s", row.chat_id, answer.description)
+        self.stats.failed += 1
+        return Result(row.id, DeliveryState.FAILED, attempts, error=answer.description)
+
+    def _finish(self, row: Pending, result: Result) -> None:
+        """Queue the outcome for the writer; a retry goes back in line, a migrated chat's
+        deliveries move to its new id."""
+        self._results.append(result)
+        chat = self._chats.get(row.chat_id)
+        if result.state is DeliveryState.PENDING:
+            again = Pending(
+                row.id, row.item_id, row.chat_id, row.chat_type, row.language, row.priority,
+                row.silent, result.attempts, result.next_attempt or self.now(),
+            )  # fmt: skip
+            if chat is not None:
+                heapq.heappush(chat.rows, (int(row.priority), row.id, again))
+        else:
+            self._loaded[row.priority] -= 1
+        if chat is not None:
+            chat.busy = False
+            if result.state is DeliveryState.SKIPPED:
+                for _, _, dropped in chat.rows:
+                    self._loaded[dropped.priority] -= 1
+                chat.rows.clear()
+            new_id = self._moved.pop(row.chat_id, None)
+            if new_id is not None:
+                moved, chat.rows = chat.rows, []
+                for _, _, r in moved:
+                    self._queue(replace(r, chat_id=new_id, chat_type=ChatType.SUPERGROUP))
+            if chat.rows:
+                self._schedule(row.chat_id, chat)
+            else:
+                del self._chats[row.chat_id]
+        if len(self._results) >= WRITE_BATCH:
+            self._written.set()
+
+    # ---- writing -----------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._written.wait(), WRITE_SECONDS)
+            self._written.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        try:
+            await outbox.record(self.db, batch)
+        except StorageError as e:
+            log.error("delivery outcomes not stored, retrying count=%d error=%s", len(batch), e)
+            self._results = batch + self._results
+            return
+        for _ in batch:
+            self._permits.release()
+        if len(self._chats) == 0:
+            self.pacer.forget_idle()

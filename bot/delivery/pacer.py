@@ -1,0 +1,147 @@
+"""Pacing to Telegram's limits: a sliding one-second window for the whole bot, an interval per
+private chat, a sliding minute per group or channel, and the holds a 429 imposes.
+
+One Pacer serves both the delivery engine and the replies to commands (through PTB's rate
+limiter hook), so together they never pass a limit; a waiting reply goes before broadcasts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+MARGIN = 0.02  # windows are kept this much longer than Telegram's, for network jitter
+REPLY = 0  # the priority of replies to commands; delivery lanes follow
+
+
+class Pacer:
+    def __init__(
+        self,
+        *,
+        per_second: float,
+        private_interval: float,
+        group_per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = max(1, math.floor(per_second))
+        self.window = self.limit / per_second * (1 + MARGIN)
+        self.private_interval = private_interval * (1 + MARGIN)
+        self.group_limit = group_per_minute
+        self.group_window = 60.0 * (1 + MARGIN)
+        self.clock = clock
+        self._sent: deque[float] = deque()
+        self._waiters: list[tuple[int, int]] = []
+        self._seq = itertools.count()
+        self._changed = asyncio.Condition()
+        self._hold_until = 0.0
+        self._private_last: dict[int, float] = {}
+        self._group_sent: dict[int, deque[float]] = {}
+        self._chat_hold: dict[int, float] = {}
+
+    # ---- the whole bot -----------------------------------------------------------------
+
+    def _global_wait(self, now: float) -> float:
+        sent = self._sent
+        while sent and sent[0] <= now - self.window:
+            sent.popleft()
+        wait = self._hold_until - now
+        if len(sent) >= self.limit:
+            wait = max(wait, sent[0] + self.window - now)
+        return max(0.0, wait)
+
+    async def acquire(self, priority: int) -> None:
+        """Wait for a slot in the bot's window; among waiters the lowest priority goes first."""
+        entry = (priority, next(self._seq))
+        async with self._changed:
+            heapq.heappush(self._waiters, entry)
+            self._changed.notify_all()
+            try:
+                while True:
+                    now = self.clock()
+                    wait = self._global_wait(now)
+                    first = self._waiters[0] == entry
+                    if first and wait <= 0:
+                        heapq.heappop(self._waiters)
+                        self._sent.append(now)
+                        self._changed.notify_all()
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), wait if first else None)
+            except BaseException:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
+                    heapq.heapify(self._waiters)
+                    self._changed.notify_all()
+                raise
+
+    @property
+    def busy(self) -> float:
+        """How full the bot's window is now (0..1)."""
+        self._global_wait(self.clock())
+        return len(self._sent) / self.limit
+
+    # ---- one chat ----------------------------------------------------------------------
+
+    def chat_ready_at(self, chat_id: int) -> float:
+        """When the chat may get its next message (monotonic clock)."""
+        ready = self._chat_hold.get(chat_id, 0.0)
+        if chat_id > 0:  # users' ids are positive: a private chat
+            last = self._private_last.get(chat_id)
+            if last is not None:
+                ready = max(ready, last + self.private_interval)
+        else:
+            sent = self._group_sent.get(chat_id)
+            if sent:
+                now = self.clock()
+                while sent and sent[0] <= now - self.group_window:
+                    sent.popleft()
+                if len(sent) >= self.group_limit:
+                    ready = max(ready, sent[0] + self.group_window)
+        return ready
+
+    def note(self, chat_id: int) -> None:
+        """A message went to the chat now."""
+        now = self.clock()
+        if chat_id > 0:
+            self._private_last[chat_id] = now
+        else:
+            self._group_sent.setdefault(chat_id, deque()).append(now)
+
+    def hold(self, seconds: float, chat_id: int | None = None) -> None:
+        """Telegram said "retry after": nothing goes into that scope until it has passed.
+
+        Which scope a 429 is for, Telegram does not say. It is the bot's when its window was
+        nearly full, or when another chat is already held (two chats at once: it is us);
+        otherwise the one chat's."""
+        until = self.clock() + seconds + 0.05
+        held = any(t > self.clock() for c, t in self._chat_hold.items() if c != chat_id)
+        if chat_id is None or self.busy >= 0.9 or held:
+            self._hold_until = max(self._hold_until, until)
+        else:
+            self._chat_hold[chat_id] = max(self._chat_hold.get(chat_id, 0.0), until)
+
+    async def wait_for_chat(self, chat_id: int) -> None:
+        """Wait out a chat's limits (used by replies, which never wait behind broadcasts)."""
+        delay = self._chat_hold.get(chat_id, 0.0) - self.clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def forget_idle(self) -> None:
+        """Drop what no longer limits anything (so memory does not grow with chats)."""
+        now = self.clock()
+        for chat_id in [
+            c for c, t in self._private_last.items() if t < now - self.private_interval
+        ]:
+            del self._private_last[chat_id]
+        for chat_id in [
+            c for c, d in self._group_sent.items() if not d or d[-1] < now - self.group_window
+        ]:
+            del self._group_sent[chat_id]
+        for chat_id in [c for c, t in self._chat_hold.items() if t < now]:
+            del self._chat_hold[chat_id]

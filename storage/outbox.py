@@ -1,0 +1,198 @@
+"""The delivery ledger: items to send, one row per (item, chat), and how each delivery went.
+
+Enqueuing is idempotent (an item's key and the (item, chat) pair are unique), and a row leaves
+`pending` only when its outcome is recorded, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import ChatRow, DeliveryRow, OutboxItemRow
+from storage.types import ChatType, DeliveryState, Pending, Priority, Result
+
+CHUNK = 5000
+
+
+def _insert_ignoring(s: AsyncSession, model: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, as the database speaks it."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite_insert(model).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return pg_insert(model).on_conflict_do_nothing()
+    return insert(model)  # pragma: no cover - other databases are not supported yet
+
+
+async def put_item(
+    db: Database,
+    *,
+    kind: str,
+    key: str,
+    priority: Priority,
+    payload: Mapping[str, Any],
+    now: dt.datetime,
+) -> int:
+    """The item with `key`, created with `payload` if new (a second call changes nothing)."""
+    async with db.transaction() as s:
+        await s.execute(
+            _insert_ignoring(s, OutboxItemRow).values(
+                kind=kind, key=key, priority=int(priority), payload=dict(payload), created=now
+            )
+        )
+        item_id = await s.scalar(select(OutboxItemRow.id).where(OutboxItemRow.key == key))
+        assert item_id is not None
+        return int(item_id)
+
+
+async def add(
+    db: Database,
+    item_id: int,
+    priority: Priority,
+    recipients: Sequence[tuple[int, bool]],
+    now: dt.datetime,
+) -> int:
+    """Deliveries of the item to (chat, silent) recipients; repeats are ignored. Returns how
+    many are new."""
+    added = 0
+    async with db.transaction() as s:
+        for start in range(0, len(recipients), CHUNK):
+            rows = [
+                {"item_id": item_id, "chat_id": chat_id, "priority": int(priority),
+                 "state": DeliveryState.PENDING.value, "silent": silent, "attempts": 0,
+                 "next_attempt": now}
+                for chat_id, silent in recipients[start : start + CHUNK]
+            ]  # fmt: skip
+            before = await s.scalar(
+                select(func.count()).select_from(DeliveryRow).where(DeliveryRow.item_id == item_id)
+            )
+            await s.execute(_insert_ignoring(s, DeliveryRow.__table__), rows)
+            after = await s.scalar(
+                select(func.count()).select_from(DeliveryRow).where(DeliveryRow.item_id == item_id)
+            )
+            added += int(after or 0) - int(before or 0)
+    return added
+
+
+async def payload(db: Database, item_id: int) -> dict[str, Any] | None:
+    async with db.transaction() as s:
+        row = await s.get(OutboxItemRow, item_id)
+        return dict(row.payload) if row else None
+
+
+async def pending(
+    db: Database, priority: Priority, *, after_id: int = 0, limit: int = 1000
+) -> list[Pending]:
+    """Pending deliveries of one lane, by id, after `after_id`, with their chats' details."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(
+                DeliveryRow.id, DeliveryRow.item_id, DeliveryRow.chat_id, ChatRow.type,
+                ChatRow.language, DeliveryRow.silent, DeliveryRow.attempts,
+                DeliveryRow.next_attempt,
+            )
+            .join(ChatRow, ChatRow.id == DeliveryRow.chat_id)
+            .where(
+                DeliveryRow.state == DeliveryState.PENDING.value,
+                DeliveryRow.priority == int(priority),
+                DeliveryRow.id > after_id,
+            )
+            .order_by(DeliveryRow.id)
+            .limit(limit)
+        )  # fmt: skip
+        return [
+            Pending(
+                id=r.id, item_id=r.item_id, chat_id=r.chat_id, chat_type=ChatType(r.type),
+                language=r.language, priority=priority, silent=r.silent, attempts=r.attempts,
+                next_attempt=r.next_attempt,
+            )
+            for r in rows.all()
+        ]  # fmt: skip
+
+
+async def record(db: Database, results: Sequence[Result]) -> None:
+    """The outcomes of deliveries, in one transaction."""
+    if not results:
+        return
+    rows = []
+    for r in results:
+        row: dict[str, Any] = {
+            "id": r.id,
+            "state": r.state.value,
+            "attempts": r.attempts,
+            "last_error": r.error[:512] if r.error else None,
+        }
+        if r.next_attempt is not None:
+            row["next_attempt"] = r.next_attempt
+        if r.message_ids:
+            row["message_ids"] = list(r.message_ids)
+        if r.sent_at is not None:
+            row["sent_at"] = r.sent_at
+        rows.append(row)
+    async with db.transaction() as s:
+        # Group by the set of columns: a bulk UPDATE needs the same keys in every row.
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            shapes.setdefault(tuple(sorted(row)), []).append(row)
+        for same in shapes.values():
+            await s.execute(update(DeliveryRow), same)
+
+
+async def skip_chat(db: Database, chat_id: int, reason: str) -> int:
+    """Skip every pending delivery to a chat (blocked, removed, gone)."""
+    async with db.transaction() as s:
+        result = await s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.chat_id == chat_id, DeliveryRow.state == DeliveryState.PENDING.value)
+            .values(state=DeliveryState.SKIPPED.value, last_error=reason[:512])
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def counts(db: Database, item_id: int) -> dict[DeliveryState, int]:
+    """How the item's deliveries stand."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(DeliveryRow.state, func.count())
+            .where(DeliveryRow.item_id == item_id)
+            .group_by(DeliveryRow.state)
+        )
+        found = dict.fromkeys(DeliveryState, 0)
+        for state, n in rows.all():
+            found[DeliveryState(state)] = int(n)
+        return found
+
+
+async def pending_count(db: Database) -> int:
+    async with db.transaction() as s:
+        return int(
+            await s.scalar(
+                select(func.count())
+                .select_from(DeliveryRow)
+                .where(DeliveryRow.state == DeliveryState.PENDING.value)
+            )
+            or 0
+        )
+
+
+async def delivered_to(db: Database, chat_id: int, kind: str) -> list[str]:
+    """Keys of the items of `kind` already sent to a chat."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(OutboxItemRow.key)
+            .join(DeliveryRow, DeliveryRow.item_id == OutboxItemRow.id)
+            .where(
+                DeliveryRow.chat_id == chat_id,
+                OutboxItemRow.kind == kind,
+                DeliveryRow.state == DeliveryState.SENT.value,
+            )
+        )
+        return list(rows.scalars())
