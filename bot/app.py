@@ -28,7 +28,21 @@ from telegram.ext import (
 from bot import jobs, render
 from bot.config import Config
 from bot.context import Context
-from bot.handlers import browse, errors, fallback, language, membership, sections, start, stop
+from bot.delivery.engine import Engine
+from bot.delivery.pacer import Pacer
+from bot.delivery.replies import PacedReplies
+from bot.delivery.sender import Sender
+from bot.handlers import (
+    browse,
+    digest,
+    errors,
+    fallback,
+    language,
+    membership,
+    sections,
+    start,
+    stop,
+)
 from bot.i18n import Catalogs
 from bot.render import news
 from bot.runtime import Runtime, open_runtime
@@ -37,6 +51,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30
 INGEST_TICK_SECONDS = 30  # feeds fall due one by one (see bot.schedule); the tick polls those due
 PRUNE_SECONDS = 24 * 3600
+DIGEST_TICK_SECONDS = 60
 
 VisnykApp = Application[Any, Context, Any, Any, Any, Any]
 
@@ -63,15 +78,31 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     async def post_init(app: VisnykApp) -> None:
         runtime = await open_runtime(config)
         app.bot_data["runtime"] = runtime
+        sender = Sender(config.telegram.api_base_url, config.telegram.token,
+                        connections=config.delivery.concurrency)  # fmt: skip
+        await sender.start()
+        runtime.engine = Engine(
+            runtime.db, sender, pacer, concurrency=config.delivery.concurrency, now=runtime.now
+        )
+        await runtime.engine.start()
         await _set_commands(app, runtime.catalogs, config.i18n.default_language)
         _add_jobs(app, config, heartbeat)
         log.info("ready sections=%d bot=@%s", len(runtime.sections), app.bot.username)
 
     async def post_shutdown(app: VisnykApp) -> None:
         runtime: Runtime | None = app.bot_data.get("runtime")
-        if runtime is not None:
-            await runtime.close()
+        if runtime is None:
+            return
+        if runtime.engine is not None:
+            await runtime.engine.stop()
+            await runtime.engine.sender.close()
+        await runtime.close()
 
+    pacer = Pacer(
+        per_second=config.delivery.messages_per_second,
+        private_interval=config.delivery.private_chat_interval,
+        group_per_minute=config.delivery.group_messages_per_minute,
+    )
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -84,6 +115,7 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
         .base_file_url(file_url(config.telegram.api_base_url))
         .defaults(defaults)
         .context_types(ContextTypes(context=Context))
+        .rate_limiter(PacedReplies(pacer))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -104,12 +136,22 @@ def _add_handlers(app: VisnykApp) -> None:
         "stop": stop.stop,
         "latest": browse.latest,
         "search": browse.search,
+        "digest": digest.digest_now,
+        "schedule": digest.schedule,
+        "timezone": digest.timezone,
+        "quiet": digest.quiet,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=messages))
     app.add_handler(
         CallbackQueryHandler(
             sections.toggle, pattern=rf"^({render.TOGGLE}|{render.TOGGLE_WELCOME}):([a-z0-9_-]+)$"
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            sections.toggle_mode,
+            pattern=rf"^({render.MODE}|{render.MODE_WELCOME}):([a-z0-9_-]+)$",
         )
     )
     app.add_handler(CallbackQueryHandler(language.choose, pattern=rf"^{render.LANGUAGE}:(uk|en)$"))
@@ -157,6 +199,9 @@ def _add_jobs(app: VisnykApp, config: Config, heartbeat: Path | None) -> None:
     once = {"max_instances": 1, "coalesce": True}
     tick = min(INGEST_TICK_SECONDS, config.ingest.poll_interval)
     queue.run_repeating(jobs.ingest, interval=tick, first=1, name="ingest", job_kwargs=once)
+    queue.run_repeating(
+        jobs.digest_tick, interval=DIGEST_TICK_SECONDS, first=2, name="digests", job_kwargs=once
+    )
     queue.run_repeating(
         jobs.prune, interval=PRUNE_SECONDS, first=PRUNE_SECONDS / 24, name="prune", job_kwargs=once
     )

@@ -75,6 +75,8 @@ def _ingest(args: argparse.Namespace) -> None:
         runtime = await open_runtime(config)
         try:
             reports = await runtime.ingester.run(runtime.now(), only_due=False)
+            # Posts wait in the outbox until the bot runs: nothing is lost, nothing floods.
+            await runtime.post_stories([i for r in reports for i in r.fresh])
         finally:
             await runtime.close()
         return [r.line() for r in reports]

@@ -51,6 +51,8 @@ class DeliveryConfig:
     messages_per_second: float
     private_chat_interval: float
     group_messages_per_minute: int
+    max_age_hours: float
+    concurrency: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class IngestConfig:
 class DigestConfig:
     times: tuple[str, ...]
     timezone: str
+    max_items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +288,8 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
         messages_per_second=dl.get("messages_per_second", _positive, 30.0),
         private_chat_interval=dl.get("private_chat_interval", _positive, 1.0),
         group_messages_per_minute=dl.get("group_messages_per_minute", _positive_int, 20),
+        max_age_hours=dl.get("max_age_hours", _positive, 6.0),
+        concurrency=dl.get("concurrency", _positive_int, 32),
     )
     dl.finish()
 
@@ -306,6 +311,7 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
     digest = DigestConfig(
         times=dg.get("times", _times, ("08:00", "20:00")),
         timezone=dg.get("timezone", _timezone, "Europe/Kyiv"),
+        max_items=dg.get("max_items", _positive_int, 15),
     )
     dg.finish()
 

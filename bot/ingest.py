@@ -41,6 +41,7 @@ class FeedReport:
     not_modified: bool = False
     error: str | None = None
     warning: str | None = None
+    fresh: tuple[int, ...] = ()  # articles new to a section: candidates for story posts
 
     def line(self) -> str:
         if self.error:
@@ -125,6 +126,7 @@ class Ingester:
             updated=counts[Outcome.UPDATED],
             unchanged=counts[Outcome.UNCHANGED],
             warning=parsed.warning,
+            fresh=tuple(s.article_id for s in saved if s.new_sections),
         )
         log.info("ingested %s", report.line())
         return report

@@ -1,4 +1,4 @@
-"""Background jobs on PTB's JobQueue: polling feeds, pruning old articles, the heartbeat."""
+"""Background jobs on PTB's JobQueue: polling feeds, planning digests, pruning, heartbeat."""
 
 from __future__ import annotations
 
@@ -8,18 +8,30 @@ from pathlib import Path
 
 from bot import ingest as ingesting
 from bot.context import Context
+from bot.delivery import digests
 
 log = logging.getLogger(__name__)
 
 
 async def ingest(context: Context) -> None:
-    """Poll the feeds that are due."""
+    """Poll the feeds that are due; post what is new to instant subscribers."""
     runtime = context.runtime
     reports = await runtime.ingester.run(runtime.now())
     if reports:
         new = sum(r.new for r in reports)
         failed = sum(1 for r in reports if r.error)
         log.info("ingest feeds=%d new=%d failed=%d", len(reports), new, failed)
+        await runtime.post_stories([i for r in reports for i in r.fresh])
+
+
+async def digest_tick(context: Context) -> None:
+    """Enqueue the digests that are due."""
+    runtime = context.runtime
+    planned = await digests.plan(
+        runtime.db, runtime.catalogs, runtime.config, runtime.sections, runtime.now()
+    )
+    if planned.deliveries and runtime.engine is not None:
+        runtime.engine.notify()
 
 
 async def prune(context: Context) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 
 from bot.config import Config
+from bot.delivery import stories
+from bot.delivery.engine import Engine
 from bot.i18n import Catalogs
 from bot.ingest import Ingester
 from bot.news.fetch import client
@@ -28,10 +30,22 @@ class Runtime:
     ingester: Ingester
     sections: list[Section] = field(default_factory=list)  # visible, in configured order
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    engine: Engine | None = None  # the running bot's; None in one-off commands
 
     async def close(self) -> None:
         await self.http.aclose()
         await self.db.close()
+
+    async def post_stories(self, article_ids: Sequence[int]) -> int:
+        """Enqueue posts of these stories for their instant subscribers."""
+        added = await stories.post(
+            self.db, self.catalogs, self.sections, article_ids, now=self.now(),
+            max_age=dt.timedelta(hours=self.config.delivery.max_age_hours),
+            default_zone=self.config.digest.timezone,
+        )  # fmt: skip
+        if added and self.engine is not None:
+            self.engine.notify()
+        return added
 
     def now(self) -> dt.datetime:
         """The time every decision uses; tests set `clock`."""

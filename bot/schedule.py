@@ -4,7 +4,9 @@ hours."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zlib
+import zoneinfo
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -74,3 +76,47 @@ def in_quiet_hours(now: dt.datetime, zone: ZoneInfo, start: str | None, end: str
     if begin <= finish:
         return begin <= local < finish
     return local >= begin or local < finish
+
+
+_TIME = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
+ZONE_ALIASES = {
+    "kyiv": "Europe/Kyiv", "kiev": "Europe/Kyiv", "київ": "Europe/Kyiv", "ukraine": "Europe/Kyiv",
+    "україна": "Europe/Kyiv", "utc": "UTC", "warsaw": "Europe/Warsaw", "london": "Europe/London",
+    "berlin": "Europe/Berlin", "new york": "America/New_York",
+}  # fmt: skip
+MAX_DIGEST_TIMES = 6
+
+
+def parse_time(text: str) -> str | None:
+    """`8:00`, `08.00` → `08:00`; None for anything else."""
+    m = _TIME.fullmatch(text.strip())
+    return f"{int(m.group(1)):02d}:{m.group(2)}" if m else None
+
+
+def parse_times(words: Sequence[str]) -> tuple[str, ...] | None:
+    """Digest times from a reader's words, sorted and distinct; None if any is not a time."""
+    times = [parse_time(w) for w in words]
+    if not times or any(t is None for t in times) or len(times) > MAX_DIGEST_TIMES:
+        return None
+    return tuple(sorted({t for t in times if t}))
+
+
+def parse_quiet(text: str) -> tuple[str, str] | None:
+    """`23:00-07:00` → ("23:00", "07:00")."""
+    parts = re.split(r"\s*[-–—]\s*|\s+", text.strip())
+    if len(parts) != 2:
+        return None
+    start, end = parse_time(parts[0]), parse_time(parts[1])
+    return (start, end) if start and end and start != end else None
+
+
+def parse_zone(text: str) -> str | None:
+    """An IANA zone from what a reader typed (any case; a few city names too)."""
+    word = " ".join(text.split())
+    if not word:
+        return None
+    alias = ZONE_ALIASES.get(word.casefold())
+    if alias:
+        return alias
+    by_folded = {z.casefold(): z for z in zoneinfo.available_timezones()}
+    return by_folded.get(word.casefold())

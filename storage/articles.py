@@ -122,7 +122,7 @@ async def save(
             links += [{"article_id": row.id, "section_id": sid} for sid in sorted(missing)]
             linked[row.id] |= missing
             changed = bool(missing) and outcome is Outcome.UNCHANGED
-            results.append(Saved(row.id, Outcome.UPDATED if changed else outcome))
+            results.append(Saved(row.id, Outcome.UPDATED if changed else outcome, bool(missing)))
         if links:
             await s.execute(insert(ArticleSectionRow), links)
     return results
@@ -268,6 +268,31 @@ async def latest(
                 .order_by(ArticleRow.id.desc())
             )
         return await _page(s, query, offset, limit)
+
+
+async def published_between(
+    db: Database, slugs: Sequence[str], since: dt.datetime, until: dt.datetime, *, limit: int
+) -> list[Article]:
+    """Articles of the sections published in (since, until], newest first."""
+    low = (int(since.timestamp()) + 1) << ID_SHIFT
+    high = (int(until.timestamp()) + 1) << ID_SHIFT
+    async with db.transaction() as s:
+        query = (
+            select(ArticleRow)
+            .where(
+                ArticleRow.id >= low,
+                ArticleRow.id < high,
+                exists().where(
+                    ArticleSectionRow.article_id == ArticleRow.id,
+                    ArticleSectionRow.section_id.in_(
+                        select(SectionRow.id).where(SectionRow.slug.in_(list(slugs)))
+                    ),
+                ),
+            )
+            .order_by(ArticleRow.id.desc())
+            .limit(limit)
+        )
+        return await _articles(s, (await s.execute(query)).scalars())
 
 
 def match_expression(terms: Sequence[Sequence[str]]) -> str:

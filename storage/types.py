@@ -123,6 +123,7 @@ class Outcome(StrEnum):
 class Saved:
     article_id: int
     outcome: Outcome
+    new_sections: bool = False  # the story joined a section it was not in (or is new)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import pytest
 from bot import render
 from bot import sections as lookup
 from bot.i18n import Catalogs
-from storage.types import Section
+from storage.types import Mode, Section
 from tests.fakes import tg_html
 
 UK = Catalogs().get("uk")
@@ -27,12 +27,13 @@ SECTIONS = [
 
 
 def test_outside_text_is_escaped() -> None:
-    text, markup = render.sections_view(UK, SECTIONS, {"tricky"}, "uk")
+    text, markup = render.sections_view(UK, SECTIONS, {"tricky": Mode.DIGEST}, "uk")
     tg_html.parse(text)
     assert markup is not None
     assert [b.text for row in markup.inline_keyboard for b in row] == [
         "➕ Світ",
         "✅ <Цифра> & «Світ»",
+        "🗞 У дайджестах",
         "➕ Наука і техніка",
     ]
     listing = render.section_list(SECTIONS, "en")
@@ -52,7 +53,7 @@ def test_welcome_escapes_the_name() -> None:
 
 def test_callback_data_stays_within_64_bytes() -> None:
     longest = section("x" * 32, "Т" * 100)
-    _, markup = render.sections_view(UK, [longest], set(), "uk", intro="hi")
+    _, markup = render.sections_view(UK, [longest], {}, "uk", intro="hi")
     assert markup is not None
     data = markup.inline_keyboard[0][0].callback_data
     assert isinstance(data, str)
@@ -61,11 +62,18 @@ def test_callback_data_stays_within_64_bytes() -> None:
         render.callback("x" * 65)
 
 
-def test_two_buttons_a_row() -> None:
-    many = [section(f"s{i}", f"Р{i}", i=i) for i in range(5)]
-    _, markup = render.sections_view(UK, many, set(), "uk")
+def test_a_row_per_section_with_its_mode() -> None:
+    many = [section(f"s{i}", f"Р{i}", i=i) for i in range(4)]
+    followed = {"s1": Mode.INSTANT, "s2": Mode.DIGEST}
+    _, markup = render.sections_view(UK, many, followed, "uk")
     assert markup is not None
-    assert [len(row) for row in markup.inline_keyboard] == [2, 2, 1]
+    assert [[b.text for b in row] for row in markup.inline_keyboard] == [
+        ["➕ Р0"],
+        ["✅ Р1", "⚡ Одразу"],
+        ["✅ Р2", "🗞 У дайджестах"],
+        ["➕ Р3"],
+    ]
+    assert markup.inline_keyboard[1][1].callback_data == "mode:s1"
 
 
 @pytest.mark.parametrize(

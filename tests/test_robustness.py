@@ -50,11 +50,11 @@ async def test_an_internal_failure_is_answered_and_the_bot_goes_on(
     reader = kit.reader("Ann", "en")
     await reader.say("/help")
 
-    async def broken(*_: object) -> frozenset[str]:
+    async def broken(*_: object) -> dict[str, object]:
         raise StorageError("database error: disk I/O error")
 
     with monkeypatch.context() as patch:
-        patch.setattr(subscriptions, "of_chat", broken)
+        patch.setattr(subscriptions, "modes_of_chat", broken)
         sorry = await reader.say("/sections")
         assert sorry.text == "Something went wrong on our side. Please try again in a minute."
     assert (await reader.say("/sections")).text.startswith("Sections")

@@ -10,13 +10,13 @@ from bot.context import Context
 from bot.handlers.common import chat_and_translator, edit, may_change, reply
 from storage import subscriptions
 from storage.errors import SectionNotFound
-from storage.types import Section
+from storage.types import Mode, Section
 
 
 async def show(update: Update, context: Context) -> None:
     """Every section with this chat's state, toggled by tapping."""
     chat, t = await chat_and_translator(update, context)
-    subscribed = await subscriptions.of_chat(context.db, chat.id)
+    subscribed = await subscriptions.modes_of_chat(context.db, chat.id)
     text, markup = render.sections_view(t, context.runtime.sections, subscribed, chat.language)
     await reply(update, text, markup)
 
@@ -40,9 +40,37 @@ async def toggle(update: Update, context: Context) -> None:
         await query.answer(render.section_gone(t), show_alert=True)
     else:
         await query.answer(render.toggled(t, section, chat.language, now_on=now_on))
-    subscribed = await subscriptions.of_chat(context.db, chat.id)
+    await _redraw(update, context, welcome=prefix == render.TOGGLE_WELCOME)
+
+
+async def toggle_mode(update: Update, context: Context) -> None:
+    """A tap on a section's mode: instant ↔ in digests."""
+    query = update.callback_query
+    assert query is not None
+    assert context.matches
+    prefix, slug = context.matches[0].group(1), context.matches[0].group(2)
+    chat, t = await chat_and_translator(update, context)
+    if not await may_change(update, context, chat):
+        await query.answer(render.admins_only(t), show_alert=True)
+        return
+    section = lookup.find(context.runtime.sections, slug)
+    modes = await subscriptions.modes_of_chat(context.db, chat.id)
+    if section is None or slug not in modes:
+        await query.answer(render.section_gone(t), show_alert=True)
+    else:
+        mode = Mode.DIGEST if modes[slug] is Mode.INSTANT else Mode.INSTANT
+        await subscriptions.set_mode(context.db, chat.id, slug, mode)
+        await query.answer(render.mode_set(t, section, chat.language, mode))
+    await _redraw(update, context, welcome=prefix == render.MODE_WELCOME)
+
+
+async def _redraw(update: Update, context: Context, *, welcome: bool) -> None:
+    query = update.callback_query
+    assert query is not None
+    chat, t = await chat_and_translator(update, context)
+    subscribed = await subscriptions.modes_of_chat(context.db, chat.id)
     intro = None
-    if prefix == render.TOGGLE_WELCOME:
+    if welcome:
         intro = render.welcome_intro(t, query.from_user.first_name if chat.is_private else None)
     text, markup = render.sections_view(
         t, context.runtime.sections, subscribed, chat.language, intro=intro
@@ -60,10 +88,20 @@ async def unsubscribe(update: Update, context: Context) -> None:
     await _change(update, context, follow=False)
 
 
+MODE_WORDS = {
+    "instant": Mode.INSTANT, "instantly": Mode.INSTANT, "одразу": Mode.INSTANT,
+    "миттєво": Mode.INSTANT, "digest": Mode.DIGEST, "дайджест": Mode.DIGEST,
+}  # fmt: skip
+
+
 async def _change(update: Update, context: Context, *, follow: bool) -> None:
     chat, t = await chat_and_translator(update, context)
     sections = context.runtime.sections
-    text = " ".join(context.args or [])
+    words = list(context.args or [])
+    mode = MODE_WORDS.get(words[-1].casefold()) if follow and len(words) > 1 else None
+    if mode is not None:
+        words = words[:-1]
+    text = " ".join(words)
     if not text:
         command = "subscribe" if follow else "unsubscribe"
         await reply(update, render.usage(t, command, sections, chat.language))
@@ -83,7 +121,13 @@ async def _change(update: Update, context: Context, *, follow: bool) -> None:
     changed: list[Section] = []
     unchanged: list[Section] = []
     for section in found:
-        done = await change(context.db, chat.id, section.slug)
+        if mode is not None:
+            done = await subscriptions.set_mode(context.db, chat.id, section.slug, mode)
+        else:
+            done = await change(context.db, chat.id, section.slug)
         (changed if done else unchanged).append(section)
     summary = render.subscribed if follow else render.unsubscribed
-    await reply(update, summary(t, changed, unchanged, chat.language))
+    text = summary(t, changed, unchanged, chat.language)
+    if mode is not None:
+        text += "\n" + "\n".join(render.mode_set(t, s, chat.language, mode) for s in found)
+    await reply(update, text)

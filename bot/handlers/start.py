@@ -30,7 +30,7 @@ async def start(update: Update, context: Context) -> None:
             intro += "\n\n" + render.subscribed(t, found, already, chat.language)
         else:
             intro += "\n\n" + render.admins_only(t)
-    subscribed = await subscriptions.of_chat(context.db, chat.id)
+    subscribed = await subscriptions.modes_of_chat(context.db, chat.id)
     text, markup = render.sections_view(t, sections, subscribed, chat.language, intro=intro)
     await reply(update, text, markup)
 

@@ -9,12 +9,12 @@ Callback data is built here too and stays within Telegram's 64 bytes.
 from __future__ import annotations
 
 import html
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
-from storage.types import Section
+from storage.types import Mode, Section
 
 ON, OFF = "✅", "➕"
 MAX_CALLBACK_BYTES = 64
@@ -23,6 +23,8 @@ MAX_CALLBACK_BYTES = 64
 # picking a language, confirming /stop.
 TOGGLE = "sec"
 TOGGLE_WELCOME = "wsec"
+MODE = "mode"
+MODE_WELCOME = "wmode"
 LANGUAGE = "lang"
 STOP = "stop"
 
@@ -74,12 +76,13 @@ def welcome_intro(t: Translator, first_name: str | None) -> str:
 def sections_view(
     t: Translator,
     sections: Sequence[Section],
-    subscribed: Collection[str],
+    subscribed: Mapping[str, Mode],
     language: str,
     *,
     intro: str | None = None,
 ) -> View:
-    """The list of sections with a toggle button for each; `intro` goes above (the welcome)."""
+    """Each section with a toggle button and, when followed, its mode (instant or in digests);
+    `intro` goes above (the welcome)."""
     lines = [intro, ""] if intro else []
     if not sections:
         lines.append(t.gettext("The newsroom has not set up any sections yet."))
@@ -96,16 +99,34 @@ def sections_view(
     else:
         lines.append(t.gettext("No subscriptions yet."))
     lines.append(t.gettext("Tap a section to subscribe or unsubscribe."))
-    prefix = TOGGLE_WELCOME if intro else TOGGLE
-    buttons = [
-        InlineKeyboardButton(
-            f"{ON if s.slug in subscribed else OFF} {s.title(language)}",
-            callback_data=callback(prefix, s.slug),
-        )
-        for s in sections
-    ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if count:
+        lines.append(t.gettext("⚡ each story as it comes, 🗞 only in digests: tap to switch."))
+    toggle, mode = (TOGGLE_WELCOME, MODE_WELCOME) if intro else (TOGGLE, MODE)
+    rows = []
+    for s in sections:
+        row = [
+            InlineKeyboardButton(
+                f"{ON if s.slug in subscribed else OFF} {s.title(language)}",
+                callback_data=callback(toggle, s.slug),
+            )
+        ]
+        if s.slug in subscribed:
+            label = (
+                t.gettext("⚡ Instantly")
+                if subscribed[s.slug] is Mode.INSTANT
+                else t.gettext("🗞 In digests")
+            )
+            row.append(InlineKeyboardButton(label, callback_data=callback(mode, s.slug)))
+        rows.append(row)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def mode_set(t: Translator, section: Section, language: str, mode: Mode) -> str:
+    """The short answer to a tap on a mode (a toast, so no HTML)."""
+    title = section.title(language)
+    if mode is Mode.INSTANT:
+        return t.gettext("⚡ {title}: each story as it comes").format(title=title)
+    return t.gettext("🗞 {title}: only in digests").format(title=title)
 
 
 def toggled(t: Translator, section: Section, language: str, *, now_on: bool) -> str:
@@ -126,6 +147,10 @@ def help_text(t: Translator, *, group: bool, bot: str) -> str:
         t.gettext("/search &lt;words&gt;: find news, e.g. /search Kyiv"),
         t.gettext("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world"),
         t.gettext("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them"),
+        t.gettext("/digest: the digest now"),
+        t.gettext("/schedule: when digests come (e.g. /schedule 08:00 20:00, /schedule off)"),
+        t.gettext("/timezone: the chat's time zone (e.g. /timezone Europe/Kyiv)"),
+        t.gettext("/quiet: hours when story posts come silently (e.g. /quiet 23:00-07:00)"),
         t.gettext("/language: the bot's language (uk, en)"),
         t.gettext("/stop: unsubscribe from everything and delete this chat's data"),
         t.gettext("/help: this help"),
@@ -298,8 +323,12 @@ def command_menu(t: Translator) -> list[BotCommand]:
         BotCommand("latest", t.gettext("The latest news")),
         BotCommand("search", t.gettext("Find news")),
         BotCommand("sections", t.gettext("Sections and subscriptions")),
+        BotCommand("digest", t.gettext("The digest now")),
+        BotCommand("schedule", t.gettext("Digest times")),
         BotCommand("subscribe", t.gettext("Follow a section")),
         BotCommand("unsubscribe", t.gettext("Stop following a section")),
+        BotCommand("timezone", t.gettext("Time zone")),
+        BotCommand("quiet", t.gettext("Quiet hours")),
         BotCommand("language", t.gettext("The bot's language")),
         BotCommand("help", t.gettext("What the bot does")),
         BotCommand("stop", t.gettext("Unsubscribe from everything")),

@@ -161,11 +161,15 @@ def card(
     *,
     now: dt.datetime,
     zone: ZoneInfo,
+    with_time: bool = True,
 ) -> tuple[str, LinkPreviewOptions]:
-    """An article as a card: bold title, section and time, summary, a link; with its preview."""
+    """An article as a card: bold title, section and time, summary, a link; with its preview.
+    A story post (`with_time=False`) leaves the time out: it is now."""
     names = [sections[s].title(lang) for s in article.sections if s in sections]
-    meta = " · ".join([*names, when(article.published, now, zone=zone, lang=lang, t=t)])
-    lines = [f"<b>{esc(article.title)}</b>", esc(meta)]
+    if with_time:
+        names.append(when(article.published, now, zone=zone, lang=lang, t=t))
+    meta = " · ".join(names)
+    lines = [f"<b>{esc(article.title)}</b>"] + ([esc(meta)] if meta else [])
     if article.summary:
         lines += ["", esc(article.summary)]
     more = t.gettext("Read more →")
