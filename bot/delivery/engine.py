@@ -35,7 +35,7 @@ POLL_SECONDS = 1.0  # the loader looks for new rows at least this often
 WRITE_SECONDS = 0.05  # the writer commits at least this often
 WRITE_BATCH = 500
 MAX_ATTEMPTS = 6  # transient failures before a delivery fails for good
-BACKOFF = 2.0  # seconds before the first retry, doubled each time
+BACKOFF = 0.5  # seconds before the first retry, doubled each time
 STATUS_OF = {
     Verdict.BLOCKED: ChatStatus.BLOCKED,
     Verdict.LEFT: ChatStatus.LEFT,

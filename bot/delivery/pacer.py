@@ -35,6 +35,8 @@ class Pacer:
         self.group_limit = group_per_minute
         self.group_window = 60.0 * (1 + MARGIN)
         self.clock = clock
+        self.spacing = self.window / self.limit  # broadcasts go evenly, never in a burst
+        self._next_even = 0.0
         self._sent: deque[float] = deque()
         self._waiters: list[tuple[int, int]] = []
         self._seq = itertools.count()
@@ -56,7 +58,10 @@ class Pacer:
         return max(0.0, wait)
 
     async def acquire(self, priority: int) -> None:
-        """Wait for a slot in the bot's window; among waiters the lowest priority goes first."""
+        """Wait for a slot in the bot's window; among waiters the lowest priority goes first.
+
+        Broadcasts (any priority after REPLY) are also spread evenly over the window, so a
+        slot frees every `spacing` seconds and a waiting reply takes the next one."""
         entry = (priority, next(self._seq))
         async with self._changed:
             heapq.heappush(self._waiters, entry)
@@ -65,10 +70,14 @@ class Pacer:
                 while True:
                     now = self.clock()
                     wait = self._global_wait(now)
+                    if priority > REPLY:
+                        wait = max(wait, self._next_even - now)
                     first = self._waiters[0] == entry
                     if first and wait <= 0:
                         heapq.heappop(self._waiters)
                         self._sent.append(now)
+                        if priority > REPLY:
+                            self._next_even = max(now, self._next_even) + self.spacing
                         self._changed.notify_all()
                         return
                     with contextlib.suppress(TimeoutError):

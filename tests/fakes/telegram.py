@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes import rules
+from tests.fakes.flood import COUNTED, Flood
 from tests.fakes.rules import ApiError, bad, member_json
 
 BOT_ID = 7000000001
@@ -52,6 +53,7 @@ class Call:
     params: dict[str, Any]
     result: Any = None
     error: ApiError | None = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def ok(self) -> bool:
@@ -118,6 +120,9 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.webhook = ""
+        self.flood: Flood | None = None  # Telegram's flood limits, when a test turns them on
+        self.scripted: dict[int, list[ApiError]] = {}
+        self.pushed: dict[int, float] = {}  # update id -> when a test made it
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -153,6 +158,7 @@ class FakeTelegram:
             call.error = ApiError(404, "Not Found: method not found")
         else:
             try:
+                self._faults(method, params)
                 call.result = await handler(params)
             except ApiError as e:
                 call.error = e
@@ -168,6 +174,28 @@ class FakeTelegram:
                 body["parameters"] = call.error.parameters
             return web.json_response(body, status=call.error.code)
         return web.json_response({"ok": True, "result": call.result})
+
+    def _faults(self, method: str, params: dict[str, Any]) -> None:
+        """Scripted failures first, then the flood limits."""
+        if method not in COUNTED:
+            return
+        try:
+            chat_id = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            chat_id = 0
+        script = self.scripted.get(chat_id) or self.scripted.get(0)
+        if script:
+            raise script.pop(0)
+        if self.flood is not None:
+            wait = self.flood.check(chat_id)
+            if wait is not None:
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {int(wait)}", {"retry_after": int(wait)}
+                )
+
+    def script(self, *errors: ApiError, chat_id: int = 0) -> None:
+        """The next sends (to `chat_id`, or to any chat for 0) fail with these errors."""
+        self.scripted.setdefault(chat_id, []).extend(errors)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         raw: dict[str, Any] = dict(request.query)
@@ -195,6 +223,7 @@ class FakeTelegram:
 
     async def push_update(self, kind: str, payload: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
+        self.pushed[update_id] = time.monotonic()
         async with self._changed:
             self._updates.append({"update_id": update_id, kind: payload})
             self._changed.notify_all()

@@ -1,0 +1,65 @@
+"""Telegram's flood limits, enforced the strict way: sliding windows, and a 429 with
+`retry_after` for whoever passes them; sending into a running retry_after is counted."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+COUNTED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage"})
+
+
+@dataclass
+class Flood:
+    per_second: float = 30
+    private_interval: float = 1.0
+    group_per_minute: int = 20
+    clock: Callable[[], float] = time.monotonic
+    rejected: int = 0  # 429s given
+    ignored: int = 0  # sends that arrived while a retry_after was running
+    max_in_second: int = 0  # the most messages seen in any one-second window
+    _sent: deque[float] = field(default_factory=deque)
+    _private: dict[int, float] = field(default_factory=dict)
+    _groups: dict[int, deque[float]] = field(default_factory=dict)
+    _global_until: float = 0.0
+    _chat_until: dict[int, float] = field(default_factory=dict)
+
+    def check(self, chat_id: int) -> float | None:
+        """None if the message may go now (and it is counted), else seconds to wait."""
+        now = self.clock()
+        until = max(self._global_until, self._chat_until.get(chat_id, 0.0))
+        if now < until:
+            self.ignored += 1
+            return self._refuse(until - now)
+        while self._sent and self._sent[0] <= now - 1.0:
+            self._sent.popleft()
+        if len(self._sent) >= self.per_second:
+            wait = self._sent[0] + 1.0 - now
+            self._global_until = now + math.ceil(wait)
+            return self._refuse(wait)
+        if chat_id > 0:
+            last = self._private.get(chat_id)
+            if last is not None and now - last < self.private_interval:
+                wait = last + self.private_interval - now
+                self._chat_until[chat_id] = now + math.ceil(wait)
+                return self._refuse(wait)
+            self._private[chat_id] = now
+        else:
+            window = self._groups.setdefault(chat_id, deque())
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            if len(window) >= self.group_per_minute:
+                wait = window[0] + 60.0 - now
+                self._chat_until[chat_id] = now + math.ceil(wait)
+                return self._refuse(wait)
+            window.append(now)
+        self._sent.append(now)
+        self.max_in_second = max(self.max_in_second, len(self._sent))
+        return None
+
+    def _refuse(self, wait: float) -> float:
+        self.rejected += 1
+        return float(max(1, math.ceil(wait)))

@@ -1,0 +1,215 @@
+"""The delivery engine through the fake Telegram: story posts, pacing, errors, lanes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from storage import chats, outbox
+from storage.types import ChatStatus, DeliveryState, Mode, Priority
+from tests.delivery_kit import audience, received, story
+from tests.fakes.flood import Flood
+from tests.fakes.rules import ApiError
+from tests.fakes.telegram import FakeTelegram
+from tests.kit import Kit, eventually, started
+
+
+def all_got(kit: Kit, chat_ids: list[int], count: int = 1):
+    return lambda: all(received(kit, chat_ids)[c] >= count for c in chat_ids)
+
+
+async def test_a_new_story_is_posted_once_to_instant_subscribers(kit: Kit) -> None:
+    reader = kit.reader()
+    await reader.say("/subscribe світ одразу")
+    await reader.say("/subscribe війна одразу")
+    digest_only = kit.reader("Петро")
+    await digest_only.say("/subscribe світ")
+    article = await story(kit, "Зеленський зустрівся з Туском", {"world", "war"},
+                          summary="Лідери обговорили ППО. Деталі згодом.")  # fmt: skip
+    await kit.runtime.post_stories([article, article])
+    post = await reader.next_message()
+    assert post.text == (
+        "Зеленський зустрівся з Туском\nСвіт · Війна\n\nЛідери обговорили ППО. Деталі згодом."
+        "\n\nЧитати далі →"
+    )
+    assert post.params["link_preview_options"]["url"].startswith("https://news.example.ua/")
+    assert post.silent is False
+    assert kit.runtime.engine is not None
+    await kit.runtime.engine.idle()
+    assert received(kit, [reader.chat["id"]])[reader.chat["id"]] == 3  # two replies, one post
+    assert received(kit, [digest_only.chat["id"]])[digest_only.chat["id"]] == 1  # the reply
+
+
+async def test_old_stories_are_left_to_digests(kit: Kit) -> None:
+    ids = await audience(kit, 2)
+    stale = kit.runtime.now() - dt.timedelta(hours=7)
+    article = await story(kit, "Давня новина", {"world"}, published=stale)
+    assert await kit.runtime.post_stories([article]) == 0
+    fresh = await story(kit, "Свіжа новина", {"world"})
+    assert await kit.runtime.post_stories([fresh]) == 2
+    await eventually(all_got(kit, ids))
+
+
+async def test_quiet_hours_send_silently(kit: Kit) -> None:
+    reader = kit.reader("Ann", "en")
+    await reader.say("/subscribe world instant")
+    # 03:00 in Kyiv.
+    kit.runtime.clock = lambda: dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
+    answer = await reader.say("/quiet 23:00-07:00")
+    assert answer.text.startswith("✅ Quiet hours: 23:00-07:00")
+    await kit.runtime.post_stories([await story(kit, "Нічна новина", {"world"})])
+    post = await reader.next_message()
+    assert post.silent is True
+    assert (await reader.say("/quiet off")).text.startswith("✅ Quiet hours are off")
+
+
+async def test_pacing_keeps_to_the_bots_limit_without_a_429(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    tg.flood = Flood(per_second=15)
+    async with started(tg, tmp_path, delivery={"messages_per_second": 15}) as kit:
+        ids = await audience(kit, 45)
+        start = time.monotonic()
+        await kit.runtime.post_stories([await story(kit, "Новина для всіх", {"world"})])
+        await eventually(all_got(kit, ids), within=15)
+        elapsed = time.monotonic() - start
+    assert tg.flood.rejected == 0
+    assert tg.flood.max_in_second <= 15
+    assert elapsed >= 2.0  # 45 messages at 15 a second cannot take less than two seconds
+
+
+async def test_one_private_chat_gets_one_message_a_second(tg: FakeTelegram, tmp_path: Path) -> None:
+    tg.flood = Flood(per_second=30)
+    async with started(tg, tmp_path) as kit:
+        [chat] = await audience(kit, 1)
+        titles = ["Перша", "Друга", "Третя"]
+        await kit.runtime.post_stories([await story(kit, t, {"world"}) for t in titles])
+        await eventually(all_got(kit, [chat], 3), within=10)
+    assert tg.flood.rejected == 0
+
+
+async def test_groups_and_channels_are_paced_per_minute(tg: FakeTelegram, tmp_path: Path) -> None:
+    tg.flood = Flood(per_second=30, group_per_minute=20)
+    async with started(tg, tmp_path) as kit:
+        groups = await audience(kit, 3, kind="supergroup")
+        channel = await audience(kit, 1, kind="channel")
+        articles = [await story(kit, f"Новина {i}", {"world"}) for i in range(4)]
+        await kit.runtime.post_stories(articles)
+        await eventually(all_got(kit, groups + channel, 4), within=10)
+    assert tg.flood.rejected == 0
+
+
+async def test_a_429_is_obeyed(tg: FakeTelegram, tmp_path: Path) -> None:
+    tg.flood = Flood()
+    async with started(tg, tmp_path) as kit:
+        ids = await audience(kit, 3)
+        tg.script(ApiError(429, "Too Many Requests: retry after 2", {"retry_after": 2}),
+                  chat_id=ids[0])  # fmt: skip
+        start = time.monotonic()
+        await kit.runtime.post_stories([await story(kit, "Новина", {"world"})])
+        await eventually(all_got(kit, ids), within=10)
+        # The other chats did not wait; the held one did, and nothing went into its hold.
+        assert time.monotonic() - start >= 2.0
+        assert kit.runtime.engine is not None
+        assert kit.runtime.engine.stats.retry_after == 1
+    assert tg.flood.ignored == 0
+
+
+async def test_blocked_kicked_and_gone_chats(tg: FakeTelegram, tmp_path: Path) -> None:
+    async with started(tg, tmp_path) as kit:
+        readers = await audience(kit, 3)
+        groups = await audience(kit, 1, kind="supergroup")
+        tg.blocked_by.add(readers[0])
+        tg.members[(groups[0], 7000000001)] = "kicked"
+        tg.chats.pop(readers[1])  # the account was deleted: "chat not found"
+        item = await kit.runtime.post_stories([await story(kit, "Новина", {"world"})])
+        assert item == 4
+        await eventually(all_got(kit, [readers[2]]))
+        assert kit.runtime.engine is not None
+        await kit.runtime.engine.idle()
+        status = {c: (await chats.get(kit.db, c)).status for c in readers + groups}  # type: ignore[union-attr]
+        assert status == {
+            readers[0]: ChatStatus.BLOCKED, readers[1]: ChatStatus.GONE,
+            readers[2]: ChatStatus.ACTIVE, groups[0]: ChatStatus.LEFT,
+        }  # fmt: skip
+        # Nothing more goes to them.
+        assert await kit.runtime.post_stories([await story(kit, "Ще одна", {"world"})]) == 1
+
+
+async def test_a_migrated_group_receives_at_its_new_id(tg: FakeTelegram, tmp_path: Path) -> None:
+    async with started(tg, tmp_path) as kit:
+        [old] = await audience(kit, 1, kind="group")
+        new = {"id": -1009990001, "type": "supergroup", "title": "Група 0"}
+        tg.chats[new["id"]] = new
+        tg.members[(new["id"], 7000000001)] = "member"
+        tg.migrated[old] = new["id"]
+        await kit.runtime.post_stories([await story(kit, "Новина для групи", {"world"})])
+        await eventually(lambda: received(kit, [new["id"]])[new["id"]] == 1)
+        assert await chats.get(kit.db, old) is None
+        moved = await chats.get(kit.db, new["id"])
+        assert moved is not None
+        assert moved.type.value == "supergroup"
+
+
+async def test_a_burst_of_server_errors_is_retried(tg: FakeTelegram, tmp_path: Path) -> None:
+    async with started(tg, tmp_path) as kit:
+        [chat] = await audience(kit, 1)
+        tg.script(*[ApiError(502, "Bad Gateway") for _ in range(3)])
+        await kit.runtime.post_stories([await story(kit, "Новина", {"world"})])
+        await eventually(all_got(kit, [chat]), within=10)
+        assert kit.runtime.engine is not None
+        assert kit.runtime.engine.stats.retried == 3
+        await kit.runtime.engine.idle()
+
+
+async def test_malformed_messages_fail_without_retry(kit: Kit) -> None:
+    [chat] = await audience(kit, 1)
+    item = await outbox.put_item(
+        kit.db, kind="story", key="broken", priority=Priority.STORY,
+        payload={"uk": [{"text": "<b>broken"}]}, now=kit.runtime.now(),
+    )  # fmt: skip
+    await outbox.add(kit.db, item, Priority.STORY, [(chat, False)], kit.runtime.now())
+    assert kit.runtime.engine is not None
+    kit.runtime.engine.notify()
+    await kit.runtime.engine.idle()
+    assert (await outbox.counts(kit.db, item))[DeliveryState.FAILED] == 1
+
+
+async def test_breaking_news_overtakes_a_long_queue(tg: FakeTelegram, tmp_path: Path) -> None:
+    tg.flood = Flood(per_second=10)
+    async with started(tg, tmp_path, delivery={"messages_per_second": 10}) as kit:
+        crowd = await audience(kit, 200, mode=Mode.DIGEST)
+        now = kit.runtime.now()
+        digest = await outbox.put_item(kit.db, kind="digest", key="d", priority=Priority.DIGEST,
+                                       payload={"uk": [{"text": "Дайджест"}]}, now=now)  # fmt: skip
+        await outbox.add(kit.db, digest, Priority.DIGEST, [(c, False) for c in crowd], now)
+        assert kit.runtime.engine is not None
+        kit.runtime.engine.notify()
+        await eventually(lambda: sum(received(kit, crowd).values()) >= 10)
+        editor = crowd[-1]
+        breaking = await outbox.put_item(kit.db, kind="breaking", key="b", priority=Priority.BREAKING,
+                                         payload={"uk": [{"text": "Терміново"}]}, now=now)  # fmt: skip
+        start = time.monotonic()
+        await outbox.add(kit.db, breaking, Priority.BREAKING, [(editor, False)], now)
+        kit.runtime.engine.notify()
+        await eventually(
+            lambda: any(m.text == "Терміново" for m in kit.tg.messages.values()), within=5
+        )
+        assert time.monotonic() - start < 1.0
+        assert sum(received(kit, crowd).values()) < 150  # the digests were still going out
+    assert tg.flood.rejected == 0
+
+
+async def test_a_reply_does_not_wait_behind_a_broadcast(tg: FakeTelegram, tmp_path: Path) -> None:
+    tg.flood = Flood(per_second=10)
+    async with started(tg, tmp_path, delivery={"messages_per_second": 10}) as kit:
+        crowd = await audience(kit, 100)
+        await kit.runtime.post_stories([await story(kit, "Для всіх", {"world"})])
+        await eventually(lambda: sum(received(kit, crowd).values()) >= 5)
+        reader = kit.reader()
+        start = time.monotonic()
+        await reader.say("/help")
+        assert time.monotonic() - start < 1.0
+        assert sum(received(kit, crowd).values()) < 90
+    assert tg.flood.rejected == 0
