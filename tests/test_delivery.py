@@ -188,8 +188,10 @@ async def test_breaking_news_overtakes_a_long_queue(tg: FakeTelegram, tmp_path: 
         kit.runtime.engine.notify()
         await eventually(lambda: sum(received(kit, crowd).values()) >= 10)
         editor = crowd[-1]
-        breaking = await outbox.put_item(kit.db, kind="breaking", key="b", priority=Priority.BREAKING,
-                                         payload={"uk": [{"text": "Терміново"}]}, now=now)  # fmt: skip
+        breaking = await outbox.put_item(
+            kit.db, kind="breaking", key="b", priority=Priority.BREAKING,
+            payload={"uk": [{"text": "Терміново"}]}, now=now,
+        )  # fmt: skip
         start = time.monotonic()
         await outbox.add(kit.db, breaking, Priority.BREAKING, [(editor, False)], now)
         kit.runtime.engine.notify()
