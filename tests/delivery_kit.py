@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 
 from bot.news.identity import title_key
+from bot.runtime import Runtime
 from storage import articles, chats, subscriptions
 from storage.types import ChatType, Mode, NewArticle
 from tests.kit import Kit
@@ -37,7 +38,7 @@ async def audience(
 
 
 async def story(
-    kit: Kit,
+    runtime: Runtime | Kit,
     title: str,
     sections: set[str],
     *,
@@ -45,12 +46,14 @@ async def story(
     summary: str = "Подробиці згодом.",
 ) -> int:
     """Store a story as ingest would; returns its id."""
-    now = kit.runtime.now()
+    if isinstance(runtime, Kit):
+        runtime = runtime.runtime
+    now = runtime.now()
     article = NewArticle(
         f"https://news.example.ua/{abs(hash(title))}", None, title_key(title), title, summary,
         None, None, "uk", published or now, frozenset(sections),
     )  # fmt: skip
-    saved = await articles.save(kit.db, [article], feed_id=None, now=now)
+    saved = await articles.save(runtime.db, [article], feed_id=None, now=now)
     return saved[0].article_id
 
 

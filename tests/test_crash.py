@@ -1,0 +1,112 @@
+"""kill -9 in the middle of a broadcast: after a restart every chat gets the story, and no
+more than the engine's concurrency get it twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import parse
+from bot.runtime import open_runtime
+from storage import chats, outbox, subscriptions
+from storage.types import ChatType, DeliveryState, Mode, Priority
+from tests.delivery_kit import story
+from tests.fakes.flood import Flood
+from tests.fakes.people import People
+from tests.fakes.telegram import FakeTelegram
+from tests.kit import TOKEN, eventually
+
+CHATS = 150
+CONCURRENCY = 8
+RATE = 25
+
+
+def config_text(tg: FakeTelegram, db: Path) -> str:
+    return f"""
+[telegram]
+api_base_url = "{tg.base_url}"
+[storage]
+url = "sqlite+aiosqlite:///{db}"
+[delivery]
+messages_per_second = {RATE}
+concurrency = {CONCURRENCY}
+[[sections]]
+slug = "world"
+title = {{ uk = "Світ" }}
+"""
+
+
+async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
+    env = os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN}
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--config", str(config),
+            env=env, stdout=out, stderr=out,
+        )  # fmt: skip
+
+
+def sent_to(tg: FakeTelegram, crowd: set[int]) -> list[int]:
+    return [
+        c.result["chat"]["id"]
+        for c in tg.calls
+        if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] in crowd
+    ]
+
+
+async def test_a_hard_kill_loses_nothing(tg: FakeTelegram, tmp_path: Path) -> None:
+    tg.flood = Flood(per_second=RATE)
+    db, config, log = tmp_path / "v.db", tmp_path / "config.toml", tmp_path / "bot.log"
+    config.write_text(config_text(tg, db), encoding="utf-8")
+    people = People(tg)
+    runtime = await open_runtime(parse({"storage": {"url": f"sqlite+aiosqlite:///{db}"},
+                                        "sections": [{"slug": "world", "title": {"uk": "Світ"}}]},
+                                       environ={}))  # fmt: skip
+    crowd = set()
+    for i in range(CHATS):
+        chat = people.private(people.person(f"Читач {i}"))
+        crowd.add(chat["id"])
+        await chats.ensure(runtime.db, chat["id"], type=ChatType.PRIVATE, title="", language="uk")
+        await subscriptions.set_mode(runtime.db, chat["id"], "world", Mode.INSTANT)
+    article = await story(runtime, "Новина перед збоєм", {"world"})
+    assert await runtime.post_stories([article]) == CHATS
+    await runtime.close()
+
+    first = await start_bot(config, log)
+    try:
+        await eventually(lambda: len(sent_to(tg, crowd)) >= 40, within=30)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    finally:
+        if first.returncode is None:
+            first.kill()
+    before = len(sent_to(tg, crowd))
+    assert before < CHATS, "the broadcast finished before the kill: nothing was tested"
+
+    second = await start_bot(config, log)
+    try:
+        await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=30)
+        second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), 10)
+    finally:
+        if second.returncode is None:
+            second.kill()
+    assert second.returncode == 0, log.read_text()
+    deliveries = sent_to(tg, crowd)
+    twice = len(deliveries) - len(set(deliveries))
+    assert twice <= CONCURRENCY
+    assert tg.flood.rejected == 0
+    runtime = await open_runtime(parse({"storage": {"url": f"sqlite+aiosqlite:///{db}"}},
+                                       environ={}))  # fmt: skip
+    try:
+        item = await outbox.put_item(
+            runtime.db, kind="story", key=f"story:{article}", priority=Priority.STORY,
+            payload={}, now=runtime.now(),
+        )  # fmt: skip
+        counts = await outbox.counts(runtime.db, item)
+        assert counts[DeliveryState.SENT] == CHATS
+        assert counts[DeliveryState.PENDING] == 0
+    finally:
+        await runtime.close()
