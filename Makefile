@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test messages bench bench-ingest bench-browse clean
+.PHONY: run test messages bench bench-ingest bench-browse bench-broadcast bench-digests clean
 
 $(BIN)/visnyk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,19 @@ messages: $(BIN)/visnyk
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/i18n/visnyk.pot --no-location --sort-output --project=visnyk bot
 	$(BIN)/pybabel update -i bot/i18n/visnyk.pot -d bot/i18n/locales -D visnyk --no-fuzzy-matching --ignore-obsolete
 
-bench: bench-ingest bench-browse
+bench: bench-ingest bench-browse bench-broadcast bench-digests
 
 bench-ingest: $(BIN)/visnyk
 	$(BIN)/python -m bench.ingest
 
 bench-browse: $(BIN)/visnyk
 	$(BIN)/python -m bench.browse
+
+bench-broadcast: $(BIN)/visnyk
+	$(BIN)/python -m bench.broadcast
+
+bench-digests: $(BIN)/visnyk
+	$(BIN)/python -m bench.digests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

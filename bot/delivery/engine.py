@@ -32,7 +32,7 @@ from storage.types import ChatStatus, ChatType, DeliveryState, Pending, Priority
 log = logging.getLogger(__name__)
 LANE_CAPACITY = 10_000  # deliveries held in memory per lane
 POLL_SECONDS = 1.0  # the loader looks for new rows at least this often
-WRITE_SECONDS = 0.05  # the writer commits at least this often
+WRITE_SECONDS = 0.25  # the writer commits at least this often
 WRITE_BATCH = 500
 MAX_ATTEMPTS = 6  # transient failures before a delivery fails for good
 BACKOFF = 0.5  # seconds before the first retry, doubled each time
@@ -86,6 +86,7 @@ class Engine:
         self._permits = asyncio.Semaphore(concurrency)
         self._results: list[Result] = []
         self._written = asyncio.Event()
+        self._drained = asyncio.Event()  # nothing loaded, in flight or unwritten
         self._inflight: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -125,11 +126,13 @@ class Engine:
     async def idle(self) -> None:
         """Wait until nothing is queued, in flight or unwritten (for tests and tools)."""
         while True:
-            pending = await outbox.pending_count(self.db)
-            if not pending and not self._inflight and not self._results:
-                return
-            self._new_rows.set()
-            await asyncio.sleep(0.05)  # a poll with no deadline of its own: callers set one
+            if not self._chats and not self._inflight and not self._results:
+                if not await outbox.pending_count(self.db):
+                    return
+                self._new_rows.set()
+            self._drained.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), POLL_SECONDS)
 
     # ---- loading -----------------------------------------------------------------------
 
@@ -212,7 +215,13 @@ class Engine:
             await self._permits.acquire()
             chat_id = await self._next_chat()
             chat = self._chats[chat_id]
-            _, _, row = heapq.heappop(chat.rows)
+            row = chat.rows[0][2]
+            # The dispatcher alone waits for the bot's window: one waiter, not `concurrency`.
+            await self.pacer.acquire(REPLY + 1 + int(row.priority))
+            if chat.busy or not chat.rows or chat.rows[0][2] is not row:
+                self._permits.release()  # the chat changed while we waited: choose again
+                continue
+            heapq.heappop(chat.rows)
             chat.busy, chat.scheduled = True, None
             task = asyncio.create_task(self._deliver(row))
             self._inflight.add(task)
@@ -247,7 +256,7 @@ class Engine:
                 delay = self.pacer.chat_ready_at(row.chat_id) - self.pacer.clock()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            await self.pacer.acquire(REPLY + 1 + int(row.priority))
+                await self.pacer.acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
             params = {"chat_id": row.chat_id, "parse_mode": "HTML", **message}
             if row.silent:
@@ -328,7 +337,8 @@ class Engine:
                 self._schedule(row.chat_id, chat)
             else:
                 del self._chats[row.chat_id]
-        if len(self._results) >= WRITE_BATCH:
+        # Permits come back only with a commit: write before they run out.
+        if len(self._results) >= min(WRITE_BATCH, max(1, self.concurrency // 2)):
             self._written.set()
 
     # ---- writing -----------------------------------------------------------------------
@@ -352,5 +362,6 @@ class Engine:
             return
         for _ in batch:
             self._permits.release()
-        if len(self._chats) == 0:
+        if not self._chats and not self._inflight and not self._results:
             self.pacer.forget_idle()
+            self._drained.set()

@@ -8,7 +8,6 @@ limiter hook), so together they never pass a limit; a waiting reply goes before 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import math
@@ -16,7 +15,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-MARGIN = 0.02  # windows are kept this much longer than Telegram's, for network jitter
+# Windows are kept longer than Telegram's by this share and these seconds: a request sent
+# later may arrive sooner (network and server jitter), and Telegram counts arrivals.
+MARGIN = 0.01
+JITTER = 0.03
 REPLY = 0  # the priority of replies to commands; delivery lanes follow
 
 
@@ -30,17 +32,19 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = max(1, math.floor(per_second))
-        self.window = self.limit / per_second * (1 + MARGIN)
-        self.private_interval = private_interval * (1 + MARGIN)
+        self.window = self.limit / per_second * (1 + MARGIN) + JITTER
+        self.private_interval = private_interval * (1 + MARGIN) + JITTER
         self.group_limit = group_per_minute
-        self.group_window = 60.0 * (1 + MARGIN)
+        self.group_window = 60.0 * (1 + MARGIN) + JITTER
         self.clock = clock
         self.spacing = self.window / self.limit  # broadcasts go evenly, never in a burst
+        # A late wake-up may be made up for, within this much: timers are not that exact.
+        self.slack = min(2 * self.spacing, 0.02)
         self._next_even = 0.0
         self._sent: deque[float] = deque()
         self._waiters: list[tuple[int, int]] = []
         self._seq = itertools.count()
-        self._changed = asyncio.Condition()
+        self._turn = asyncio.Event()
         self._hold_until = 0.0
         self._private_last: dict[int, float] = {}
         self._group_sent: dict[int, deque[float]] = {}
@@ -63,31 +67,35 @@ class Pacer:
         Broadcasts (any priority after REPLY) are also spread evenly over the window, so a
         slot frees every `spacing` seconds and a waiting reply takes the next one."""
         entry = (priority, next(self._seq))
-        async with self._changed:
-            heapq.heappush(self._waiters, entry)
-            self._changed.notify_all()
-            try:
-                while True:
-                    now = self.clock()
-                    wait = self._global_wait(now)
-                    if priority > REPLY:
-                        wait = max(wait, self._next_even - now)
-                    first = self._waiters[0] == entry
-                    if first and wait <= 0:
+        heapq.heappush(self._waiters, entry)
+        try:
+            while True:
+                now = self.clock()
+                wait = self._global_wait(now)
+                if priority > REPLY:
+                    wait = max(wait, self._next_even - self.slack - now)
+                if self._waiters[0] == entry:
+                    if wait <= 0:
                         heapq.heappop(self._waiters)
                         self._sent.append(now)
                         if priority > REPLY:
-                            self._next_even = max(now, self._next_even) + self.spacing
-                        self._changed.notify_all()
+                            self._next_even = max(now - self.slack, self._next_even) + self.spacing
+                        self._next_turn()
                         return
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._changed.wait(), wait if first else None)
-            except BaseException:
-                if entry in self._waiters:
-                    self._waiters.remove(entry)
-                    heapq.heapify(self._waiters)
-                    self._changed.notify_all()
-                raise
+                    await asyncio.sleep(wait)
+                else:
+                    await self._turn.wait()
+        except BaseException:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+                heapq.heapify(self._waiters)
+                self._next_turn()
+            raise
+
+    def _next_turn(self) -> None:
+        """Wake the waiters to see who is first now."""
+        self._turn.set()
+        self._turn = asyncio.Event()
 
     @property
     def busy(self) -> float:

@@ -129,6 +129,7 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/__stats", self._stats)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -144,6 +145,18 @@ class FakeTelegram:
             await self._runner.cleanup()
 
     # ---- HTTP ------------------------------------------------------------------------------
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        """For benchmarks that run the fake in another process."""
+        flood = self.flood
+        return web.json_response(
+            {
+                "sent": sum(1 for c in self.calls if c.method == "sendMessage" and c.ok),
+                "rejected": flood.rejected if flood else 0,
+                "ignored": flood.ignored if flood else 0,
+                "max_in_second": flood.max_in_second if flood else 0,
+            }
+        )
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

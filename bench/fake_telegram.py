@@ -1,0 +1,40 @@
+"""The test kit's fake Telegram as a separate process, so that a benchmark's CPU figures are
+the bot's alone: `python -m bench.fake_telegram PORT RATE CHATS`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiohttp import web
+
+from tests.fakes.flood import Flood
+from tests.fakes.telegram import FakeTelegram
+from tests.kit import TOKEN
+
+
+async def main(port: int, rate: float, chats: int) -> None:
+    tg = FakeTelegram(TOKEN)
+    tg.flood = Flood(per_second=rate)
+    for chat_id in range(1, chats + 1):
+        tg.chats[chat_id] = {"id": chat_id, "type": "private", "first_name": f"Читач {chat_id}"}
+    app = web.Application()
+    app.router.add_route("*", "/bot{token}/{method}", tg._handle)
+    app.router.add_route("GET", "/__stats", tg._stats)
+    app.router.add_route("POST", "/__reset", lambda _r: _reset(tg, rate))
+    runner = web.AppRunner(app, handle_signals=True, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+async def _reset(tg: FakeTelegram, rate: float) -> web.Response:
+    tg.calls.clear()
+    tg.messages.clear()
+    tg.flood = Flood(per_second=rate)
+    return web.json_response({"ok": True})
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])))
