@@ -169,12 +169,12 @@ async def digests_due(db: Database, now: dt.datetime, limit: int = 10_000) -> li
     """Active chats whose digest is due (through the index on next_digest_at)."""
     async with db.transaction() as s:
         rows = await s.execute(
-            select(ChatRow)
+            select(*ChatRow.__table__.columns)
             .where(ChatRow.next_digest_at <= now, ChatRow.status == ChatStatus.ACTIVE.value)
             .order_by(ChatRow.next_digest_at)
             .limit(limit)
         )
-        return [_chat(row) for row in rows.scalars()]
+        return [_chat(row) for row in rows.all()]  # type: ignore[arg-type]
 
 
 async def unscheduled(db: Database, limit: int = 10_000) -> list[Chat]:
@@ -195,13 +195,19 @@ async def unscheduled(db: Database, limit: int = 10_000) -> list[Chat]:
 async def schedule_digests(
     db: Database, plan: Sequence[tuple[int, dt.datetime | None, dt.datetime | None]]
 ) -> None:
-    """For each (chat, next digest time, new `since` or None to keep it): one transaction."""
+    """For each (chat, next digest time, new `since` or None to keep it): one transaction,
+    one UPDATE per distinct pair of values (chats due together move together)."""
     if not plan:
         return
+    together: dict[tuple[dt.datetime | None, dt.datetime | None], list[int]] = {}
+    for chat_id, upcoming, since in plan:
+        together.setdefault((upcoming, since), []).append(chat_id)
     async with db.transaction() as s:
-        keep = [{"id": c, "next_digest_at": n} for c, n, since in plan if since is None]
-        move = [{"id": c, "next_digest_at": n, "digest_since": since}
-                for c, n, since in plan if since is not None]  # fmt: skip
-        for rows in (keep, move):
-            if rows:
-                await s.execute(update(ChatRow), rows)
+        for (upcoming, since), ids in together.items():
+            values: dict[str, object] = {"next_digest_at": upcoming}
+            if since is not None:
+                values["digest_since"] = since
+            for start in range(0, len(ids), 900):
+                await s.execute(
+                    update(ChatRow).where(ChatRow.id.in_(ids[start : start + 900])).values(values)
+                )

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,21 +64,31 @@ async def add(
     many are new."""
     added = 0
     async with db.transaction() as s:
+        fast = s.get_bind().dialect.name == "sqlite"
         for start in range(0, len(recipients), CHUNK):
+            chunk = recipients[start : start + CHUNK]
+            if fast:
+                # Plain parameters, no per-row type processing: 100,000 rows in a blink.
+                when = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                result = await s.execute(
+                    text(
+                        "INSERT INTO deliveries (item_id, chat_id, priority, state, silent, "
+                        "attempts, next_attempt) VALUES (:item, :chat, :priority, 'pending', "
+                        ":silent, 0, :when) ON CONFLICT DO NOTHING"
+                    ),
+                    [{"item": item_id, "chat": chat_id, "priority": int(priority),
+                      "silent": silent, "when": when} for chat_id, silent in chunk],
+                )  # fmt: skip
+                added += int(result.rowcount)  # type: ignore[attr-defined]
+                continue
             rows = [
                 {"item_id": item_id, "chat_id": chat_id, "priority": int(priority),
                  "state": DeliveryState.PENDING.value, "silent": silent, "attempts": 0,
                  "next_attempt": now}
-                for chat_id, silent in recipients[start : start + CHUNK]
+                for chat_id, silent in chunk
             ]  # fmt: skip
-            before = await s.scalar(
-                select(func.count()).select_from(DeliveryRow).where(DeliveryRow.item_id == item_id)
-            )
-            await s.execute(_insert_ignoring(s, DeliveryRow.__table__), rows)
-            after = await s.scalar(
-                select(func.count()).select_from(DeliveryRow).where(DeliveryRow.item_id == item_id)
-            )
-            added += int(after or 0) - int(before or 0)
+            result = await s.execute(_insert_ignoring(s, DeliveryRow.__table__), rows)
+            added += int(result.rowcount)  # type: ignore[attr-defined]
     return added
 
 

@@ -109,12 +109,16 @@ async def plan(
     fresh = await chats.unscheduled(db)
     await chats.schedule_digests(db, [(c.id, upcoming(c, config, now), None) for c in fresh])
     total = DigestPlan()
+    composed: dict[_Group, list[str]] = {}  # groups span batches: compose each once
+    items: dict[_Group, int] = {}
     while True:
         due = await chats.digests_due(db, now, limit=BATCH)
         if not due:
             return total
-        done = await _plan_batch(db, catalogs, config, sections, due, now=now)
-        total = DigestPlan(total.chats + done.chats, total.digests + done.digests,
+        done = await _plan_batch(
+            db, catalogs, config, sections, due, now=now, composed=composed, items=items
+        )
+        total = DigestPlan(total.chats + done.chats, len(items),
                            total.deliveries + done.deliveries)  # fmt: skip
         if len(due) < BATCH:
             log.info("digests planned chats=%d digests=%d", total.chats, total.digests)
@@ -129,6 +133,8 @@ async def _plan_batch(
     due: Sequence[Chat],
     *,
     now: dt.datetime,
+    composed: dict[_Group, list[str]],
+    items: dict[_Group, int],
 ) -> DigestPlan:
     modes = await subscriptions.modes_of_chats(db, [c.id for c in due])
     groups: dict[_Group, list[Chat]] = defaultdict(list)
@@ -138,24 +144,33 @@ async def _plan_batch(
                      since, chat.next_digest_at)  # fmt: skip
         groups[key].append(chat)
     schedule: list[tuple[int, dt.datetime | None, dt.datetime | None]] = []
-    digests = deliveries = 0
+    deliveries = 0
+    nexts: dict[tuple[object, ...], dt.datetime | None] = {}
     for key, members in groups.items():
-        messages = await compose(
-            db, catalogs, config, sections, modes=dict(key.modes), language=key.language,
-            zone=key.zone, since=key.since, now=now,
-        )  # fmt: skip
-        if messages:
-            # The same group and slot make the same key: planning twice enqueues once.
-            digest_key = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()[:20]
-            item_id = await outbox.put_item(
-                db, kind="digest", key=f"digest:{digest_key}", priority=Priority.DIGEST,
-                payload={key.language: [{"text": m} for m in messages]}, now=now,
+        if key not in composed:
+            composed[key] = await compose(
+                db, catalogs, config, sections, modes=dict(key.modes), language=key.language,
+                zone=key.zone, since=key.since, now=now,
             )  # fmt: skip
+        messages = composed[key]
+        if messages:
+            item_id = items.get(key)
+            if item_id is None:
+                # The same group and slot make the same key: planning twice enqueues once.
+                digest_key = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()
+                item_id = items[key] = await outbox.put_item(
+                    db, kind="digest", key=f"digest:{digest_key[:20]}", priority=Priority.DIGEST,
+                    payload={key.language: [{"text": m} for m in messages]}, now=now,
+                )  # fmt: skip
             deliveries += await outbox.add(
                 db, item_id, Priority.DIGEST, [(c.id, False) for c in members], now
             )
-            digests += 1
         for chat in members:
-            schedule.append((chat.id, upcoming(chat, config, now), now if messages else None))
+            # Chats on the same schedule share their next time: compute it once.
+            rule = (chat.digest_enabled, _zone(chat, config), _times(chat, config),
+                    chat.weekdays_only)  # fmt: skip
+            if rule not in nexts:
+                nexts[rule] = upcoming(chat, config, now)
+            schedule.append((chat.id, nexts[rule], now if messages else None))
     await chats.schedule_digests(db, schedule)
-    return DigestPlan(len(due), digests, deliveries)
+    return DigestPlan(len(due), 0, deliveries)
