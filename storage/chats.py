@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from storage.db import Database
 from storage.errors import ChatNotFound
 from storage.models import ChatRow, DeliveryRow, SubscriptionRow, utcnow
-from storage.types import Chat, ChatStatus, ChatType, DeliveryState
+from storage.types import Chat, ChatStatus, ChatType, DeliveryState, DueChat, Mode
 
 # What a chat chose, carried over when Telegram gives it a new id.
 _SETTINGS = (
@@ -165,16 +168,63 @@ async def set_quiet(db: Database, chat_id: int, start: str | None, end: str | No
     return await _update(db, chat_id, quiet_start=start, quiet_end=end)
 
 
-async def digests_due(db: Database, now: dt.datetime, limit: int = 10_000) -> list[Chat]:
-    """Active chats whose digest is due (through the index on next_digest_at)."""
+async def digests_due(db: Database, now: dt.datetime, limit: int = 250_000) -> list[DueChat]:
+    """Active chats whose digest is due (through the index on next_digest_at), each with the
+    visible sections it follows and their modes. One query, no per-row ORM work: at 08:00 this
+    reads 100,000 chats."""
+    sql = (
+        "SELECT c.id, c.language, c.timezone, c.digest_times, c.digest_enabled, "
+        "c.weekdays_only, c.next_digest_at, c.digest_since, "
+        "group_concat(s.slug || ' ' || sub.mode) "
+        "FROM chats c "
+        "LEFT JOIN subscriptions sub ON sub.chat_id = c.id "
+        "LEFT JOIN sections s ON s.id = sub.section_id AND s.hidden = 0 "
+        "WHERE c.next_digest_at <= ? AND c.status = 'active' "
+        "GROUP BY c.id LIMIT ?"
+    )
     async with db.transaction() as s:
-        rows = await s.execute(
-            select(*ChatRow.__table__.columns)
-            .where(ChatRow.next_digest_at <= now, ChatRow.status == ChatStatus.ACTIVE.value)
-            .order_by(ChatRow.next_digest_at)
-            .limit(limit)
-        )
-        return [_chat(row) for row in rows.all()]  # type: ignore[arg-type]
+        conn = await s.connection()
+        result = await conn.exec_driver_sql(sql, (_stored(now), limit))
+        rows: list[Any] = list(result.all())
+    modes_of: dict[str | None, dict[str, Mode]] = {}
+    due = []
+    for r in rows:
+        modes = modes_of.get(r[8])
+        if modes is None:
+            modes = modes_of[r[8]] = _modes(r[8])
+        due.append(
+            DueChat(
+                id=r[0], language=r[1], timezone=r[2],
+                digest_times=_times(r[3]), digest_enabled=bool(r[4]), weekdays_only=bool(r[5]),
+                next_digest_at=_read(r[6]), digest_since=_read(r[7]), modes=modes,
+            )
+        )  # fmt: skip
+    return due
+
+
+def _modes(pairs: str | None) -> dict[str, Mode]:
+    found = {}
+    for pair in (pairs or "").split(","):
+        if " " in pair:
+            slug, mode = pair.split(" ")
+            found[slug] = Mode(mode)
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _times(stored: str | None) -> tuple[str, ...] | None:
+    return tuple(json.loads(stored)) if stored else None
+
+
+def _stored(moment: dt.datetime) -> str:
+    """A UTC moment as SQLAlchemy keeps it in SQLite."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@functools.lru_cache(maxsize=4096)
+def _read(value: str | None) -> dt.datetime | None:
+    """Chats due together share their times: each distinct value is parsed once."""
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC) if value else None
 
 
 async def unscheduled(db: Database, limit: int = 10_000) -> list[Chat]:
@@ -196,18 +246,35 @@ async def schedule_digests(
     db: Database, plan: Sequence[tuple[int, dt.datetime | None, dt.datetime | None]]
 ) -> None:
     """For each (chat, next digest time, new `since` or None to keep it): one transaction,
-    one UPDATE per distinct pair of values (chats due together move together)."""
+    one executemany per kind of change."""
     if not plan:
         return
-    together: dict[tuple[dt.datetime | None, dt.datetime | None], list[int]] = {}
-    for chat_id, upcoming, since in plan:
+    stored: dict[dt.datetime | None, str | None] = {None: None}
+
+    def text(moment: dt.datetime | None) -> str | None:
+        if moment not in stored:
+            stored[moment] = _stored(moment)  # type: ignore[arg-type]
+        return stored[moment]
+
+    keep = [(text(n), c) for c, n, since in plan if since is None]
+    move = [(text(n), text(since), c) for c, n, since in plan if since]
+    together: dict[tuple[str | None, str | None], list[int]] = {}
+    for upcoming, since, chat_id in [(n, None, c) for n, c in keep] + move:
         together.setdefault((upcoming, since), []).append(chat_id)
     async with db.transaction() as s:
+        conn = await s.connection()
+        # Chats due together move together: one statement per new (next, since) pair, the
+        # ids read from a JSON array by SQLite itself.
         for (upcoming, since), ids in together.items():
-            values: dict[str, object] = {"next_digest_at": upcoming}
-            if since is not None:
-                values["digest_since"] = since
-            for start in range(0, len(ids), 900):
-                await s.execute(
-                    update(ChatRow).where(ChatRow.id.in_(ids[start : start + 900])).values(values)
+            if since is None:
+                await conn.exec_driver_sql(
+                    "UPDATE chats SET next_digest_at = ? WHERE id IN "
+                    "(SELECT value FROM json_each(?))",
+                    (upcoming, json.dumps(ids)),
+                )
+            else:
+                await conn.exec_driver_sql(
+                    "UPDATE chats SET next_digest_at = ?, digest_since = ? WHERE id IN "
+                    "(SELECT value FROM json_each(?))",
+                    (upcoming, since, json.dumps(ids)),
                 )

@@ -7,10 +7,11 @@ Enqueuing is idempotent (an item's key and the (item, chat) pair are unique), an
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,7 @@ from storage.db import Database
 from storage.models import ChatRow, DeliveryRow, OutboxItemRow
 from storage.types import ChatType, DeliveryState, Pending, Priority, Result
 
-CHUNK = 5000
+CHUNK = 100_000
 
 
 def _insert_ignoring(s: AsyncSession, model: Any) -> Any:
@@ -68,18 +69,20 @@ async def add(
         for start in range(0, len(recipients), CHUNK):
             chunk = recipients[start : start + CHUNK]
             if fast:
-                # Plain parameters, no per-row type processing: 100,000 rows in a blink.
+                # One statement per (item, silent): SQLite reads the ids from a JSON array in C.
                 when = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-                result = await s.execute(
-                    text(
+                conn = await s.connection()
+                for silent in (False, True):
+                    ids = [chat_id for chat_id, quiet in chunk if quiet is silent]
+                    if not ids:
+                        continue
+                    result = await conn.exec_driver_sql(
                         "INSERT INTO deliveries (item_id, chat_id, priority, state, silent, "
-                        "attempts, next_attempt) VALUES (:item, :chat, :priority, 'pending', "
-                        ":silent, 0, :when) ON CONFLICT DO NOTHING"
-                    ),
-                    [{"item": item_id, "chat": chat_id, "priority": int(priority),
-                      "silent": silent, "when": when} for chat_id, silent in chunk],
-                )  # fmt: skip
-                added += int(result.rowcount)  # type: ignore[attr-defined]
+                        "attempts, next_attempt) SELECT ?, value, ?, 'pending', ?, 0, ? "
+                        "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+                        (item_id, int(priority), silent, when, json.dumps(ids)),
+                    )
+                    added += int(result.rowcount)
                 continue
             rows = [
                 {"item_id": item_id, "chat_id": chat_id, "priority": int(priority),
@@ -87,8 +90,8 @@ async def add(
                  "next_attempt": now}
                 for chat_id, silent in chunk
             ]  # fmt: skip
-            result = await s.execute(_insert_ignoring(s, DeliveryRow.__table__), rows)
-            added += int(result.rowcount)  # type: ignore[attr-defined]
+            inserted = await s.execute(_insert_ignoring(s, DeliveryRow.__table__), rows)
+            added += int(inserted.rowcount)  # type: ignore[attr-defined]
     return added
 
 

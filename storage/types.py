@@ -193,3 +193,18 @@ class Recipient:
     timezone: str | None
     quiet_start: str | None
     quiet_end: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueChat:
+    """A chat whose digest is due, with what planning needs and nothing more."""
+
+    id: int
+    language: str
+    timezone: str | None
+    digest_times: tuple[str, ...] | None
+    digest_enabled: bool
+    weekdays_only: bool
+    next_digest_at: dt.datetime | None
+    digest_since: dt.datetime | None
+    modes: Mapping[str, Mode]

@@ -18,13 +18,13 @@ from bot.config import Config
 from bot.i18n import Catalogs
 from bot.render.digest import digest
 from bot.schedule import next_digest
-from storage import articles, chats, outbox, subscriptions
+from storage import articles, chats, outbox
 from storage.db import Database
-from storage.types import Article, Chat, Mode, Priority, Section
+from storage.types import Article, Chat, DueChat, Mode, Priority, Section
 
 log = logging.getLogger(__name__)
 FIRST_DIGEST_REACH = dt.timedelta(hours=24)  # a chat's first digest looks back this far
-BATCH = 20_000
+BATCH = 250_000  # due chats read at once: one pass over the index, in memory ~100 MB
 CANDIDATES = 200  # headlines fetched for one digest, before choosing
 
 
@@ -46,15 +46,15 @@ class DigestPlan:
     deliveries: int = 0
 
 
-def _zone(chat: Chat, config: Config) -> str:
+def _zone(chat: Chat | DueChat, config: Config) -> str:
     return chat.timezone or config.digest.timezone
 
 
-def _times(chat: Chat, config: Config) -> tuple[str, ...]:
+def _times(chat: Chat | DueChat, config: Config) -> tuple[str, ...]:
     return chat.digest_times if chat.digest_times is not None else config.digest.times
 
 
-def upcoming(chat: Chat, config: Config, now: dt.datetime) -> dt.datetime | None:
+def upcoming(chat: Chat | DueChat, config: Config, now: dt.datetime) -> dt.datetime | None:
     """The chat's next digest time after `now`, or None when it takes none."""
     if not chat.digest_enabled:
         return None
@@ -86,11 +86,18 @@ async def compose(
     zone: str,
     since: dt.datetime,
     now: dt.datetime,
+    found_cache: dict[tuple[object, ...], list[Article]] | None = None,
 ) -> list[str]:
-    """The digest messages for one chat's choices; [] when there is nothing new."""
+    """The digest messages for one chat's choices; [] when there is nothing new.
+    `found_cache` shares the headlines between languages when planning many digests."""
     if not modes:
         return []
-    found = await articles.published_between(db, list(modes), since, now, limit=CANDIDATES)
+    key = (tuple(sorted(modes)), since, now)
+    found = found_cache.get(key) if found_cache is not None else None
+    if found is None:
+        found = await articles.published_between(db, list(modes), since, now, limit=CANDIDATES)
+        if found_cache is not None:
+            found_cache[key] = found
     max_age = dt.timedelta(hours=config.delivery.max_age_hours)
     chosen = choose(found, modes, max_age)
     if not chosen:
@@ -130,18 +137,21 @@ async def _plan_batch(
     catalogs: Catalogs,
     config: Config,
     sections: Sequence[Section],
-    due: Sequence[Chat],
+    due: Sequence[DueChat],
     *,
     now: dt.datetime,
     composed: dict[_Group, list[str]],
     items: dict[_Group, int],
 ) -> DigestPlan:
-    modes = await subscriptions.modes_of_chats(db, [c.id for c in due])
-    groups: dict[_Group, list[Chat]] = defaultdict(list)
+    found: dict[tuple[object, ...], list[Article]] = {}
+    groups: dict[_Group, list[DueChat]] = defaultdict(list)
+    signature: dict[int, tuple[tuple[str, Mode], ...]] = {}  # chats share their modes' dicts
     for chat in due:
+        modes = signature.get(id(chat.modes))
+        if modes is None:
+            modes = signature[id(chat.modes)] = tuple(sorted(chat.modes.items()))
         since = chat.digest_since or now - FIRST_DIGEST_REACH
-        key = _Group(chat.language, _zone(chat, config), tuple(sorted(modes[chat.id].items())),
-                     since, chat.next_digest_at)  # fmt: skip
+        key = _Group(chat.language, _zone(chat, config), modes, since, chat.next_digest_at)
         groups[key].append(chat)
     schedule: list[tuple[int, dt.datetime | None, dt.datetime | None]] = []
     deliveries = 0
@@ -150,7 +160,7 @@ async def _plan_batch(
         if key not in composed:
             composed[key] = await compose(
                 db, catalogs, config, sections, modes=dict(key.modes), language=key.language,
-                zone=key.zone, since=key.since, now=now,
+                zone=key.zone, since=key.since, now=now, found_cache=found,
             )  # fmt: skip
         messages = composed[key]
         if messages:
