@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 from storage import chats, outbox
@@ -70,13 +69,10 @@ async def test_pacing_keeps_to_the_bots_limit_without_a_429(
     tg.flood = Flood(per_second=15)
     async with started(tg, tmp_path, delivery={"messages_per_second": 15}) as kit:
         ids = await audience(kit, 45)
-        start = time.monotonic()
         await kit.runtime.post_stories([await story(kit, "Новина для всіх", {"world"})])
         await eventually(all_got(kit, ids), within=15)
-        elapsed = time.monotonic() - start
     assert tg.flood.rejected == 0
-    assert tg.flood.max_in_second <= 15
-    assert elapsed >= 2.0  # 45 messages at 15 a second cannot take less than two seconds
+    assert 10 <= tg.flood.max_in_second <= 15  # the window used, never passed
 
 
 async def test_one_private_chat_gets_one_message_a_second(tg: FakeTelegram, tmp_path: Path) -> None:
@@ -106,11 +102,9 @@ async def test_a_429_is_obeyed(tg: FakeTelegram, tmp_path: Path) -> None:
         ids = await audience(kit, 3)
         tg.script(ApiError(429, "Too Many Requests: retry after 2", {"retry_after": 2}),
                   chat_id=ids[0])  # fmt: skip
-        start = time.monotonic()
         await kit.runtime.post_stories([await story(kit, "Новина", {"world"})])
         await eventually(all_got(kit, ids), within=10)
-        # The other chats did not wait; the held one did, and nothing went into its hold.
-        assert time.monotonic() - start >= 2.0
+        # It came in the end, and nothing was sent into the hold (the fake counts that).
         assert kit.runtime.engine is not None
         assert kit.runtime.engine.stats.retry_after == 1
     assert tg.flood.ignored == 0
@@ -192,14 +186,15 @@ async def test_breaking_news_overtakes_a_long_queue(tg: FakeTelegram, tmp_path: 
             kit.db, kind="breaking", key="b", priority=Priority.BREAKING,
             payload={"uk": [{"text": "Терміново"}]}, now=now,
         )  # fmt: skip
-        start = time.monotonic()
         await outbox.add(kit.db, breaking, Priority.BREAKING, [(editor, False)], now)
+        before = sum(received(kit, crowd).values())
         kit.runtime.engine.notify()
         await eventually(
             lambda: any(m.text == "Терміново" for m in kit.tg.messages.values()), within=5
         )
-        assert time.monotonic() - start < 1.0
-        assert sum(received(kit, crowd).values()) < 150  # the digests were still going out
+        # It went next: at most the few digests already in flight went before it.
+        digests_first = sum(received(kit, crowd).values()) - before - 1
+        assert digests_first <= 5
     assert tg.flood.rejected == 0
 
 
@@ -210,8 +205,8 @@ async def test_a_reply_does_not_wait_behind_a_broadcast(tg: FakeTelegram, tmp_pa
         await kit.runtime.post_stories([await story(kit, "Для всіх", {"world"})])
         await eventually(lambda: sum(received(kit, crowd).values()) >= 5)
         reader = kit.reader()
-        start = time.monotonic()
+        before = sum(received(kit, crowd).values())
         await reader.say("/help")
-        assert time.monotonic() - start < 1.0
-        assert sum(received(kit, crowd).values()) < 90
+        # It took the next free slot: at most a couple of posts went out meanwhile.
+        assert sum(received(kit, crowd).values()) - before <= 3
     assert tg.flood.rejected == 0
