@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from storage import subscriptions
+from storage.types import Mode
 from tests.fakes.telegram import FakeTelegram
 from tests.kit import Kit, started
 
@@ -133,3 +134,19 @@ async def test_no_sections_configured(tg: FakeTelegram, tmp_path: Path) -> None:
         message = await kit.reader().say("/sections")
         assert message.text == "Редакція ще не налаштувала жодного розділу."
         assert message.keyboard == []
+
+
+async def test_a_sections_mode_is_switched_by_its_button(kit: Kit) -> None:
+    reader = kit.reader()
+    await reader.say("/subscribe світ")
+    message = await reader.say("/sections")
+    assert "⚡ — кожна новина одразу" in message.text
+    answer = await reader.tap(message, "У дайджестах")
+    assert answer["text"] == "⚡ Світ: кожна новина одразу"
+    await reader.edited(message)
+    assert [b["text"] for b in message.keyboard[1]] == ["✅ Світ", "⚡ Одразу"]
+    assert await subscriptions.modes_of_chat(kit.db, reader.chat["id"]) == {"world": Mode.INSTANT}
+    answer = await reader.tap(message, "Одразу")
+    assert answer["text"] == "🗞 Світ: лише в дайджестах"
+    direct = await reader.say("/subscribe економіка одразу")
+    assert direct.text == "✅ Ви підписалися на «Економіка».\n⚡ Економіка: кожна новина одразу"

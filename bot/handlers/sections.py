@@ -8,9 +8,10 @@ from bot import render
 from bot import sections as lookup
 from bot.context import Context
 from bot.handlers.common import chat_and_translator, edit, may_change, reply
+from bot.i18n import Translator
 from storage import subscriptions
 from storage.errors import SectionNotFound
-from storage.types import Mode, Section
+from storage.types import Chat, Mode, Section
 
 
 async def show(update: Update, context: Context) -> None:
@@ -21,8 +22,8 @@ async def show(update: Update, context: Context) -> None:
     await reply(update, text, markup)
 
 
-async def toggle(update: Update, context: Context) -> None:
-    """A tap on a section button: flip the subscription, answer, redraw the list."""
+async def _tap(update: Update, context: Context) -> tuple[str, str, Chat, Translator] | None:
+    """A tap on a section's button: (prefix, slug, chat, translator), or None if refused."""
     query = update.callback_query
     assert query is not None
     assert context.matches
@@ -30,7 +31,18 @@ async def toggle(update: Update, context: Context) -> None:
     chat, t = await chat_and_translator(update, context)
     if not await may_change(update, context, chat):
         await query.answer(render.admins_only(t), show_alert=True)
+        return None
+    return prefix, slug, chat, t
+
+
+async def toggle(update: Update, context: Context) -> None:
+    """A tap on a section button: flip the subscription, answer, redraw the list."""
+    tapped = await _tap(update, context)
+    if tapped is None:
         return
+    prefix, slug, chat, t = tapped
+    query = update.callback_query
+    assert query is not None
     section = lookup.find(context.runtime.sections, slug)
     try:
         if section is None:
@@ -45,14 +57,12 @@ async def toggle(update: Update, context: Context) -> None:
 
 async def toggle_mode(update: Update, context: Context) -> None:
     """A tap on a section's mode: instant ↔ in digests."""
+    tapped = await _tap(update, context)
+    if tapped is None:
+        return
+    prefix, slug, chat, t = tapped
     query = update.callback_query
     assert query is not None
-    assert context.matches
-    prefix, slug = context.matches[0].group(1), context.matches[0].group(2)
-    chat, t = await chat_and_translator(update, context)
-    if not await may_change(update, context, chat):
-        await query.answer(render.admins_only(t), show_alert=True)
-        return
     section = lookup.find(context.runtime.sections, slug)
     modes = await subscriptions.modes_of_chat(context.db, chat.id)
     if section is None or slug not in modes:
