@@ -194,18 +194,3 @@ async def pending_count(db: Database) -> int:
             )
             or 0
         )
-
-
-async def delivered_to(db: Database, chat_id: int, kind: str) -> list[str]:
-    """Keys of the items of `kind` already sent to a chat."""
-    async with db.transaction() as s:
-        rows = await s.execute(
-            select(OutboxItemRow.key)
-            .join(DeliveryRow, DeliveryRow.item_id == OutboxItemRow.id)
-            .where(
-                DeliveryRow.chat_id == chat_id,
-                OutboxItemRow.kind == kind,
-                DeliveryRow.state == DeliveryState.SENT.value,
-            )
-        )
-        return list(rows.scalars())

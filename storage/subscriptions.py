@@ -147,20 +147,3 @@ async def instant_recipients(db: Database, slugs: Collection[str]) -> list[Recip
             .distinct()
         )
         return [Recipient(*row) for row in rows.all()]
-
-
-async def modes_of_chats(db: Database, chat_ids: Collection[int]) -> dict[int, dict[str, Mode]]:
-    """Several chats' sections and modes, in one query."""
-    found: dict[int, dict[str, Mode]] = {c: {} for c in chat_ids}
-    ids = list(found)
-    async with db.transaction() as s:
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            rows = await s.execute(
-                select(SubscriptionRow.chat_id, SectionRow.slug, SubscriptionRow.mode)
-                .join(SectionRow, SectionRow.id == SubscriptionRow.section_id)
-                .where(SubscriptionRow.chat_id.in_(chunk), SectionRow.hidden.is_(False))
-            )
-            for chat_id, slug, mode in rows.all():
-                found[chat_id][slug] = Mode(mode)
-    return found

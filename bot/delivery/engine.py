@@ -17,7 +17,7 @@ import datetime as dt
 import heapq
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -68,11 +68,9 @@ class Engine:
         *,
         concurrency: int = 32,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        on_migrated: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
         self.concurrency = concurrency
-        self.on_migrated = on_migrated
         self.stats = Stats()
         self._chats: dict[int, _Chat] = {}
         self._ready: list[tuple[int, int, int]] = []  # (priority, seq, chat)
@@ -290,8 +288,6 @@ class Engine:
         if verdict is Verdict.MIGRATED and answer.new_chat_id:
             new_id = int(answer.new_chat_id)
             await chats.migrate(self.db, row.chat_id, new_id)
-            if self.on_migrated is not None:
-                await self.on_migrated(row.chat_id, new_id)
             log.info("chat migrated old=%s new=%s", row.chat_id, new_id)
             self._moved[row.chat_id] = new_id
             return Result(row.id, DeliveryState.PENDING, row.attempts, error=answer.description)
