@@ -3,6 +3,7 @@ with otherwise. Pure functions; the fake server calls them."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from tests.fakes import tg_html
@@ -53,6 +54,13 @@ def member_json(user: dict[str, Any], status: str) -> dict[str, Any]:
     return member
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse(source: str) -> tuple[str, tuple[tuple[tuple[str, object], ...], ...]]:
+    """Parsed once per distinct text: a broadcast sends the same one thousands of times."""
+    text, entities = tg_html.parse(source)
+    return text, tuple(tuple(e.items()) for e in entities)
+
+
 def message_text(p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """The plain text and entities of a message's `text` and `parse_mode`."""
     source = p.get("text")
@@ -63,9 +71,10 @@ def message_text(p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         text, entities = source, []
     elif str(mode).lower() == "html":
         try:
-            text, entities = tg_html.parse(source)
+            text, frozen = _parse(source)
         except tg_html.HtmlError as e:
             raise bad(str(e)) from None
+        entities = [dict(e) for e in frozen]
     else:
         raise bad(f"the fake Telegram speaks only HTML, not parse_mode {mode!r}")
     if not text.strip():

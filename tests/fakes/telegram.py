@@ -149,9 +149,11 @@ class FakeTelegram:
     async def _stats(self, _request: web.Request) -> web.Response:
         """For benchmarks that run the fake in another process."""
         flood = self.flood
+        sent = [c.at for c in self.calls if c.method == "sendMessage" and c.ok]
         return web.json_response(
             {
-                "sent": sum(1 for c in self.calls if c.method == "sendMessage" and c.ok),
+                "sent": len(sent),
+                "span": (max(sent) - min(sent)) if len(sent) > 1 else 0.0,
                 "rejected": flood.rejected if flood else 0,
                 "ignored": flood.ignored if flood else 0,
                 "max_in_second": flood.max_in_second if flood else 0,
