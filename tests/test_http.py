@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -59,3 +60,28 @@ async def test_no_server_is_an_error_not_a_crash() -> None:
     pool = HttpPool("http://127.0.0.1:9/api", size=1, timeout=2)
     with pytest.raises(HttpError):
         await pool.post("/x", b"{}")
+
+
+async def test_a_server_that_never_answers_times_out() -> None:
+    took = asyncio.Event()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await reader.read(1)  # takes the request, never answers
+        took.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = HttpPool(f"http://127.0.0.1:{port}/api", size=1, timeout=0.2)
+    try:
+        with pytest.raises(HttpError, match=r"no answer within 0\.2 s"):
+            await pool.post("/x", b"{}")
+        assert took.is_set()
+    finally:
+        await pool.close()
+        for writer in writers:
+            writer.close()
+            await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
