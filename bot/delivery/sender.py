@@ -6,8 +6,9 @@ PTB's own request layer costs a few milliseconds of CPU per call, which caps a p
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from bot.delivery.http import HttpError, HttpPool
 from bot.delivery.verdict import Answer, Verdict, classify
@@ -27,13 +28,16 @@ class Sender:
 
     async def call(self, method: str, params: dict[str, Any]) -> Answer:
         """One Bot API call; never raises for what Telegram or the network does."""
-        body = json.dumps(params, ensure_ascii=False).encode()
+        return await self.post(method, orjson.dumps(params))
+
+    async def post(self, method: str, body: bytes) -> Answer:
+        """One Bot API call with its parameters already encoded as JSON."""
         try:
             status, raw = await self._pool.post("/" + method, body)
         except HttpError as e:
             return Answer(Verdict.TRANSIENT, f"network: {e}")
         try:
-            data = json.loads(raw)
-        except ValueError:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
             data = None
         return classify(status, data if isinstance(data, dict) else None)
