@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bot import ingest as ingesting
 from bot.context import Context
-from bot.delivery import digests
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +25,7 @@ async def ingest(context: Context) -> None:
 
 async def digest_tick(context: Context) -> None:
     """Enqueue the digests that are due."""
-    runtime = context.runtime
-    planned = await digests.plan(
-        runtime.db, runtime.catalogs, runtime.config, runtime.sections, runtime.now()
-    )
-    if planned.deliveries and runtime.engine is not None:
-        runtime.engine.notify()
+    await context.runtime.plan_digests()
 
 
 async def prune(context: Context) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot.config import Config
-from bot.delivery import stories
+from bot.delivery import digests, stories
 from bot.delivery.engine import Engine
 from bot.i18n import Catalogs
 from bot.ingest import Ingester
@@ -46,6 +46,13 @@ class Runtime:
         if added and self.engine is not None:
             self.engine.notify()
         return added
+
+    async def plan_digests(self) -> digests.DigestPlan:
+        """Enqueue the digests that are due now."""
+        planned = await digests.plan(self.db, self.catalogs, self.config, self.sections, self.now())
+        if planned.deliveries and self.engine is not None:
+            self.engine.notify()
+        return planned
 
     def now(self) -> dt.datetime:
         """The time every decision uses; tests set `clock`."""

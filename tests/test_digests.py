@@ -126,8 +126,7 @@ async def test_digests_go_out_at_local_times(kit: Kit) -> None:
 
     async def plan(*when: int) -> digests.DigestPlan:
         runtime.clock = lambda: kyiv(*when)
-        return await digests.plan(runtime.db, runtime.catalogs, runtime.config,
-                                  runtime.sections, runtime.now())  # fmt: skip
+        return await runtime.plan_digests()
 
     assert (await plan(2026, 11, 27, 7, 0)).deliveries == 0  # scheduled for 08:00
     chat = await chats.get(kit.db, reader.chat["id"])

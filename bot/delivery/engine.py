@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
+
 from bot.delivery.pacer import REPLY, Pacer
 from bot.delivery.sender import Sender
 from bot.delivery.verdict import Answer, Verdict
@@ -31,8 +33,8 @@ from storage.types import ChatStatus, ChatType, DeliveryState, Pending, Priority
 
 log = logging.getLogger(__name__)
 LANE_CAPACITY = 10_000  # deliveries held in memory per lane
-POLL_SECONDS = 1.0  # the loader looks for new rows at least this often
-WRITE_SECONDS = 0.25  # the writer commits at least this often
+POLL_SECONDS = 5.0  # the loader looks for rows nobody told it of at least this often
+WRITE_SECONDS = 1.0  # an outcome waits at most this long for its commit
 WRITE_BATCH = 500
 MAX_ATTEMPTS = 6  # transient failures before a delivery fails for good
 BACKOFF = 0.5  # seconds before the first retry, doubled each time
@@ -79,11 +81,14 @@ class Engine:
         self._loaded: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._cursor: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._payloads: dict[int, dict[str, Any]] = {}
+        self._bodies: dict[tuple[int, str, int, bool], bytes] = {}  # JSON after the chat id
+        self._full: set[Priority] = set()  # lanes whose last load stopped at capacity
         self._wake = asyncio.Event()
         self._new_rows = asyncio.Event()
         self._permits = asyncio.Semaphore(concurrency)
         self._results: list[Result] = []
-        self._written = asyncio.Event()
+        self._unwritten = asyncio.Event()  # there are outcomes to store
+        self._written = asyncio.Event()  # store them now
         self._drained = asyncio.Event()  # nothing loaded, in flight or unwritten
         self._inflight: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,7 +117,8 @@ class Engine:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        self._tasks[2].cancel()
+        self._unwritten.set()  # the writer wakes, stores what it has and ends
+        self._written.set()
         await asyncio.gather(self._tasks[2], return_exceptions=True)
         await self._flush()
         log.info("delivery stopped sent=%d failed=%d", self.stats.sent, self.stats.failed)
@@ -128,21 +134,21 @@ class Engine:
                 if not await outbox.pending_count(self.db):
                     return
                 self._new_rows.set()
+            if self._results and not self._inflight:
+                self._written.set()  # nobody waits for a batch to fill up
             self._drained.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained.wait(), POLL_SECONDS)
+            await _wait(self._drained, POLL_SECONDS)
 
     # ---- loading -----------------------------------------------------------------------
 
     async def _load_loop(self) -> None:
         while not self._stopping:
+            self._new_rows.clear()  # before loading: news that comes during a load is kept
             try:
                 await self._load()
             except StorageError as e:
                 log.error("delivery load failed error=%s", e)
-            self._new_rows.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_rows.wait(), POLL_SECONDS)
+            await _wait(self._new_rows, POLL_SECONDS)
 
     async def _load(self) -> None:
         for lane in Priority:
@@ -150,6 +156,10 @@ class Engine:
             if room <= 0:
                 continue
             rows = await outbox.pending(self.db, lane, after_id=self._cursor[lane], limit=room)
+            if len(rows) == room:
+                self._full.add(lane)
+            else:
+                self._full.discard(lane)
             for row in rows:
                 self._cursor[lane] = max(self._cursor[lane], row.id)
                 self._loaded[lane] += 1
@@ -205,8 +215,7 @@ class Engine:
                 return chat_id
             self._wake.clear()
             timeout = self._waiting[0][0] - self.pacer.clock() if self._waiting else None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await _wait(self._wake, timeout)
 
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
@@ -243,6 +252,20 @@ class Engine:
             self._payloads[item_id] = payload
         return payload
 
+    def _body(self, row: Pending, part: int, message: dict[str, Any]) -> bytes:
+        """A message's JSON after `{"chat_id":N,`: encoded once per item, language and part."""
+        key = (row.item_id, row.language, part, row.silent)
+        body = self._bodies.get(key)
+        if body is None:
+            params = {"parse_mode": "HTML", **message}
+            if row.silent:
+                params["disable_notification"] = True
+            body = orjson.dumps(params)[1:]
+            if len(self._bodies) > 1000:
+                self._bodies.clear()
+            self._bodies[key] = body
+        return body
+
     async def _send(self, row: Pending) -> Result:
         payload = await self._payload(row.item_id)
         messages: list[dict[str, Any]] = payload.get(row.language) or next(
@@ -256,12 +279,10 @@ class Engine:
                     await asyncio.sleep(delay)
                 await self.pacer.acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
-            params = {"chat_id": row.chat_id, "parse_mode": "HTML", **message}
-            if row.silent:
-                params["disable_notification"] = True
-            answer = await self.sender.call("sendMessage", params)
+            body = b'{"chat_id":%d,%s' % (row.chat_id, self._body(row, i, message))
+            answer = await self.sender.post("sendMessage", body)
             if answer.verdict is not Verdict.SENT:
-                return await self._trouble(row, answer, params)
+                return await self._trouble(row, answer, message)
             if answer.message_id is not None:
                 sent_ids.append(answer.message_id)
         self.stats.sent += 1
@@ -270,7 +291,7 @@ class Engine:
             sent_at=self.now(),
         )  # fmt: skip
 
-    async def _trouble(self, row: Pending, answer: Answer, params: dict[str, Any]) -> Result:
+    async def _trouble(self, row: Pending, answer: Answer, message: dict[str, Any]) -> Result:
         verdict, attempts = answer.verdict, row.attempts + 1
         if verdict is Verdict.RETRY_AFTER:
             self.stats.retry_after += 1
@@ -298,7 +319,7 @@ class Engine:
                           error=answer.description)  # fmt: skip
         if verdict is Verdict.BROKEN:
             log.error("message refused as malformed chat=%s error=%s text=%r",
-                      row.chat_id, answer.description, params.get("text"))  # fmt: skip
+                      row.chat_id, answer.description, message.get("text"))  # fmt: skip
         else:
             log.warning("delivery failed chat=%s error=%s", row.chat_id, answer.description)
         self.stats.failed += 1
@@ -318,6 +339,9 @@ class Engine:
                 heapq.heappush(chat.rows, (int(row.priority), row.id, again))
         else:
             self._loaded[row.priority] -= 1
+            if row.priority in self._full and self._loaded[row.priority] < LANE_CAPACITY // 2:
+                self._full.discard(row.priority)
+                self._new_rows.set()  # room for more of a lane that did not fit
         if chat is not None:
             chat.busy = False
             if result.state is DeliveryState.SKIPPED:
@@ -333,18 +357,25 @@ class Engine:
                 self._schedule(row.chat_id, chat)
             else:
                 del self._chats[row.chat_id]
-        # Permits come back only with a commit: write before they run out.
-        if len(self._results) >= min(WRITE_BATCH, max(1, self.concurrency // 2)):
+        self._unwritten.set()
+        # Permits come back only with a commit: write before they run out, and at once when
+        # nothing more is queued (no batch is coming to fill up).
+        if not self._chats or len(self._results) >= min(WRITE_BATCH, max(1, self.concurrency // 2)):
             self._written.set()
 
     # ---- writing -----------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._written.wait(), WRITE_SECONDS)
+        """Commit outcomes when a batch is full, or when the first of them has waited
+        WRITE_SECONDS; with nothing to write, sleep."""
+        while not self._stopping:
+            await self._unwritten.wait()
+            await _wait(self._written, WRITE_SECONDS)
             self._written.clear()
+            self._unwritten.clear()
             await self._flush()
+            if self._results:  # the commit failed: they are back in line
+                self._unwritten.set()
 
     async def _flush(self) -> None:
         if not self._results:
@@ -361,3 +392,11 @@ class Engine:
         if not self._chats and not self._inflight and not self._results:
             self.pacer.forget_idle()
             self._drained.set()
+
+
+async def _wait(event: asyncio.Event, seconds: float | None) -> None:
+    """Wait for the event, at most `seconds`. (Not `asyncio.wait_for`: on Python 3.11 it
+    can swallow a cancellation that comes as the wait ends, and a task then never stops.)"""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
