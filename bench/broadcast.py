@@ -23,6 +23,7 @@ from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.app import settle_memory
 from bot.config import parse
 from bot.delivery.engine import Engine
 from bot.delivery.pacer import Pacer
@@ -91,6 +92,7 @@ async def visnyk(base: str, rate: float, n: int) -> Callable[[], Awaitable[None]
             await chats.ensure(runtime.db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
     item = await outbox.put_item(runtime.db, kind="story", key="bench", priority=Priority.STORY,
                                  payload={"uk": [{"text": TEXT}]}, now=now)  # fmt: skip
+    settle_memory()  # as the bot does once started
 
     async def run() -> None:
         await outbox.add(

@@ -39,7 +39,7 @@ class Pacer:
         self.clock = clock
         self.spacing = self.window / self.limit  # broadcasts go evenly, never in a burst
         # A late wake-up may be made up for, within this much: timers are not that exact.
-        self.slack = min(2 * self.spacing, 0.02)
+        self.slack = min(max(2 * self.spacing, 0.01), 0.02)
         self._next_even = 0.0
         self._sent: deque[float] = deque()
         self._waiters: list[tuple[int, int]] = []
