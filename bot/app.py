@@ -40,19 +40,23 @@ from bot.handlers import (
     fallback,
     language,
     membership,
+    newsroom,
     sections,
     start,
     stop,
 )
 from bot.i18n import Catalogs
 from bot.render import news
+from bot.render import newsroom as newsroom_view
 from bot.runtime import Runtime, open_runtime
+from storage import newsroom as stored_newsroom
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30
 INGEST_TICK_SECONDS = 30  # feeds fall due one by one (see bot.schedule); the tick polls those due
 PRUNE_SECONDS = 24 * 3600
 DIGEST_TICK_SECONDS = 60
+PROGRESS_SECONDS = 3  # alerts' progress reports are edited this often
 
 VisnykApp = Application[Any, Context, Any, Any, Any, Any]
 
@@ -86,6 +90,7 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     async def post_init(app: VisnykApp) -> None:
         runtime = await open_runtime(config)
         app.bot_data["runtime"] = runtime
+        settle_memory()  # before sending starts: a full collection is a pause of its own
         sender = Sender(config.telegram.api_base_url, config.telegram.token,
                         connections=config.delivery.concurrency)  # fmt: skip
         await sender.start()
@@ -94,8 +99,8 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
         )
         await runtime.engine.start()
         await _set_commands(app, runtime.catalogs, config.i18n.default_language)
+        await _set_editor_menus(app, runtime)
         _add_jobs(app, config, heartbeat)
-        settle_memory()
         log.info("ready sections=%d bot=@%s", len(runtime.sections), app.bot.username)
 
     async def post_shutdown(app: VisnykApp) -> None:
@@ -149,6 +154,14 @@ def _add_handlers(app: VisnykApp) -> None:
         "schedule": digest.schedule,
         "timezone": digest.timezone,
         "quiet": digest.quiet,
+        "breaking": newsroom.breaking,
+        "recall": newsroom.recall,
+        "correct": newsroom.correct,
+        "broadcasts": newsroom.broadcasts,
+        "audit": newsroom.audit,
+        "editors": newsroom.editors,
+        "editor_add": newsroom.editor_add,
+        "editor_remove": newsroom.editor_remove,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=messages))
@@ -172,6 +185,12 @@ def _add_handlers(app: VisnykApp) -> None:
         CallbackQueryHandler(browse.search_page, pattern=rf"^{news.SEARCH}:(\d+):(\d+)$")
     )
     app.add_handler(CallbackQueryHandler(browse.open_card, pattern=rf"^{news.CARD}:(\d+)$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            newsroom.tap,
+            pattern=rf"^{newsroom_view.ALERT}:(\d+):({'|'.join(newsroom_view.ACTIONS)})$",
+        )
+    )
     app.add_handler(InlineQueryHandler(browse.inline))
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
@@ -201,6 +220,14 @@ async def _set_commands(app: VisnykApp, catalogs: Catalogs, default_language: st
         log.warning("command menu not set error=%s", e)
 
 
+async def _set_editor_menus(app: VisnykApp, runtime: Runtime) -> None:
+    """Owners and editors see the editors' commands in their private chat's menu."""
+    context = Context(app)
+    editors = [user_id for user_id, _, _ in await stored_newsroom.editors(runtime.db)]
+    for user_id in dict.fromkeys([*runtime.config.telegram.owners, *editors]):
+        await newsroom.set_editor_menu(context, user_id, editor=True)
+
+
 def _add_jobs(app: VisnykApp, config: Config, heartbeat: Path | None) -> None:
     """Background work; each job runs one instance at a time, a late run is coalesced."""
     queue = app.job_queue
@@ -214,6 +241,10 @@ def _add_jobs(app: VisnykApp, config: Config, heartbeat: Path | None) -> None:
     queue.run_repeating(
         jobs.prune, interval=PRUNE_SECONDS, first=PRUNE_SECONDS / 24, name="prune", job_kwargs=once
     )
+    queue.run_repeating(
+        jobs.progress, interval=PROGRESS_SECONDS, first=PROGRESS_SECONDS, name="progress",
+        job_kwargs=once,
+    )  # fmt: skip
     if heartbeat is not None:
         jobs.write_heartbeat(heartbeat)
         queue.run_repeating(

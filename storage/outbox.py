@@ -11,26 +11,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, func, select, update
 
-from storage.db import Database
+from storage.db import Database, insert_ignoring
 from storage.models import ChatRow, DeliveryRow, OutboxItemRow
 from storage.types import ChatType, DeliveryState, Pending, Priority, Result
 
 CHUNK = 100_000
-
-
-def _insert_ignoring(s: AsyncSession, model: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING, as the database speaks it."""
-    dialect = s.get_bind().dialect.name
-    if dialect == "sqlite":
-        return sqlite_insert(model).on_conflict_do_nothing()
-    if dialect == "postgresql":
-        return pg_insert(model).on_conflict_do_nothing()
-    return insert(model)  # pragma: no cover - other databases are not supported yet
 
 
 async def put_item(
@@ -45,7 +32,7 @@ async def put_item(
     """The item with `key`, created with `payload` if new (a second call changes nothing)."""
     async with db.transaction() as s:
         await s.execute(
-            _insert_ignoring(s, OutboxItemRow).values(
+            insert_ignoring(s, OutboxItemRow).values(
                 kind=kind, key=key, priority=int(priority), payload=dict(payload), created=now
             )
         )
@@ -90,7 +77,7 @@ async def add(
                  "next_attempt": now}
                 for chat_id, silent in chunk
             ]  # fmt: skip
-            inserted = await s.execute(_insert_ignoring(s, DeliveryRow.__table__), rows)
+            inserted = await s.execute(insert_ignoring(s, DeliveryRow.__table__), rows)
             added += int(inserted.rowcount)  # type: ignore[attr-defined]
     return added
 
@@ -110,7 +97,7 @@ async def pending(
             select(
                 DeliveryRow.id, DeliveryRow.item_id, DeliveryRow.chat_id, ChatRow.type,
                 ChatRow.language, DeliveryRow.silent, DeliveryRow.attempts,
-                DeliveryRow.next_attempt,
+                DeliveryRow.next_attempt, DeliveryRow.target_ids,
             )
             .join(ChatRow, ChatRow.id == DeliveryRow.chat_id)
             .where(
@@ -125,7 +112,7 @@ async def pending(
             Pending(
                 id=r.id, item_id=r.item_id, chat_id=r.chat_id, chat_type=ChatType(r.type),
                 language=r.language, priority=priority, silent=r.silent, attempts=r.attempts,
-                next_attempt=r.next_attempt,
+                next_attempt=r.next_attempt, target_ids=tuple(r.target_ids or ()),
             )
             for r in rows.all()
         ]  # fmt: skip
@@ -199,3 +186,9 @@ async def pending_count(db: Database) -> int:
             )
             or 0
         )
+
+
+async def last_sent_at(db: Database) -> dt.datetime | None:
+    """When the newest delivery went out (the previous run's last send, at start-up)."""
+    async with db.transaction() as s:
+        return await s.scalar(select(func.max(DeliveryRow.sent_at)))

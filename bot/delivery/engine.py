@@ -45,6 +45,20 @@ STATUS_OF = {
 }
 
 
+# What an item asks for in each chat: a new message, or an edit or deletion of the messages
+# a delivery carries in `target_ids` (an editor's correction or recall).
+SEND, EDIT, DELETE = "send", "edit", "delete"
+METHODS = {SEND: "sendMessage", EDIT: "editMessageText", DELETE: "deleteMessage"}
+
+
+def _already(op: str, answer: Answer) -> bool:
+    """An edit that changes nothing, or a deletion of what is gone: done, not failed."""
+    text = answer.description.lower()
+    return (op == EDIT and "not modified" in text) or (
+        op == DELETE and "message to delete not found" in text
+    )
+
+
 @dataclass
 class _Chat:
     rows: list[tuple[int, int, Pending]] = field(default_factory=list)  # (priority, id, row)
@@ -98,6 +112,14 @@ class Engine:
     # ---- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        # Telegram counts what a previous run sent in its last second, and that run may have
+        # sent more than it stored (outcomes wait up to WRITE_SECONDS): after a recent send,
+        # the first window is held, so that a restart after a crash draws no 429.
+        last = await outbox.last_sent_at(self.db)
+        if last is not None:
+            gap = self.pacer.window + WRITE_SECONDS - (self.now() - last).total_seconds()
+            if gap > 0:
+                self.pacer.hold(min(gap, self.pacer.window + WRITE_SECONDS))
         self._tasks = [
             asyncio.create_task(self._load_loop(), name="delivery-loader"),
             asyncio.create_task(self._dispatch_loop(), name="delivery-dispatcher"),
@@ -268,9 +290,14 @@ class Engine:
 
     async def _send(self, row: Pending) -> Result:
         payload = await self._payload(row.item_id)
+        op = payload.get("op", SEND)
         messages: list[dict[str, Any]] = payload.get(row.language) or next(
-            iter(payload.values()), []
+            (v for k, v in payload.items() if k != "op"), []
         )
+        if op == DELETE:
+            messages = [{"message_id": message_id} for message_id in row.target_ids]
+        elif op == EDIT:
+            messages = [{"message_id": row.target_ids[0], **messages[0]}] if row.target_ids else []
         sent_ids: list[int] = []
         for i, message in enumerate(messages):
             if i:  # a later part waits for its chat and a slot like any message
@@ -279,9 +306,13 @@ class Engine:
                     await asyncio.sleep(delay)
                 await self.pacer.acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
-            body = b'{"chat_id":%d,%s' % (row.chat_id, self._body(row, i, message))
-            answer = await self.sender.post("sendMessage", body)
-            if answer.verdict is not Verdict.SENT:
+            if op == SEND:
+                body = b'{"chat_id":%d,%s' % (row.chat_id, self._body(row, i, message))
+            else:
+                params = {"chat_id": row.chat_id, **message}
+                body = orjson.dumps(params | ({"parse_mode": "HTML"} if op == EDIT else {}))
+            answer = await self.sender.post(METHODS[op], body)
+            if answer.verdict is not Verdict.SENT and not _already(op, answer):
                 return await self._trouble(row, answer, message)
             if answer.message_id is not None:
                 sent_ids.append(answer.message_id)
@@ -331,10 +362,9 @@ class Engine:
         self._results.append(result)
         chat = self._chats.get(row.chat_id)
         if result.state is DeliveryState.PENDING:
-            again = Pending(
-                row.id, row.item_id, row.chat_id, row.chat_type, row.language, row.priority,
-                row.silent, result.attempts, result.next_attempt or self.now(),
-            )  # fmt: skip
+            again = replace(
+                row, attempts=result.attempts, next_attempt=result.next_attempt or self.now()
+            )
             if chat is not None:
                 heapq.heappush(chat.rows, (int(row.priority), row.id, again))
         else:
