@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from bot import ingest as ingesting
+from bot import newsroom
 from bot.context import Context
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,11 @@ async def ingest(context: Context) -> None:
 async def digest_tick(context: Context) -> None:
     """Enqueue the digests that are due."""
     await context.runtime.plan_digests()
+
+
+async def progress(context: Context) -> None:
+    """Edit the running alerts' progress reports."""
+    await newsroom.report(context.runtime, context.bot)
 
 
 async def prune(context: Context) -> None:

@@ -11,7 +11,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -71,6 +73,16 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def insert_ignoring(s: AsyncSession, model: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, as the database speaks it."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite_insert(model).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return pg_insert(model).on_conflict_do_nothing()
+    return insert(model)  # pragma: no cover - other databases are not supported yet
 
 
 def head_revision() -> str | None:

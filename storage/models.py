@@ -196,3 +196,52 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
     message_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # For an edit or a delete: the messages it acts on (copied from the alert's delivery).
+    target_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+
+
+class EditorRow(Base):
+    __tablename__ = "editors"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    added_by: Mapped[int] = mapped_column(BigInteger)
+    added: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditRow(Base):
+    """One editor action or refused attempt: who, when, what, on what, how it ended."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(256))
+    outcome: Mapped[str] = mapped_column(String(256))
+
+
+class BroadcastRow(Base):
+    """An editor's alert (or its recall or correction): preview, then sending, then done."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # breaking | recall | correct
+    editor_id: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sections: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: everyone
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> messages
+    of_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("broadcasts.id"), nullable=True
+    )  # the alert a recall or correction acts on
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    report_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    item_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("outbox_items.id"), nullable=True
+    )
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -147,3 +147,21 @@ async def instant_recipients(db: Database, slugs: Collection[str]) -> list[Recip
             .distinct()
         )
         return [Recipient(*row) for row in rows.all()]
+
+
+async def recipients(db: Database, slugs: Collection[str] | None) -> list[Recipient]:
+    """Active chats that follow any of `slugs` in either mode, each once; every active chat
+    for None (breaking news without sections)."""
+    async with db.transaction() as s:
+        query = select(ChatRow.id, ChatRow.timezone, ChatRow.quiet_start, ChatRow.quiet_end).where(
+            ChatRow.status == "active"
+        )
+        if slugs is not None:
+            query = (
+                query.join(SubscriptionRow, SubscriptionRow.chat_id == ChatRow.id)
+                .join(SectionRow, SectionRow.id == SubscriptionRow.section_id)
+                .where(SectionRow.slug.in_(list(slugs)), SectionRow.hidden.is_(False))
+                .distinct()
+            )
+        rows = await s.execute(query)
+        return [Recipient(*row) for row in rows.all()]

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
 
 class ChatStatus(StrEnum):
@@ -170,6 +171,7 @@ class Pending:
     silent: bool
     attempts: int
     next_attempt: dt.datetime
+    target_ids: tuple[int, ...] = ()  # an edit's or a delete's messages in this chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +210,44 @@ class DueChat:
     next_digest_at: dt.datetime | None
     digest_since: dt.datetime | None
     modes: Mapping[str, Mode]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: dt.datetime
+    user_id: int
+    action: str
+    target: str
+    outcome: str
+
+
+class BroadcastKind(StrEnum):
+    BREAKING = "breaking"  # an alert to many chats
+    RECALL = "recall"  # delete an alert everywhere it went
+    CORRECT = "correct"  # edit an alert everywhere it went
+
+
+class BroadcastState(StrEnum):
+    PREVIEW = "preview"  # shown to its editor, waiting for a tap
+    CANCELLED = "cancelled"
+    SENDING = "sending"  # in the outbox
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    kind: BroadcastKind
+    editor_id: int
+    created: dt.datetime
+    state: BroadcastState
+    sections: tuple[str, ...] | None  # None: every active chat
+    payload: Mapping[str, Any]  # language -> messages
+    of_id: int | None
+    silent: bool
+    report_chat_id: int | None
+    report_message_id: int | None
+    item_id: int | None
+    total: int
+    started: dt.datetime | None
+    finished: dt.datetime | None

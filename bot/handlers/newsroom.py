@@ -1,0 +1,325 @@
+"""Editors' commands, in a private chat with the bot: /breaking, /recall, /correct,
+/broadcasts, /audit, /editors, /editor_add, /editor_remove, and the preview buttons.
+
+Every action and every refused attempt goes to the audit log."""
+
+from __future__ import annotations
+
+import logging
+import re
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommandScopeChat, MessageOriginUser, Update
+from telegram.error import TelegramError
+
+from bot import newsroom as room
+from bot import render
+from bot.context import Context
+from bot.handlers.common import chat_and_translator, edit, reply
+from bot.i18n import Translator
+from bot.render import newsroom as view
+from storage import newsroom, outbox
+from storage.types import BroadcastKind
+
+log = logging.getLogger(__name__)
+_ID = re.compile(r"^/\w+(@\w+)?\s+#?(\d+)\s*")
+
+
+async def _gate(
+    update: Update, context: Context, action: str, *, owner: bool = False
+) -> tuple[Translator, str] | None:
+    """The translator and language if the sender may do `action` here; else a short refusal,
+    logged and audited."""
+    chat, t = await chat_and_translator(update, context)
+    user = update.effective_user
+    runtime = context.runtime
+    allowed = user is not None and (
+        room.is_owner(runtime, user.id) if owner else await room.is_editor(runtime, user.id)
+    )
+    if not allowed:
+        reason = "owners only" if owner else "editors only"
+        outcome = "refused: not an owner" if owner else "refused: not an editor"
+    elif not chat.is_private:
+        reason, outcome = "private only", "refused: not in a private chat"
+    else:
+        return t, chat.language
+    user_id = user.id if user is not None else 0
+    log.warning("editor command refused user=%s chat=%s action=%s", user_id, chat.id, action)
+    await newsroom.audit(context.db, user_id, action, f"chat {chat.id}", outcome, runtime.now())
+    await reply(update, view.refusal(t, reason))
+    return None
+
+
+def _user(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def _audit(context: Context, update: Update, action: str, target: str, outcome: str) -> None:
+    await newsroom.audit(context.db, _user(update), action, target, outcome, context.runtime.now())
+
+
+async def breaking(update: Update, context: Context) -> None:
+    """/breaking [#section…] text [link]: a preview, whom it reaches, and the buttons."""
+    gate = await _gate(update, context, "breaking")
+    if gate is None:
+        return
+    t, lang = gate
+    message = update.effective_message
+    assert message is not None
+    runtime = context.runtime
+    try:
+        draft = room.read_draft(message.text_html or "", runtime.sections)
+    except room.BadDraft as e:
+        hint = view.breaking_usage(t, runtime.sections, lang)
+        if e.reason == "tag":
+            hint = view.unknown_tag(t, e.tag) + "\n\n" + hint
+        await _audit(context, update, "breaking", e.tag, f"refused: {e.reason}")
+        await reply(update, hint)
+        return
+    await _preview(update, context, (t, lang), BroadcastKind.BREAKING, draft, None)
+
+
+async def _preview(  # noqa: PLR0917 - the steps of one flow
+    update: Update, context: Context, gate: tuple[Translator, str], kind: BroadcastKind,
+    draft: room.Draft, of: int | None,
+) -> None:  # fmt: skip
+    t, lang = gate
+    runtime = context.runtime
+    payload = room.payload(runtime, draft)
+    over = room.overflow(payload)
+    action = kind.value
+    if over:
+        await _audit(context, update, action, f"#{of}" if of else "", f"refused: {over} too long")
+        await reply(update, view.too_long(t, over))
+        return
+    if of is None:
+        count = await room.audience(runtime, draft.sections)
+    else:
+        alert = await newsroom.get(runtime.db, of)
+        assert alert is not None
+        assert alert.item_id is not None
+        count = await newsroom.reached(runtime.db, alert.item_id)
+    broadcast = await newsroom.create(
+        runtime.db, kind=kind, editor_id=_user(update), payload=payload,
+        sections=None if draft.sections is None else [s.slug for s in draft.sections],
+        of_id=of, total=count, now=runtime.now(),
+    )  # fmt: skip
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(**payload[lang][0])  # type: ignore[arg-type]
+    if kind is BroadcastKind.BREAKING:
+        aim = view.targets(t, draft.sections, lang)
+        text, markup = view.preview_controls(
+            t, broadcast.id, count, aim, minutes=int(room.PREVIEW_LIFETIME.total_seconds() // 60)
+        )
+    else:
+        text, markup = view.follow_up_controls(t, broadcast, count)
+    controls = await message.reply_text(text, reply_markup=markup)
+    await newsroom.set_report(runtime.db, broadcast.id, controls.chat_id, controls.message_id)
+    target = f"#{of}" if of else ",".join(broadcast.sections or ["all"])
+    await _audit(context, update, action, target, f"preview #{broadcast.id} for {count} chats")
+
+
+async def recall(update: Update, context: Context) -> None:
+    """/recall <id>: delete an alert in every chat it reached, after a confirmation."""
+    gate = await _gate(update, context, "recall")
+    if gate is None:
+        return
+    await _follow_up(update, context, gate, BroadcastKind.RECALL)
+
+
+async def correct(update: Update, context: Context) -> None:
+    """/correct <id> <new text>: edit an alert in every chat it reached, after a confirmation."""
+    gate = await _gate(update, context, "correct")
+    if gate is None:
+        return
+    await _follow_up(update, context, gate, BroadcastKind.CORRECT)
+
+
+async def _follow_up(
+    update: Update, context: Context, gate: tuple[Translator, str], kind: BroadcastKind
+) -> None:
+    t, _lang = gate
+    message = update.effective_message
+    assert message is not None
+    text_html = message.text_html or ""
+    found = _ID.match(text_html)
+    usage = view.recall_usage(t) if kind is BroadcastKind.RECALL else view.correct_usage(t)
+    if found is None:
+        await _audit(context, update, kind.value, "", "refused: no id")
+        await reply(update, usage)
+        return
+    alert_id = int(found.group(2))
+    try:
+        alert = await room.alert_to_change(context.runtime, alert_id, _user(update))
+    except room.Refused as e:
+        await _audit(context, update, kind.value, f"#{alert_id}", f"refused: {e.reason}")
+        await reply(update, view.refusal(t, e.reason, alert_id))
+        return
+    if kind is BroadcastKind.RECALL:
+        await _ask_recall(update, context, t, alert.id)
+        return
+    try:
+        draft = room.read_draft(text_html[found.end() :], [], command=False)
+    except room.BadDraft:
+        await _audit(context, update, kind.value, f"#{alert_id}", "refused: empty")
+        await reply(update, usage)
+        return
+    await _preview(update, context, gate, kind, draft, alert.id)
+
+
+async def _ask_recall(update: Update, context: Context, t: Translator, alert_id: int) -> None:
+    runtime = context.runtime
+    alert = await newsroom.get(runtime.db, alert_id)
+    assert alert is not None
+    assert alert.item_id is not None
+    count = await newsroom.reached(runtime.db, alert.item_id)
+    broadcast = await newsroom.create(
+        runtime.db, kind=BroadcastKind.RECALL, editor_id=_user(update), payload={},
+        sections=None, of_id=alert_id, total=count, now=runtime.now(),
+    )  # fmt: skip
+    text, markup = view.follow_up_controls(t, broadcast, count)
+    message = update.effective_message
+    assert message is not None
+    controls = await message.reply_text(text, reply_markup=markup)
+    await newsroom.set_report(runtime.db, broadcast.id, controls.chat_id, controls.message_id)
+    await _audit(context, update, "recall", f"#{alert_id}", f"preview #{broadcast.id}")
+
+
+async def tap(update: Update, context: Context) -> None:
+    """A preview's button: send, send silently, or cancel; only for the preview's editor."""
+    query = update.callback_query
+    assert query is not None
+    assert context.match is not None
+    broadcast_id, action = int(context.match.group(1)), context.match.group(2)
+    _chat, t = await chat_and_translator(update, context)
+    runtime = context.runtime
+    user_id = query.from_user.id
+    name = "cancel" if action == view.CANCEL else "confirm"
+    try:
+        if action == view.CANCEL:
+            await room.cancel(runtime, broadcast_id, user_id)
+        else:
+            broadcast = await room.confirm(
+                runtime, broadcast_id, user_id, silent=action == view.QUIET
+            )
+    except room.Refused as e:
+        await newsroom.audit(context.db, user_id, name, f"#{broadcast_id}", f"refused: {e.reason}",
+                             runtime.now())  # fmt: skip
+        await query.answer(view.tap_refusal(t, e.reason), show_alert=True)
+        log.warning(
+            "alert tap refused user=%s broadcast=%s reason=%s", user_id, broadcast_id, e.reason
+        )
+        return
+    if action == view.CANCEL:
+        await query.answer()
+        await edit(query, view.cancelled(t, broadcast_id))
+        await newsroom.audit(
+            context.db, user_id, name, f"#{broadcast_id}", "cancelled", runtime.now()
+        )
+        return
+    await query.answer(view.started(t))
+    assert broadcast.item_id is not None
+    counts = await outbox.counts(context.db, broadcast.item_id)
+    await edit(query, view.progress(t, broadcast, counts, now=runtime.now()))
+    await newsroom.audit(context.db, user_id, name, f"#{broadcast_id}",
+                         f"{'silent' if broadcast.silent else 'sent'} to {broadcast.total} chats",
+                         runtime.now())  # fmt: skip
+
+
+async def broadcasts(update: Update, context: Context) -> None:
+    """/broadcasts: the recent alerts with their delivery figures."""
+    gate = await _gate(update, context, "broadcasts")
+    if gate is None:
+        return
+    t, lang = gate
+    runtime = context.runtime
+    items = []
+    for b in await newsroom.recent(runtime.db, BroadcastKind.BREAKING):
+        assert b.item_id is not None
+        items.append((b, await outbox.counts(runtime.db, b.item_id)))
+    zone = ZoneInfo(runtime.config.digest.timezone)
+    await reply(update, view.broadcasts_list(t, items, zone, runtime.sections, lang))
+
+
+async def audit(update: Update, context: Context) -> None:
+    """/audit: the last 20 entries of the audit log."""
+    gate = await _gate(update, context, "audit")
+    if gate is None:
+        return
+    t, _ = gate
+    entries = await newsroom.audit_log(context.db, 20)
+    zone = ZoneInfo(context.runtime.config.digest.timezone)
+    await reply(update, view.audit_list(t, entries, zone))
+
+
+async def editors(update: Update, context: Context) -> None:
+    gate = await _gate(update, context, "editors")
+    if gate is None:
+        return
+    t, _ = gate
+    listed = await newsroom.editors(context.db)
+    await reply(update, view.editors_list(t, context.runtime.config.telegram.owners, listed))
+
+
+def _target_user(update: Update, context: Context) -> int | None:
+    """The user id in the command's argument, or the author of a forwarded message it replies to."""
+    if context.args and context.args[0].isdigit():
+        return int(context.args[0])
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if replied is not None and isinstance(replied.forward_origin, MessageOriginUser):
+        return replied.forward_origin.sender_user.id
+    return None
+
+
+async def editor_add(update: Update, context: Context) -> None:
+    """/editor_add <user id> (or in reply to a message forwarded from that person): owners only."""
+    gate = await _gate(update, context, "editor_add", owner=True)
+    if gate is None:
+        return
+    t, _ = gate
+    user_id = _target_user(update, context)
+    if user_id is None:
+        await _audit(context, update, "editor_add", "", "refused: no user id")
+        await reply(update, view.editor_usage(t))
+        return
+    added = await newsroom.add_editor(context.db, user_id, _user(update), context.runtime.now())
+    await _audit(context, update, "editor_add", str(user_id), "added" if added else "already")
+    await set_editor_menu(context, user_id, editor=True)
+    await reply(update, view.editor_added(t, user_id, added=added))
+
+
+async def editor_remove(update: Update, context: Context) -> None:
+    gate = await _gate(update, context, "editor_remove", owner=True)
+    if gate is None:
+        return
+    t, _ = gate
+    user_id = _target_user(update, context)
+    if user_id is None:
+        await _audit(context, update, "editor_remove", "", "refused: no user id")
+        await reply(update, view.editor_usage(t))
+        return
+    removed = await newsroom.remove_editor(context.db, user_id)
+    outcome = "removed" if removed else "was not one"
+    await _audit(context, update, "editor_remove", str(user_id), outcome)
+    if not room.is_owner(context.runtime, user_id):
+        await set_editor_menu(context, user_id, editor=False)
+    await reply(update, view.editor_removed(t, user_id, removed=removed))
+
+
+async def set_editor_menu(context: Context, user_id: int, *, editor: bool) -> None:
+    """Editors see their commands in their private chat's menu; others see the subscribers'."""
+    runtime = context.runtime
+    scope = BotCommandScopeChat(user_id)
+    try:
+        if editor:
+            language = await room.language_of(runtime, user_id)
+            t = runtime.catalogs.get(language)
+            menu = render.command_menu(t) + view.editor_menu(t)
+            await context.bot.set_my_commands(menu, scope=scope)
+        else:
+            await context.bot.delete_my_commands(scope=scope)
+    except TelegramError as e:  # e.g. the user never opened the bot: no chat yet
+        log.info("editor menu not set user=%s error=%s", user_id, e)

@@ -1,0 +1,228 @@
+"""The newsroom's decisions and steps: who may edit, reading an editor's /breaking, previews
+that only their editor can confirm, enqueuing alerts, recalls and corrections, and the live
+progress reports. Handlers (bot/handlers/newsroom.py) only talk; this module does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
+
+from bot.delivery.engine import DELETE, EDIT
+from bot.i18n import LANGUAGES
+from bot.render import newsroom as view
+from bot.runtime import Runtime
+from storage import chats, newsroom, outbox, subscriptions
+from storage.types import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastState,
+    DeliveryState,
+    Priority,
+    Section,
+)
+
+log = logging.getLogger(__name__)
+PREVIEW_LIFETIME = dt.timedelta(minutes=10)
+DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messages this long
+_COMMAND = re.compile(r"^/\w+(@\w+)?\s*")
+_TAG = re.compile(r"^#([\w-]+)\s*")
+_URL = re.compile(r"\s*(https?://\S+)$")
+
+
+async def is_editor(runtime: Runtime, user_id: int) -> bool:
+    """Owners (from the config) and the editors they added; by numeric id only."""
+    return is_owner(runtime, user_id) or await newsroom.is_editor(runtime.db, user_id)
+
+
+def is_owner(runtime: Runtime, user_id: int) -> bool:
+    return user_id in runtime.config.telegram.owners
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an editor's /breaking says: the sections it targets (None: all), its text as safe
+    HTML, and the link it ends with."""
+
+    sections: tuple[Section, ...] | None
+    body_html: str
+    url: str | None
+
+
+class BadDraft(ValueError):
+    """Why a /breaking cannot become an alert: `reason` is "empty" or "tag"; `tag` names it."""
+
+    def __init__(self, reason: str, tag: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.tag = reason, tag
+
+
+def read_draft(text_html: str, sections: Sequence[Section], *, command: bool = True) -> Draft:
+    """Split `/breaking #world #ukraine text… https://…` (as PTB's `text_html`: the editor's
+    bold, italic and links as HTML, everything else escaped)."""
+    rest = _COMMAND.sub("", text_html.strip(), count=1) if command else text_html.strip()
+    by_slug = {s.slug: s for s in sections}
+    chosen: list[Section] = []
+    while match := _TAG.match(rest):
+        tag = match.group(1).lower()
+        section = by_slug.get(tag) or next(
+            (s for s in sections if tag in {t.lower() for t in s.titles.values()}), None
+        )
+        if section is None:
+            raise BadDraft("tag", tag)
+        if section not in chosen:
+            chosen.append(section)
+        rest = rest[match.end() :]
+    url = None
+    if found := _URL.search(rest):
+        url = found.group(1)
+        rest = rest[: found.start()]
+    if not rest.strip():
+        raise BadDraft("empty")
+    return Draft(tuple(chosen) or None, rest.strip(), url)
+
+
+def payload(runtime: Runtime, draft: Draft) -> dict[str, list[dict[str, object]]]:
+    """The alert in every language: one message each."""
+    return {
+        lang: [view.alert_message(runtime.catalogs.get(lang), draft.body_html, draft.url)]
+        for lang in LANGUAGES
+    }
+
+
+def overflow(message_payload: dict[str, list[dict[str, object]]]) -> int:
+    """How many characters the longest language's message is over Telegram's limit (0: fits)."""
+    longest = max(
+        view.visible_length(str(m["text"])) for ms in message_payload.values() for m in ms
+    )
+    return max(0, longest - view.MAX_TEXT)
+
+
+async def audience(runtime: Runtime, sections: Sequence[Section] | None) -> int:
+    slugs = None if sections is None else [s.slug for s in sections]
+    return len(await subscriptions.recipients(runtime.db, slugs))
+
+
+class Refused(Exception):
+    """A tap or a command that must not act; `reason` says which refusal to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: bool) -> Broadcast:
+    """The preview's editor confirmed: enqueue it. Raises Refused (not theirs, expired, already
+    sent or cancelled, no longer an editor)."""
+    broadcast = await _own_preview(runtime, broadcast_id, user_id)
+    now = runtime.now()
+    if now - broadcast.created > PREVIEW_LIFETIME:
+        await newsroom.leave_preview(
+            runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
+        )
+        raise Refused("expired")
+    if not await newsroom.leave_preview(
+        runtime.db, broadcast.id, BroadcastState.SENDING, silent=silent, now=now
+    ):
+        raise Refused("done")  # another tap got there first
+    if broadcast.kind is BroadcastKind.BREAKING:
+        item = await outbox.put_item(
+            runtime.db, kind="breaking", key=f"alert:{broadcast.id}", priority=Priority.BREAKING,
+            payload=broadcast.payload, now=now,
+        )  # fmt: skip
+        slugs = None if broadcast.sections is None else list(broadcast.sections)
+        reached = await subscriptions.recipients(runtime.db, slugs)
+        total = await outbox.add(
+            runtime.db, item, Priority.BREAKING, [(c.chat_id, silent) for c in reached], now
+        )
+    else:
+        original = await newsroom.get(runtime.db, broadcast.of_id or 0)
+        assert original is not None
+        assert original.item_id is not None
+        op = DELETE if broadcast.kind is BroadcastKind.RECALL else EDIT
+        item = await outbox.put_item(
+            runtime.db, kind=broadcast.kind.value, key=f"alert:{broadcast.id}",
+            priority=Priority.BREAKING, payload={"op": op, **broadcast.payload}, now=now,
+        )  # fmt: skip
+        total = await newsroom.enqueue_follow_up(runtime.db, item, original.item_id, now)
+    await newsroom.attach(runtime.db, broadcast.id, item, total)
+    if runtime.engine is not None:
+        runtime.engine.notify()
+    confirmed = await newsroom.get(runtime.db, broadcast.id)
+    assert confirmed is not None
+    return confirmed
+
+
+async def cancel(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
+    broadcast = await _own_preview(runtime, broadcast_id, user_id)
+    if not await newsroom.leave_preview(
+        runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=runtime.now()
+    ):
+        raise Refused("done")
+    return broadcast
+
+
+async def _own_preview(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
+    broadcast = await newsroom.get(runtime.db, broadcast_id)
+    if broadcast is None:
+        raise Refused("unknown")
+    if broadcast.editor_id != user_id:
+        raise Refused("not yours")
+    if not await is_editor(runtime, user_id):
+        raise Refused("not an editor")
+    if broadcast.state is BroadcastState.CANCELLED:
+        raise Refused("cancelled")
+    if broadcast.state is not BroadcastState.PREVIEW:
+        raise Refused("done")
+    return broadcast
+
+
+async def alert_to_change(runtime: Runtime, alert_id: int, user_id: int) -> Broadcast:
+    """The sent alert that a recall or correction may act on. Raises Refused: unknown,
+    another editor's (owners may act on any), still in preview, or too old to delete."""
+    alert = await newsroom.get(runtime.db, alert_id)
+    if alert is None or alert.kind is not BroadcastKind.BREAKING:
+        raise Refused("unknown")
+    if alert.editor_id != user_id and not is_owner(runtime, user_id):
+        raise Refused("foreign")
+    if alert.item_id is None:
+        raise Refused("not sent")
+    if runtime.now() - (alert.started or alert.created) > DELETABLE_FOR:
+        raise Refused("too old")
+    return alert
+
+
+async def report(runtime: Runtime, bot: ExtBot[None]) -> None:
+    """Edit each running alert's report with its figures; close those that are done."""
+    for broadcast in await newsroom.sending(runtime.db):
+        if broadcast.item_id is None:
+            continue
+        counts = await outbox.counts(runtime.db, broadcast.item_id)
+        now = runtime.now()
+        if broadcast.report_chat_id is not None and broadcast.report_message_id is not None:
+            language = await language_of(runtime, broadcast.report_chat_id)
+            text = view.progress(runtime.catalogs.get(language), broadcast, counts, now=now)
+            try:
+                await bot.edit_message_text(
+                    text, chat_id=broadcast.report_chat_id,
+                    message_id=broadcast.report_message_id,
+                )  # fmt: skip
+            except BadRequest as e:
+                if "not modified" not in str(e).lower():
+                    log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
+            except TelegramError as e:
+                log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
+        if counts[DeliveryState.PENDING] == 0:
+            await newsroom.finish(runtime.db, broadcast.id, now)
+            log.info("alert done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
+
+
+async def language_of(runtime: Runtime, chat_id: int) -> str:
+    """The language a chat chose (the default for a chat the bot has not met)."""
+    chat = await chats.get(runtime.db, chat_id)
+    return chat.language if chat else runtime.config.i18n.default_language

@@ -1,0 +1,352 @@
+"""Pure rendering of the newsroom's views: alerts as subscribers see them, previews with their
+buttons, live progress reports, the lists of alerts, editors and audit entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from bot.render import View, callback, esc
+from storage.types import AuditEntry, Broadcast, BroadcastKind, DeliveryState, Section
+
+MAX_TEXT = 4096
+ALERT = "al"  # callback_data: al:<broadcast id>:<send|quiet|cancel>
+SEND, QUIET, CANCEL = "send", "quiet", "cancel"
+ACTIONS = (SEND, QUIET, CANCEL)
+BAR = 12  # cells in the progress bar
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def visible_length(text_html: str) -> int:
+    """The length Telegram counts: the text after entities, in UTF-16 code units."""
+    parser = _Text()
+    parser.feed(text_html)
+    parser.close()
+    return len("".join(parser.parts).encode("utf-16-le")) // 2
+
+
+def alert_message(t: Translator, body_html: str, url: str | None) -> dict[str, Any]:
+    """One alert as a sendMessage's parameters (without the chat): a heading, the editor's
+    text (already safe HTML), a preview of the link if there is one."""
+    heading, more = t.gettext("Breaking"), t.gettext("Read more →")
+    text = f"⚡️ <b>{esc(heading)}</b>\n\n{body_html}"
+    if url:
+        text += f'\n\n<a href="{esc(url)}">{esc(more)}</a>'
+        preview: dict[str, Any] = {"url": url, "prefer_large_media": True}
+    else:
+        preview = {"is_disabled": True}
+    return {"text": text, "link_preview_options": preview}
+
+
+def too_long(t: Translator, over: int) -> str:
+    return t.ngettext(
+        "The alert is {n} character too long: Telegram takes at most 4096.",
+        "The alert is {n} characters too long: Telegram takes at most 4096.",
+        over,
+    ).format(n=over)
+
+
+def targets(t: Translator, sections: Sequence[Section] | None, lang: str) -> str:
+    if sections is None:
+        return t.gettext("every active chat")
+    names = ", ".join(esc(s.title(lang)) for s in sections)
+    return t.gettext("sections: {names}").format(names=names)
+
+
+def preview_controls(
+    t: Translator, broadcast_id: int, count: int, aim: str, *, minutes: int
+) -> View:
+    """What goes under the preview: whom it reaches, and the buttons."""
+    text = (
+        t.ngettext(
+            "<b>Alert #{id}</b>, preview above. It will reach {n} chat ({aim}).",
+            "<b>Alert #{id}</b>, preview above. It will reach {n} chats ({aim}).",
+            count,
+        ).format(id=broadcast_id, n=count, aim=aim)
+        + "\n"
+        + t.gettext("Nothing is sent until you confirm; the preview expires in {m} min.").format(
+            m=minutes
+        )
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t.gettext("Send"), callback_data=_data(broadcast_id, SEND)),
+                InlineKeyboardButton(
+                    t.gettext("Send silently"), callback_data=_data(broadcast_id, QUIET)
+                ),
+            ],
+            [InlineKeyboardButton(t.gettext("Cancel"), callback_data=_data(broadcast_id, CANCEL))],
+        ]
+    )
+    return text, markup
+
+
+def follow_up_controls(t: Translator, broadcast: Broadcast, count: int) -> View:
+    """The question under a recall or a correction."""
+    if broadcast.kind is BroadcastKind.RECALL:
+        text = t.ngettext(
+            "Delete alert #{id} in {n} chat?", "Delete alert #{id} in {n} chats?", count
+        )
+        yes = t.gettext("Delete everywhere")
+    else:
+        text = t.ngettext(
+            "Replace alert #{id} with the text above in {n} chat?",
+            "Replace alert #{id} with the text above in {n} chats?",
+            count,
+        )
+        yes = t.gettext("Edit everywhere")
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(yes, callback_data=_data(broadcast.id, SEND)),
+                InlineKeyboardButton(
+                    t.gettext("Cancel"), callback_data=_data(broadcast.id, CANCEL)
+                ),
+            ]
+        ]
+    )
+    return text.format(id=broadcast.of_id, n=count), markup
+
+
+def _data(broadcast_id: int, action: str) -> str:
+    return callback(ALERT, str(broadcast_id), action)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+
+
+def progress(
+    t: Translator,
+    broadcast: Broadcast,
+    counts: Mapping[DeliveryState, int],
+    *,
+    now: dt.datetime,
+) -> str:
+    """The live report: where the deliveries stand, a bar, an ETA; the totals when done."""
+    sent, failed = counts[DeliveryState.SENT], counts[DeliveryState.FAILED]
+    pending = counts[DeliveryState.PENDING]
+    skipped = counts[DeliveryState.SKIPPED]
+    total = max(broadcast.total, sent + failed + pending + skipped)
+    done = total - pending
+    title = {
+        BroadcastKind.BREAKING: t.gettext("Alert #{id}"),
+        BroadcastKind.RECALL: t.gettext("Recall of alert #{id}"),
+        BroadcastKind.CORRECT: t.gettext("Correction of alert #{id}"),
+    }[broadcast.kind].format(id=broadcast.of_id or broadcast.id)
+    if broadcast.kind is BroadcastKind.BREAKING:
+        line = t.gettext(
+            "sent {sent} · failed {failed} · blocked {blocked} · pending {pending} of {total}"
+        )
+    elif broadcast.kind is BroadcastKind.RECALL:
+        line = t.gettext(
+            "deleted {sent} · not deleted {failed} · blocked {blocked} · pending {pending}"
+            " of {total}"
+        )
+    else:
+        line = t.gettext(
+            "edited {sent} · not edited {failed} · blocked {blocked} · pending {pending} of {total}"
+        )
+    # Skipped deliveries are the chats that blocked the bot, removed it or are gone.
+    figures = line.format(sent=sent, failed=failed, blocked=skipped, pending=pending, total=total)
+    share = done / total if total else 1.0
+    cells = round(share * BAR)
+    bar = "▓" * cells + "░" * (BAR - cells)
+    started = broadcast.started or broadcast.created
+    elapsed = (now - started).total_seconds()
+    if pending == 0:
+        status = t.gettext("done in {time}").format(time=_duration(elapsed))
+        return f"✅ <b>{title}</b>: {status}\n{figures}"
+    eta = elapsed / done * pending if done else None
+    status = t.gettext("sending")
+    tail = (
+        t.gettext("about {time} left").format(time=_duration(eta))
+        if eta is not None
+        else t.gettext("starting")
+    )
+    return f"⏳ <b>{title}</b>: {status}\n{bar} {share:.0%}\n{figures}\n{tail}"
+
+
+def cancelled(t: Translator, broadcast_id: int) -> str:
+    return t.gettext("Alert #{id} cancelled: nothing was sent.").format(id=broadcast_id)
+
+
+def _when(moment: dt.datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d.%m %H:%M")
+
+
+def broadcasts_list(
+    t: Translator,
+    items: Sequence[tuple[Broadcast, Mapping[DeliveryState, int]]],
+    zone: ZoneInfo,
+    sections: Sequence[Section],
+    lang: str,
+) -> str:
+    if not items:
+        return t.gettext("No alerts yet.")
+    by_slug = {s.slug: s for s in sections}
+    heading = t.gettext("Recent alerts")
+    lines = [f"<b>{esc(heading)}</b>"]
+    for broadcast, counts in items:
+        aim = targets(
+            t,
+            None
+            if broadcast.sections is None
+            else [by_slug[s] for s in broadcast.sections if s in by_slug],
+            lang,
+        )
+        figures = t.gettext("sent {sent}, failed {failed}, skipped {skipped}, pending {pending}")
+        figures = figures.format(
+            sent=counts[DeliveryState.SENT],
+            failed=counts[DeliveryState.FAILED],
+            skipped=counts[DeliveryState.SKIPPED],
+            pending=counts[DeliveryState.PENDING],
+        )
+        when = _when(broadcast.started or broadcast.created, zone)
+        lines.append(
+            f"#{broadcast.id} · {when} · <code>{broadcast.editor_id}</code> · {aim} · {figures}"
+        )
+    return "\n".join(lines)
+
+
+def audit_list(t: Translator, entries: Sequence[AuditEntry], zone: ZoneInfo) -> str:
+    if not entries:
+        return t.gettext("The audit log is empty.")
+    heading = t.gettext("Audit log")
+    lines = [f"<b>{esc(heading)}</b>"]
+    for e in entries:
+        lines.append(
+            f"{_when(e.at, zone)} · <code>{e.user_id}</code> · {esc(e.action)} "
+            f"{esc(e.target)} → {esc(e.outcome)}"
+        )
+    return "\n".join(lines)
+
+
+def editors_list(
+    t: Translator, owners: Sequence[int], editors: Sequence[tuple[int, int, dt.datetime]]
+) -> str:
+    owner_ids = ", ".join(f"<code>{o}</code>" for o in owners) or "—"
+    lines = [t.gettext("<b>Owners:</b> {ids}").format(ids=owner_ids), ""]
+    if not editors:
+        lines.append(t.gettext("No editors yet. Add one: /editor_add &lt;user id&gt;"))
+    else:
+        heading = t.gettext("Editors")
+        lines.append(f"<b>{esc(heading)}:</b>")
+        for user_id, by, _added in editors:
+            lines.append(
+                t.gettext("{id} (added by {by})").format(id=f"<code>{user_id}</code>", by=by)
+            )
+    return "\n".join(lines)
+
+
+def editor_menu(t: Translator) -> list[BotCommand]:
+    """The commands editors see besides the subscribers' ones."""
+    return [
+        BotCommand("breaking", t.gettext("Push breaking news")),
+        BotCommand("recall", t.gettext("Delete an alert everywhere")),
+        BotCommand("correct", t.gettext("Edit an alert everywhere")),
+        BotCommand("broadcasts", t.gettext("Recent alerts")),
+        BotCommand("audit", t.gettext("What editors did")),
+        BotCommand("editors", t.gettext("Who edits")),
+    ]
+
+
+def refusal(t: Translator, reason: str, alert_id: int = 0) -> str:
+    """Why an editor's command does nothing."""
+    texts = {
+        "editors only": t.gettext("This command is for the newsroom's editors."),
+        "owners only": t.gettext("Only the bot's owners can change who edits."),
+        "private only": t.gettext("Editors' commands work only in a private chat with the bot."),
+        "unknown": t.gettext("There is no alert #{id}."),
+        "foreign": t.gettext(
+            "Alert #{id} is another editor's: only they or an owner can change it."
+        ),
+        "not sent": t.gettext("Alert #{id} was never sent."),
+        "too old": t.gettext(
+            "Alert #{id} went out more than 48 hours ago: Telegram no longer lets bots delete "
+            "or edit it."
+        ),
+    }
+    return texts.get(reason, texts["editors only"]).format(id=alert_id)
+
+
+def tap_refusal(t: Translator, reason: str) -> str:
+    """A preview's button pressed when it must not act (shown as an alert on the tap)."""
+    texts = {
+        "not yours": t.gettext("Only the editor who made this preview can send it."),
+        "not an editor": t.gettext("This is for the newsroom's editors."),
+        "expired": t.gettext("This preview has expired; nothing was sent. Make a new one."),
+        "cancelled": t.gettext("This preview was cancelled; nothing was sent."),
+        "done": t.gettext("This was sent already; it goes out once."),
+        "unknown": t.gettext("This preview no longer exists."),
+    }
+    return texts.get(reason, texts["unknown"])
+
+
+def started(t: Translator) -> str:
+    return t.gettext("Sending…")
+
+
+def breaking_usage(t: Translator, sections: Sequence[Section], lang: str) -> str:
+    tags = " ".join(f"#{s.slug}" for s in sections)
+    return (
+        t.gettext("Usage: /breaking [#section…] text [link]")
+        + "\n"
+        + t.gettext("Example: /breaking #world The minister has resigned https://…")
+        + "\n"
+        + t.gettext("Sections: {tags}. Without a section it goes to every active chat.").format(
+            tags=esc(tags)
+        )
+    )
+
+
+def unknown_tag(t: Translator, tag: str) -> str:
+    return t.gettext("There is no section #{tag}.").format(tag=esc(tag[:32]))
+
+
+def recall_usage(t: Translator) -> str:
+    return t.gettext(
+        "Usage: /recall &lt;alert id&gt;, e.g. /recall 12. The ids are in /broadcasts."
+    )
+
+
+def correct_usage(t: Translator) -> str:
+    return t.gettext(
+        "Usage: /correct &lt;alert id&gt; &lt;new text&gt;, "
+        "e.g. /correct 12 The minister has not resigned."
+    )
+
+
+def editor_usage(t: Translator) -> str:
+    return t.gettext(
+        "Usage: /editor_add &lt;user id&gt; (or send it in reply to a message forwarded from that "
+        "person); /editor_remove &lt;user id&gt;."
+    )
+
+
+def editor_added(t: Translator, user_id: int, *, added: bool) -> str:
+    if added:
+        return t.gettext("{id} is an editor now.").format(id=f"<code>{user_id}</code>")
+    return t.gettext("{id} is an editor already.").format(id=f"<code>{user_id}</code>")
+
+
+def editor_removed(t: Translator, user_id: int, *, removed: bool) -> str:
+    if removed:
+        return t.gettext("{id} is no longer an editor.").format(id=f"<code>{user_id}</code>")
+    return t.gettext("{id} was not an editor.").format(id=f"<code>{user_id}</code>")

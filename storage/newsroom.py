@@ -1,0 +1,232 @@
+"""The newsroom: who edits, what editors did (the audit log), and their alerts.
+
+An alert goes preview → sending → done, or preview → cancelled; the step from preview is one
+conditional UPDATE, so two taps (or two editors) can never send it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from storage.db import Database, insert_ignoring
+from storage.models import AuditRow, BroadcastRow, ChatRow, DeliveryRow, EditorRow
+from storage.types import (
+    AuditEntry,
+    Broadcast,
+    BroadcastKind,
+    BroadcastState,
+    DeliveryState,
+    Priority,
+)
+
+AUDIT_TARGET = 256
+
+
+# ---- editors -----------------------------------------------------------------------------
+
+
+async def add_editor(db: Database, user_id: int, by: int, now: dt.datetime) -> bool:
+    """Make `user_id` an editor; False if they were one already."""
+    async with db.transaction() as s:
+        result = await s.execute(
+            insert_ignoring(s, EditorRow).values(user_id=user_id, added_by=by, added=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def remove_editor(db: Database, user_id: int) -> bool:
+    async with db.transaction() as s:
+        result = await s.execute(delete(EditorRow).where(EditorRow.user_id == user_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def editors(db: Database) -> list[tuple[int, int, dt.datetime]]:
+    """(user id, added by, when), oldest first."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(EditorRow.user_id, EditorRow.added_by, EditorRow.added).order_by(EditorRow.added)
+        )
+        return [(r.user_id, r.added_by, r.added) for r in rows.all()]
+
+
+async def is_editor(db: Database, user_id: int) -> bool:
+    async with db.transaction() as s:
+        return await s.get(EditorRow, user_id) is not None
+
+
+# ---- audit -------------------------------------------------------------------------------
+
+
+async def audit(  # noqa: PLR0917 - the columns of one entry, in their order
+    db: Database, user_id: int, action: str, target: str, outcome: str, now: dt.datetime
+) -> None:
+    async with db.transaction() as s:
+        s.add(
+            AuditRow(
+                at=now, user_id=user_id, action=action[:32], target=target[:AUDIT_TARGET],
+                outcome=outcome[:256],
+            )
+        )  # fmt: skip
+
+
+async def audit_log(db: Database, limit: int = 20) -> list[AuditEntry]:
+    """The newest entries first."""
+    async with db.transaction() as s:
+        rows = await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
+        return [AuditEntry(r.at, r.user_id, r.action, r.target, r.outcome) for r in rows]
+
+
+# ---- broadcasts --------------------------------------------------------------------------
+
+
+def _broadcast(row: BroadcastRow) -> Broadcast:
+    return Broadcast(
+        id=row.id, kind=BroadcastKind(row.kind), editor_id=row.editor_id, created=row.created,
+        state=BroadcastState(row.state),
+        sections=tuple(row.sections) if row.sections is not None else None,
+        payload=row.payload, of_id=row.of_id, silent=row.silent,
+        report_chat_id=row.report_chat_id, report_message_id=row.report_message_id,
+        item_id=row.item_id, total=row.total, started=row.started, finished=row.finished,
+    )  # fmt: skip
+
+
+async def create(
+    db: Database,
+    *,
+    kind: BroadcastKind,
+    editor_id: int,
+    payload: Mapping[str, Any],
+    sections: Sequence[str] | None,
+    of_id: int | None,
+    total: int,
+    now: dt.datetime,
+) -> Broadcast:
+    """A new alert (or recall, or correction) in preview."""
+    async with db.transaction() as s:
+        row = BroadcastRow(
+            kind=kind.value, editor_id=editor_id, created=now, state=BroadcastState.PREVIEW.value,
+            sections=list(sections) if sections is not None else None, payload=dict(payload),
+            of_id=of_id, silent=False, total=total,
+        )  # fmt: skip
+        s.add(row)
+        await s.flush()
+        return _broadcast(row)
+
+
+async def get(db: Database, broadcast_id: int) -> Broadcast | None:
+    async with db.transaction() as s:
+        row = await s.get(BroadcastRow, broadcast_id)
+        return _broadcast(row) if row else None
+
+
+async def set_report(db: Database, broadcast_id: int, chat_id: int, message_id: int) -> None:
+    async with db.transaction() as s:
+        await s.execute(
+            update(BroadcastRow)
+            .where(BroadcastRow.id == broadcast_id)
+            .values(report_chat_id=chat_id, report_message_id=message_id)
+        )
+
+
+async def leave_preview(
+    db: Database, broadcast_id: int, state: BroadcastState, *, silent: bool, now: dt.datetime
+) -> bool:
+    """Move a preview on (to sending or cancelled); False if it was not in preview any more."""
+    async with db.transaction() as s:
+        result = await s.execute(
+            update(BroadcastRow)
+            .where(
+                BroadcastRow.id == broadcast_id,
+                BroadcastRow.state == BroadcastState.PREVIEW.value,
+            )
+            .values(state=state.value, silent=silent, started=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def attach(db: Database, broadcast_id: int, item_id: int, total: int) -> None:
+    """The outbox item that carries it, and how many chats it went to."""
+    async with db.transaction() as s:
+        await s.execute(
+            update(BroadcastRow)
+            .where(BroadcastRow.id == broadcast_id)
+            .values(item_id=item_id, total=total)
+        )
+
+
+async def finish(db: Database, broadcast_id: int, now: dt.datetime) -> None:
+    async with db.transaction() as s:
+        await s.execute(
+            update(BroadcastRow)
+            .where(BroadcastRow.id == broadcast_id)
+            .values(state=BroadcastState.DONE.value, finished=now)
+        )
+
+
+async def sending(db: Database) -> list[Broadcast]:
+    """Those whose deliveries are under way (for the progress reports)."""
+    async with db.transaction() as s:
+        rows = await s.scalars(
+            select(BroadcastRow).where(BroadcastRow.state == BroadcastState.SENDING.value)
+        )
+        return [_broadcast(r) for r in rows]
+
+
+async def recent(db: Database, kind: BroadcastKind, limit: int = 10) -> list[Broadcast]:
+    """The newest of a kind that left preview, newest first."""
+    async with db.transaction() as s:
+        rows = await s.scalars(
+            select(BroadcastRow)
+            .where(
+                BroadcastRow.kind == kind.value,
+                BroadcastRow.state.in_([BroadcastState.SENDING.value, BroadcastState.DONE.value]),
+            )
+            .order_by(BroadcastRow.id.desc())
+            .limit(limit)
+        )
+        return [_broadcast(r) for r in rows]
+
+
+async def reached(db: Database, item_id: int) -> int:
+    """How many chats hold a message of the item (deliveries sent with message ids)."""
+    async with db.transaction() as s:
+        return int(
+            await s.scalar(
+                select(func.count())
+                .select_from(DeliveryRow)
+                .where(
+                    DeliveryRow.item_id == item_id,
+                    DeliveryRow.state == DeliveryState.SENT.value,
+                    DeliveryRow.message_ids.is_not(None),
+                )
+            )
+            or 0
+        )
+
+
+async def enqueue_follow_up(db: Database, item_id: int, of_item_id: int, now: dt.datetime) -> int:
+    """Deliveries of an edit or delete item to every chat where `of_item_id` was sent, each
+    carrying the message ids it acts on. Returns how many."""
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(DeliveryRow.chat_id, DeliveryRow.message_ids)
+            .join(ChatRow, ChatRow.id == DeliveryRow.chat_id)
+            .where(
+                DeliveryRow.item_id == of_item_id,
+                DeliveryRow.state == DeliveryState.SENT.value,
+                DeliveryRow.message_ids.is_not(None),
+            )
+        )
+        values = [
+            {"item_id": item_id, "chat_id": chat_id, "priority": int(Priority.BREAKING),
+             "state": DeliveryState.PENDING.value, "silent": False, "attempts": 0,
+             "next_attempt": now, "target_ids": list(ids)}
+            for chat_id, ids in rows.all() if ids
+        ]  # fmt: skip
+        if values:
+            await s.execute(insert_ignoring(s, DeliveryRow.__table__), values)
+        return len(values)

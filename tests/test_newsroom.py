@@ -1,0 +1,213 @@
+"""Editors' tools end to end: preview → confirm → delivery with a live report → recall and
+correction; who may do what; every refusal and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage import newsroom
+from tests.delivery_kit import audience
+from tests.fakes.people import Conversation
+from tests.fakes.telegram import BotMessage, FakeTelegram
+from tests.kit import Kit, eventually, started
+
+OWNER = 100001  # People hands out user ids from here: the first person made is the owner
+
+
+@pytest.fixture
+async def room(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
+    async with started(
+        tg, tmp_path, telegram={"owners": [OWNER]}, delivery={"messages_per_second": 500}
+    ) as kit:
+        yield kit
+
+
+def editor_of(kit: Kit) -> Conversation:
+    owner = kit.reader("Редакторка")
+    assert owner.user["id"] == OWNER
+    return owner
+
+
+def alive(kit: Kit, chat_id: int) -> list[BotMessage]:
+    return [m for (c, _), m in kit.tg.messages.items() if c == chat_id and not m.deleted]
+
+
+async def preview(kit: Kit, editor: Conversation, text: str) -> BotMessage:
+    """Send /breaking; return the controls message (under the preview)."""
+    first = await editor.say(text)
+    assert "Терміново" in first.text
+    return await editor.next_message()
+
+
+def controls_id(controls: BotMessage) -> int:
+    return int(controls.keyboard[0][0]["callback_data"].split(":")[1])
+
+
+async def press(who: Conversation, controls: BotMessage, action: str, alert: int = 0) -> str:
+    """Press a preview's button by what it does (send, quiet, cancel); with `alert`, press it
+    again after it is gone (a replayed press). Returns the text the tap was answered with."""
+    data = f"al:{alert or controls_id(controls)}:{action}"
+    answer = await who.tap(controls, "", data=data)
+    return str(answer.get("text", ""))
+
+
+async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
+    kit = room
+    editor = editor_of(kit)
+    readers = await audience(kit, 150, section="world")
+    others = await audience(kit, 20, section="economy")
+    kit.tg.blocked_by.update(readers[:3])
+    text = "/breaking #world Уряд подав у відставку & <не HTML> https://news.example.ua/a"
+    controls = await preview(kit, editor, text)
+    shown = kit.tg.messages[(editor.chat["id"], controls.message_id - 1)]
+    assert shown.text.splitlines() == [
+        "⚡️ Терміново", "", "Уряд подав у відставку & <не HTML>", "", "Читати далі →",
+    ]  # fmt: skip
+    assert "150 чатів" in controls.text
+    assert not any(alive(kit, r) for r in readers)  # nothing before a confirmation
+    assert await press(editor, controls, "send") == "Надсилаю…"
+    await eventually(lambda: all(alive(kit, r) for r in readers[3:]), within=10)
+    await eventually(lambda: "готово" in controls.text, within=15)
+    assert "надіслано 147" in controls.text
+    assert "заблоковано 3" in controls.text
+    assert not any(alive(kit, o) for o in others)  # #world only
+    got = alive(kit, readers[5])[0]
+    assert got.text == shown.text
+    assert got.params["link_preview_options"]["url"] == "https://news.example.ua/a"
+    alert_id = int(controls.text.split("#")[1].split(":")[0].split()[0])
+
+    listing = await editor.say("/broadcasts")
+    assert f"#{alert_id}" in listing.text
+    assert "надіслано 147" in listing.text
+
+    # Correct it everywhere.
+    await editor.say(f"/correct {alert_id} Уряд <b>не</b> подавав у відставку")
+    ask = await editor.next_message()
+    assert "147 чатах" in ask.text
+    await editor.tap(ask, "Змінити всюди")
+    # What the editor typed as tags stays text: only Telegram entities become formatting.
+    await eventually(lambda: "Уряд <b>не</b> подавав" in alive(kit, readers[5])[0].text, within=10)
+    await eventually(lambda: "готово" in ask.text, within=15)
+    assert "змінено 147" in ask.text
+
+    # Recall it everywhere.
+    ask = await editor.say(f"/recall {alert_id}")
+    assert "147 чатах" in ask.text
+    await editor.tap(ask, "Видалити всюди")
+    await eventually(lambda: not any(alive(kit, r) for r in readers), within=10)
+    await eventually(lambda: "готово" in ask.text, within=15)
+    assert "видалено 147" in ask.text
+
+    log = await editor.say("/audit")
+    for action in ("breaking", "confirm", "correct", "recall"):
+        assert action in log.text
+
+
+async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
+    kit = room
+    editor = editor_of(kit)
+    readers = await audience(kit, 5)
+    other = kit.reader("Інший редактор")
+    await newsroom.add_editor(kit.db, other.user["id"], OWNER, kit.runtime.now())
+    controls = await preview(kit, editor, "/breaking Вибухи в Києві")
+    alert = controls_id(controls)
+    # Another editor's tap on this preview sends nothing.
+    other_view = kit.people.talk(editor.chat, other.user)
+    assert "Надіслати може лише редактор" in await press(other_view, controls, "send")
+    assert not any(alive(kit, r) for r in readers)
+    await press(editor, controls, "quiet")
+    await eventually(lambda: all(alive(kit, r) for r in readers))
+    assert all(alive(kit, r)[0].silent for r in readers)
+    # A second tap (a replayed press) sends nothing more.
+    assert "вже надіслано" in await press(editor, controls, "send", alert)
+    assert all(len(alive(kit, r)) == 1 for r in readers)
+
+    # An expired preview, and one cancelled, send nothing.
+    late = await preview(kit, editor, "/breaking Друга новина")
+    kit.runtime.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
+    assert "застарів" in await press(editor, late, "send")
+    kit.runtime.clock = lambda: dt.datetime.now(dt.UTC)
+    third = await preview(kit, editor, "/breaking Третя новина")
+    third_id = controls_id(third)
+    await press(editor, third, "cancel")
+    await eventually(lambda: "скасовано" in third.text)
+    assert "скасовано" in await press(editor, third, "send", third_id)
+    assert all(len(alive(kit, r)) == 1 for r in readers)
+    entries = await newsroom.audit_log(kit.db, 50)
+    refused = [e for e in entries if e.outcome.startswith("refused")]
+    assert {e.outcome for e in refused} >= {
+        "refused: not yours", "refused: done", "refused: expired", "refused: cancelled",
+    }  # fmt: skip
+
+
+async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
+    kit = room
+    editor = editor_of(kit)
+    readers = await audience(kit, 3)
+    stranger = kit.reader("Незнайомець")
+    for command in ("/breaking Фейк", "/recall 1", "/broadcasts", "/audit", "/editor_add 5"):
+        answer = await stranger.say(command)
+        assert "для редакторів" in answer.text or "Лише власники" in answer.text
+    group = kit.people.talk(kit.people.group("Редакція"), editor.user)
+    answer = await group.say("/breaking Фейк")
+    assert "лише в особистому чаті" in answer.text
+    assert not any(alive(kit, r) for r in readers)
+    entries = await newsroom.audit_log(kit.db, 50)
+    assert sum(e.outcome == "refused: not an editor" for e in entries) == 4
+    assert any(e.outcome == "refused: not an owner" for e in entries)
+    assert any(e.outcome == "refused: not in a private chat" for e in entries)
+
+
+async def test_bad_input_gets_a_clear_answer(room: Kit) -> None:
+    kit = room
+    editor = editor_of(kit)
+    assert "Як: /breaking" in (await editor.say("/breaking")).text
+    assert "Розділу #nowhere немає" in (await editor.say("/breaking #nowhere Текст")).text
+    long = "/breaking " + "я" * 4100
+    assert "задовга на" in (await editor.say(long)).text
+    assert "Тривоги #999 немає" in (await editor.say("/recall 999")).text
+    assert "Як: /recall" in (await editor.say("/recall")).text
+    assert "Як: /correct" in (await editor.say("/correct abc")).text
+
+
+async def test_recall_rules_foreign_and_too_old(room: Kit) -> None:
+    kit = room
+    editor = editor_of(kit)
+    readers = await audience(kit, 2)
+    other = kit.reader("Інший редактор")
+    await newsroom.add_editor(kit.db, other.user["id"], OWNER, kit.runtime.now())
+    controls = await preview(kit, other, "/breaking Новина іншого")
+    alert = controls_id(controls)
+    await press(other, controls, "send")
+    await eventually(lambda: all(alive(kit, r) for r in readers))
+    # An editor may not recall another editor's alert; an owner may.
+    third = kit.reader("Третя редакторка")
+    await newsroom.add_editor(kit.db, third.user["id"], OWNER, kit.runtime.now())
+    assert "іншому редакторові" in (await third.say(f"/recall {alert}")).text
+    assert "Видалити тривогу" in (await editor.say(f"/recall {alert}")).text
+    kit.runtime.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=49)
+    assert "понад 48 годин" in (await other.say(f"/recall {alert}")).text
+
+
+async def test_owners_manage_editors_and_their_menus(room: Kit) -> None:
+    kit = room
+    owner = editor_of(kit)
+    newcomer = kit.reader("Новенька")
+    await newcomer.say("/start")
+    assert "для редакторів" in (await newcomer.say("/breaking Спроба")).text
+    added = await owner.say(f"/editor_add {newcomer.user['id']}")
+    assert "тепер редактор" in added.text
+    menu = kit.tg.commands[("chat:" + str(newcomer.user["id"]), "")]
+    assert "breaking" in [c["command"] for c in menu]
+    assert "Хто редагує" in [c["description"] for c in menu]
+    assert str(newcomer.user["id"]) in (await owner.say("/editors")).text
+    # An editor is not an owner: they cannot add editors.
+    assert "Лише власники" in (await newcomer.say("/editor_add 42")).text
+    removed = await owner.say(f"/editor_remove {newcomer.user['id']}")
+    assert "більше не редактор" in removed.text
+    assert ("chat:" + str(newcomer.user["id"]), "") not in kit.tg.commands
+    assert "для редакторів" in (await newcomer.say("/breaking Ще спроба")).text
