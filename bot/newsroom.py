@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
@@ -103,6 +103,11 @@ def overflow(message_payload: dict[str, list[dict[str, object]]]) -> int:
     return max(0, longest - view.MAX_TEXT)
 
 
+async def reached(runtime: Runtime, alert: Broadcast) -> int:
+    """How many chats hold a sent alert (what a recall or correction would act on)."""
+    return 0 if alert.item_id is None else await newsroom.reached(runtime.db, alert.item_id)
+
+
 async def audience(runtime: Runtime, sections: Sequence[Section] | None) -> int:
     slugs = None if sections is None else [s.slug for s in sections]
     return len(await subscriptions.recipients(runtime.db, slugs))
@@ -153,9 +158,14 @@ async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: 
     await newsroom.attach(runtime.db, broadcast.id, item, total)
     if runtime.engine is not None:
         runtime.engine.notify()
-    confirmed = await newsroom.get(runtime.db, broadcast.id)
-    assert confirmed is not None
-    return confirmed
+    return replace(
+        broadcast,
+        state=BroadcastState.SENDING,
+        silent=silent,
+        started=now,
+        item_id=item,
+        total=total,
+    )
 
 
 async def cancel(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:

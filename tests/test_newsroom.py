@@ -43,6 +43,13 @@ async def preview(kit: Kit, editor: Conversation, text: str) -> BotMessage:
     return await editor.next_message()
 
 
+async def another_editor(kit: Kit, name: str) -> Conversation:
+    """A user the owner has made an editor."""
+    editor = kit.reader(name)
+    await newsroom.add_editor(kit.db, editor.user["id"], OWNER, kit.runtime.now())
+    return editor
+
+
 def controls_id(controls: BotMessage) -> int:
     return int(controls.keyboard[0][0]["callback_data"].split(":")[1])
 
@@ -111,8 +118,7 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     kit = room
     editor = editor_of(kit)
     readers = await audience(kit, 5)
-    other = kit.reader("Інший редактор")
-    await newsroom.add_editor(kit.db, other.user["id"], OWNER, kit.runtime.now())
+    other = await another_editor(kit, "Інший редактор")
     controls = await preview(kit, editor, "/breaking Вибухи в Києві")
     alert = controls_id(controls)
     # Another editor's tap on this preview sends nothing.
@@ -178,15 +184,13 @@ async def test_recall_rules_foreign_and_too_old(room: Kit) -> None:
     kit = room
     editor = editor_of(kit)
     readers = await audience(kit, 2)
-    other = kit.reader("Інший редактор")
-    await newsroom.add_editor(kit.db, other.user["id"], OWNER, kit.runtime.now())
+    other = await another_editor(kit, "Інший редактор")
     controls = await preview(kit, other, "/breaking Новина іншого")
     alert = controls_id(controls)
     await press(other, controls, "send")
     await eventually(lambda: all(alive(kit, r) for r in readers))
     # An editor may not recall another editor's alert; an owner may.
-    third = kit.reader("Третя редакторка")
-    await newsroom.add_editor(kit.db, third.user["id"], OWNER, kit.runtime.now())
+    third = await another_editor(kit, "Третя редакторка")
     assert "іншому редакторові" in (await third.say(f"/recall {alert}")).text
     assert "Видалити тривогу" in (await editor.say(f"/recall {alert}")).text
     kit.runtime.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=49)

@@ -19,7 +19,7 @@ from bot.handlers.common import chat_and_translator, edit, reply
 from bot.i18n import Translator
 from bot.render import newsroom as view
 from storage import newsroom, outbox
-from storage.types import BroadcastKind
+from storage.types import Broadcast, BroadcastKind
 
 log = logging.getLogger(__name__)
 _ID = re.compile(r"^/\w+(@\w+)?\s+#?(\d+)\s*")
@@ -82,10 +82,11 @@ async def breaking(update: Update, context: Context) -> None:
 
 async def _preview(  # noqa: PLR0917 - the steps of one flow
     update: Update, context: Context, gate: tuple[Translator, str], kind: BroadcastKind,
-    draft: room.Draft, of: int | None,
+    draft: room.Draft, alert: Broadcast | None,
 ) -> None:  # fmt: skip
     t, lang = gate
     runtime = context.runtime
+    of = alert.id if alert is not None else None
     payload = room.payload(runtime, draft)
     over = room.overflow(payload)
     action = kind.value
@@ -93,13 +94,10 @@ async def _preview(  # noqa: PLR0917 - the steps of one flow
         await _audit(context, update, action, f"#{of}" if of else "", f"refused: {over} too long")
         await reply(update, view.too_long(t, over))
         return
-    if of is None:
+    if alert is None:
         count = await room.audience(runtime, draft.sections)
     else:
-        alert = await newsroom.get(runtime.db, of)
-        assert alert is not None
-        assert alert.item_id is not None
-        count = await newsroom.reached(runtime.db, alert.item_id)
+        count = await room.reached(runtime, alert)
     broadcast = await newsroom.create(
         runtime.db, kind=kind, editor_id=_user(update), payload=payload,
         sections=None if draft.sections is None else [s.slug for s in draft.sections],
@@ -158,7 +156,7 @@ async def _follow_up(
         await reply(update, view.refusal(t, e.reason, alert_id))
         return
     if kind is BroadcastKind.RECALL:
-        await _ask_recall(update, context, t, alert.id)
+        await _ask_recall(update, context, t, alert)
         return
     try:
         draft = room.read_draft(text_html[found.end() :], [], command=False)
@@ -166,15 +164,13 @@ async def _follow_up(
         await _audit(context, update, kind.value, f"#{alert_id}", "refused: empty")
         await reply(update, usage)
         return
-    await _preview(update, context, gate, kind, draft, alert.id)
+    await _preview(update, context, gate, kind, draft, alert)
 
 
-async def _ask_recall(update: Update, context: Context, t: Translator, alert_id: int) -> None:
+async def _ask_recall(update: Update, context: Context, t: Translator, alert: Broadcast) -> None:
     runtime = context.runtime
-    alert = await newsroom.get(runtime.db, alert_id)
-    assert alert is not None
-    assert alert.item_id is not None
-    count = await newsroom.reached(runtime.db, alert.item_id)
+    alert_id = alert.id
+    count = await room.reached(runtime, alert)
     broadcast = await newsroom.create(
         runtime.db, kind=BroadcastKind.RECALL, editor_id=_user(update), payload={},
         sections=None, of_id=alert_id, total=count, now=runtime.now(),
@@ -276,15 +272,10 @@ def _target_user(update: Update, context: Context) -> int | None:
 
 async def editor_add(update: Update, context: Context) -> None:
     """/editor_add <user id> (or in reply to a message forwarded from that person): owners only."""
-    gate = await _gate(update, context, "editor_add", owner=True)
-    if gate is None:
+    found = await _editor_target(update, context, "editor_add")
+    if found is None:
         return
-    t, _ = gate
-    user_id = _target_user(update, context)
-    if user_id is None:
-        await _audit(context, update, "editor_add", "", "refused: no user id")
-        await reply(update, view.editor_usage(t))
-        return
+    t, user_id = found
     added = await newsroom.add_editor(context.db, user_id, _user(update), context.runtime.now())
     await _audit(context, update, "editor_add", str(user_id), "added" if added else "already")
     await set_editor_menu(context, user_id, editor=True)
@@ -292,21 +283,33 @@ async def editor_add(update: Update, context: Context) -> None:
 
 
 async def editor_remove(update: Update, context: Context) -> None:
-    gate = await _gate(update, context, "editor_remove", owner=True)
-    if gate is None:
+    """/editor_remove <user id>: owners only."""
+    found = await _editor_target(update, context, "editor_remove")
+    if found is None:
         return
-    t, _ = gate
-    user_id = _target_user(update, context)
-    if user_id is None:
-        await _audit(context, update, "editor_remove", "", "refused: no user id")
-        await reply(update, view.editor_usage(t))
-        return
+    t, user_id = found
     removed = await newsroom.remove_editor(context.db, user_id)
     outcome = "removed" if removed else "was not one"
     await _audit(context, update, "editor_remove", str(user_id), outcome)
     if not room.is_owner(context.runtime, user_id):
         await set_editor_menu(context, user_id, editor=False)
     await reply(update, view.editor_removed(t, user_id, removed=removed))
+
+
+async def _editor_target(
+    update: Update, context: Context, action: str
+) -> tuple[Translator, int] | None:
+    """For an owner's /editor_add or /editor_remove: the translator and the user it names."""
+    gate = await _gate(update, context, action, owner=True)
+    if gate is None:
+        return None
+    t, _ = gate
+    user_id = _target_user(update, context)
+    if user_id is None:
+        await _audit(context, update, action, "", "refused: no user id")
+        await reply(update, view.editor_usage(t))
+        return None
+    return t, user_id
 
 
 async def set_editor_menu(context: Context, user_id: int, *, editor: bool) -> None:
