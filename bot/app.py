@@ -155,6 +155,7 @@ def _add_handlers(app: VisnykApp) -> None:
         "timezone": digest.timezone,
         "quiet": digest.quiet,
         "breaking": newsroom.breaking,
+        "post": newsroom.post,
         "recall": newsroom.recall,
         "correct": newsroom.correct,
         "broadcasts": newsroom.broadcasts,
@@ -162,6 +163,8 @@ def _add_handlers(app: VisnykApp) -> None:
         "editors": newsroom.editors,
         "editor_add": newsroom.editor_add,
         "editor_remove": newsroom.editor_remove,
+        "sources": newsroom.sources,
+        "fetch": newsroom.fetch,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=messages))
@@ -191,6 +194,7 @@ def _add_handlers(app: VisnykApp) -> None:
             pattern=rf"^{newsroom_view.ALERT}:(\d+):({'|'.join(newsroom_view.ACTIONS)})$",
         )
     )
+    app.add_handler(CallbackQueryHandler(newsroom.fetch_tap, pattern=rf"^{newsroom_view.FETCH}$"))
     app.add_handler(InlineQueryHandler(browse.inline))
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))

@@ -16,7 +16,7 @@ import httpx
 
 from bot import schedule
 from bot.config import Config
-from bot.news.extract import extract_page, page_summary
+from bot.news.extract import PageContent, extract_page, page_summary
 from bot.news.fetch import FetchError, fetch
 from bot.news.parse import NotAFeed, ParsedFeed, parse_feed
 from bot.news.story import description_summary, sections_for, story
@@ -159,6 +159,11 @@ class Ingester:
         return filled
 
     async def _page_summary(self, url: str) -> str | None:
+        content = await self.page(url)
+        return page_summary(content) if content else None
+
+    async def page(self, url: str) -> PageContent | None:
+        """An article page's title, text, image (None when it cannot be read as an article)."""
         cfg = self.config.ingest
         try:
             page = await fetch(
@@ -167,8 +172,7 @@ class Ingester:
         except FetchError as e:
             log.info("page not fetched url=%s error=%s", url, e)
             return None
-        content = await asyncio.to_thread(extract_page, page.body, page.url)
-        return page_summary(content) if content else None
+        return await asyncio.to_thread(extract_page, page.body, page.url)
 
     def _next(
         self, feed: Feed, now: dt.datetime, failures: int = 0, wait: float | None = None

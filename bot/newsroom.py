@@ -13,12 +13,16 @@ from dataclasses import dataclass, replace
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
+from bot.delivery import stories
 from bot.delivery.engine import DELETE, EDIT
 from bot.i18n import LANGUAGES
+from bot.ingest import FeedReport
+from bot.news.extract import PageContent, page_summary
 from bot.render import newsroom as view
 from bot.runtime import Runtime
 from storage import chats, newsroom, outbox, subscriptions
 from storage.types import (
+    Article,
     Broadcast,
     BroadcastKind,
     BroadcastState,
@@ -62,12 +66,11 @@ class BadDraft(ValueError):
         self.reason, self.tag = reason, tag
 
 
-def read_draft(text_html: str, sections: Sequence[Section], *, command: bool = True) -> Draft:
-    """Split `/breaking #world #ukraine text… https://…` (as PTB's `text_html`: the editor's
-    bold, italic and links as HTML, everything else escaped)."""
-    rest = _COMMAND.sub("", text_html.strip(), count=1) if command else text_html.strip()
+def read_tags(text: str, sections: Sequence[Section]) -> tuple[tuple[Section, ...] | None, str]:
+    """Leading `#section` tags (slug or title) and the text after them; None for no tags."""
     by_slug = {s.slug: s for s in sections}
     chosen: list[Section] = []
+    rest = text.strip()
     while match := _TAG.match(rest):
         tag = match.group(1).lower()
         section = by_slug.get(tag) or next(
@@ -78,13 +81,21 @@ def read_draft(text_html: str, sections: Sequence[Section], *, command: bool = T
         if section not in chosen:
             chosen.append(section)
         rest = rest[match.end() :]
+    return tuple(chosen) or None, rest
+
+
+def read_draft(text_html: str, sections: Sequence[Section], *, command: bool = True) -> Draft:
+    """Split `/breaking #world #ukraine text… https://…` (as PTB's `text_html`: the editor's
+    bold, italic and links as HTML, everything else escaped)."""
+    rest = _COMMAND.sub("", text_html.strip(), count=1) if command else text_html.strip()
+    chosen, rest = read_tags(rest, sections)
     url = None
     if found := _URL.search(rest):
         url = found.group(1)
         rest = rest[: found.start()]
     if not rest.strip():
         raise BadDraft("empty")
-    return Draft(tuple(chosen) or None, rest.strip(), url)
+    return Draft(chosen, rest.strip(), url)
 
 
 def payload(runtime: Runtime, draft: Draft) -> dict[str, list[dict[str, object]]]:
@@ -93,6 +104,31 @@ def payload(runtime: Runtime, draft: Draft) -> dict[str, list[dict[str, object]]
         lang: [view.alert_message(runtime.catalogs.get(lang), draft.body_html, draft.url)]
         for lang in LANGUAGES
     }
+
+
+def read_post(
+    args: Sequence[str], sections: Sequence[Section]
+) -> tuple[str, tuple[Section, ...] | None]:
+    """`/post <url> [#section…]`: the URL and the sections (None: every active chat)."""
+    if not args or not args[0].startswith(("http://", "https://")):
+        raise BadDraft("empty")
+    chosen, rest = read_tags(" ".join(args[1:]), sections)
+    if rest:
+        raise BadDraft("empty")  # anything but tags after the link
+    return args[0], chosen
+
+
+def story_payload(
+    runtime: Runtime, url: str, page: PageContent, sections: Sequence[Section] | None
+) -> dict[str, list[dict[str, object]]]:
+    """An article fetched by /post as a story card, in every language, as story posts look."""
+    now = runtime.now()
+    article = Article(
+        id=0, url=url, title=page.title, summary=page_summary(page) or "",
+        image_url=page.image, author=None, language="uk", published=now, first_seen=now,
+        sections=tuple(s.slug for s in sections or ()),
+    )  # fmt: skip
+    return stories.payload(runtime.catalogs, article, runtime.sections, now)
 
 
 def overflow(message_payload: dict[str, list[dict[str, object]]]) -> int:
@@ -236,3 +272,10 @@ async def language_of(runtime: Runtime, chat_id: int) -> str:
     """The language a chat chose (the default for a chat the bot has not met)."""
     chat = await chats.get(runtime.db, chat_id)
     return chat.language if chat else runtime.config.i18n.default_language
+
+
+async def fetch_all(runtime: Runtime) -> list[FeedReport]:
+    """Poll every feed now, due or not; post what is new to instant subscribers."""
+    reports = await runtime.ingester.run(runtime.now(), only_due=False)
+    await runtime.post_stories([i for r in reports for i in r.fresh])
+    return reports

@@ -87,3 +87,9 @@ async def record_failure(
         row.last_error = error[:1024]
         await s.flush()
         return _feed(row)
+
+
+async def listed(db: Database) -> list[Feed]:
+    """Every feed, in the order they were added."""
+    async with db.transaction() as s:
+        return [_feed(r) for r in (await s.scalars(select(FeedRow).order_by(FeedRow.id)))]

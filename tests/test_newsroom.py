@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from storage import newsroom
+from storage import articles, newsroom
 from tests.delivery_kit import audience
 from tests.fakes.people import Conversation
 from tests.fakes.telegram import BotMessage, FakeTelegram
+from tests.fakes.web import FakeWeb
 from tests.kit import Kit, eventually, started
 
 OWNER = 100001  # People hands out user ids from here: the first person made is the owner
@@ -215,3 +216,43 @@ async def test_owners_manage_editors_and_their_menus(room: Kit) -> None:
     assert "більше не редактор" in removed.text
     assert ("chat:" + str(newcomer.user["id"]), "") not in kit.tg.commands
     assert "для редакторів" in (await newcomer.say("/breaking Ще спроба")).text
+
+
+async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_path: Path) -> None:
+    good = web.serve("ukrinform.xml", "ukrinform.xml")
+    broken = web.url("gone.xml")  # 404
+    page = web.serve("culture/berlinale.html", "article.html", content_type="text/html")
+    sections = [{"slug": "world", "title": {"uk": "Світ", "en": "World"}, "feeds": [good, broken]}]
+    async with started(
+        tg, tmp_path, sections=sections, telegram={"owners": [OWNER]},
+        ingest={"poll_interval": 3600},
+    ) as kit:  # fmt: skip
+        editor = editor_of(kit)
+        report = await editor.say("/fetch")
+        assert "Опитано 2 стрічки" in report.text
+        assert "1 з помилкою" in report.text
+        assert "gone.xml" in report.text
+        assert await articles.count(kit.db) > 0
+        listing = await editor.say("/sources")
+        assert "🔴" in listing.text
+        assert "404" in listing.text
+        assert "🟢" in listing.text
+        before = web.hits["ukrinform.xml"]
+        await editor.tap(listing, "Оновити зараз")
+        await eventually(lambda: "Опитано 2 стрічки" in listing.text)
+        assert web.hits["ukrinform.xml"] > before
+        stranger = kit.reader("Незнайомець")
+        assert "для редакторів" in (await stranger.say("/sources")).text
+
+        # /post: the article as a story card, with the same preview and confirmation.
+        readers = await audience(kit, 3, section="world")
+        assert "Як: /post" in (await editor.say("/post не-посилання")).text
+        shown = await editor.say(f"/post {page} #world")
+        assert shown.text.startswith("Фільм українського режисера отримав приз у Берліні\nСвіт")
+        controls = await editor.next_message()
+        assert "3 чати" in controls.text
+        await press(editor, controls, "send")
+        await eventually(lambda: all(alive(kit, r) for r in readers))
+        assert alive(kit, readers[0])[0].text == shown.text
+        unreadable = await editor.say(f"/post {web.url('nothing.html')}")
+        assert "Не вдалося прочитати" in unreadable.text

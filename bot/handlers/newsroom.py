@@ -18,8 +18,8 @@ from bot.context import Context
 from bot.handlers.common import chat_and_translator, edit, reply
 from bot.i18n import Translator
 from bot.render import newsroom as view
-from storage import newsroom, outbox
-from storage.types import Broadcast, BroadcastKind
+from storage import feeds, newsroom, outbox
+from storage.types import Broadcast, BroadcastKind, Section
 
 log = logging.getLogger(__name__)
 _ID = re.compile(r"^/\w+(@\w+)?\s+#?(\d+)\s*")
@@ -77,17 +77,46 @@ async def breaking(update: Update, context: Context) -> None:
         await _audit(context, update, "breaking", e.tag, f"refused: {e.reason}")
         await reply(update, hint)
         return
-    await _preview(update, context, (t, lang), BroadcastKind.BREAKING, draft, None)
+    await _preview(
+        update, context, gate, BroadcastKind.BREAKING, room.payload(runtime, draft),
+        sections=draft.sections,
+    )  # fmt: skip
 
 
-async def _preview(  # noqa: PLR0917 - the steps of one flow
+async def post(update: Update, context: Context) -> None:
+    """/post <url> [#section…]: the article as a story card, with the same preview."""
+    gate = await _gate(update, context, "post")
+    if gate is None:
+        return
+    t, _ = gate
+    runtime = context.runtime
+    try:
+        url, sections = room.read_post(context.args or [], runtime.sections)
+    except room.BadDraft as e:
+        hint = view.post_usage(t)
+        if e.reason == "tag":
+            hint = view.unknown_tag(t, e.tag) + "\n\n" + hint
+        await _audit(context, update, "post", e.tag, f"refused: {e.reason}")
+        await reply(update, hint)
+        return
+    page = await runtime.ingester.page(url)
+    if page is None or not page.title:
+        await _audit(context, update, "post", url, "refused: page not readable")
+        await reply(update, view.page_unreadable(t))
+        return
+    payload = room.story_payload(runtime, url, page, sections)
+    await _preview(update, context, gate, BroadcastKind.BREAKING, payload, sections=sections)
+
+
+async def _preview(
     update: Update, context: Context, gate: tuple[Translator, str], kind: BroadcastKind,
-    draft: room.Draft, alert: Broadcast | None,
+    payload: dict[str, list[dict[str, object]]], *, sections: tuple[Section, ...] | None = None,
+    alert: Broadcast | None = None,
 ) -> None:  # fmt: skip
+    """Show the message as its readers will see it, whom it reaches, and the buttons."""
     t, lang = gate
     runtime = context.runtime
     of = alert.id if alert is not None else None
-    payload = room.payload(runtime, draft)
     over = room.overflow(payload)
     action = kind.value
     if over:
@@ -95,19 +124,19 @@ async def _preview(  # noqa: PLR0917 - the steps of one flow
         await reply(update, view.too_long(t, over))
         return
     if alert is None:
-        count = await room.audience(runtime, draft.sections)
+        count = await room.audience(runtime, sections)
     else:
         count = await room.reached(runtime, alert)
     broadcast = await newsroom.create(
         runtime.db, kind=kind, editor_id=_user(update), payload=payload,
-        sections=None if draft.sections is None else [s.slug for s in draft.sections],
+        sections=None if sections is None else [s.slug for s in sections],
         of_id=of, total=count, now=runtime.now(),
     )  # fmt: skip
     message = update.effective_message
     assert message is not None
     await message.reply_text(**payload[lang][0])  # type: ignore[arg-type]
     if kind is BroadcastKind.BREAKING:
-        aim = view.targets(t, draft.sections, lang)
+        aim = view.targets(t, sections, lang)
         text, markup = view.preview_controls(
             t, broadcast.id, count, aim, minutes=int(room.PREVIEW_LIFETIME.total_seconds() // 60)
         )
@@ -164,7 +193,8 @@ async def _follow_up(
         await _audit(context, update, kind.value, f"#{alert_id}", "refused: empty")
         await reply(update, usage)
         return
-    await _preview(update, context, gate, kind, draft, alert)
+    payload = room.payload(context.runtime, draft)
+    await _preview(update, context, gate, kind, payload, alert=alert)
 
 
 async def _ask_recall(update: Update, context: Context, t: Translator, alert: Broadcast) -> None:
@@ -310,6 +340,51 @@ async def _editor_target(
         await reply(update, view.editor_usage(t))
         return None
     return t, user_id
+
+
+async def sources(update: Update, context: Context) -> None:
+    """/sources: each feed's health, with a "Fetch now" button."""
+    gate = await _gate(update, context, "sources")
+    if gate is None:
+        return
+    t, _ = gate
+    runtime = context.runtime
+    text, markup = view.sources_view(
+        t, await feeds.listed(runtime.db), ZoneInfo(runtime.config.ingest.timezone)
+    )
+    await reply(update, text, markup)
+
+
+async def fetch(update: Update, context: Context) -> None:
+    """/fetch: poll every feed now and say what came in."""
+    gate = await _gate(update, context, "fetch")
+    if gate is None:
+        return
+    t, _ = gate
+    reports = await room.fetch_all(context.runtime)
+    await _audit(context, update, "fetch", "all feeds", f"{sum(r.new for r in reports)} new")
+    await reply(update, view.fetched(t, reports))
+
+
+async def fetch_tap(update: Update, context: Context) -> None:
+    """The "Fetch now" button under /sources (editors only, like the command)."""
+    query = update.callback_query
+    assert query is not None
+    _chat, t = await chat_and_translator(update, context)
+    runtime = context.runtime
+    if not await room.is_editor(runtime, query.from_user.id):
+        await newsroom.audit(context.db, query.from_user.id, "fetch", "all feeds",
+                             "refused: not an editor", runtime.now())  # fmt: skip
+        await query.answer(view.tap_refusal(t, "not an editor"), show_alert=True)
+        return
+    await query.answer(view.started_fetch(t))
+    reports = await room.fetch_all(runtime)
+    await newsroom.audit(context.db, query.from_user.id, "fetch", "all feeds",
+                         f"{sum(r.new for r in reports)} new", runtime.now())  # fmt: skip
+    text, markup = view.sources_view(
+        t, await feeds.listed(runtime.db), ZoneInfo(runtime.config.ingest.timezone)
+    )
+    await edit(query, view.fetched(t, reports) + "\n\n" + text, markup)
 
 
 async def set_editor_menu(context: Context, user_id: int, *, editor: bool) -> None:

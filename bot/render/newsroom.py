@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.render import View, callback, esc
-from storage.types import AuditEntry, Broadcast, BroadcastKind, DeliveryState, Section
+from storage.types import AuditEntry, Broadcast, BroadcastKind, DeliveryState, Feed, Section
+
+if TYPE_CHECKING:
+    from bot.ingest import FeedReport
 
 MAX_TEXT = 4096
 ALERT = "al"  # callback_data: al:<broadcast id>:<send|quiet|cancel>
@@ -259,11 +262,14 @@ def editor_menu(t: Translator) -> list[BotCommand]:
     """The commands editors see besides the subscribers' ones."""
     return [
         BotCommand("breaking", t.gettext("Push breaking news")),
+        BotCommand("post", t.gettext("Push an article as a story")),
         BotCommand("recall", t.gettext("Delete an alert everywhere")),
         BotCommand("correct", t.gettext("Edit an alert everywhere")),
         BotCommand("broadcasts", t.gettext("Recent alerts")),
         BotCommand("audit", t.gettext("What editors did")),
         BotCommand("editors", t.gettext("Who edits")),
+        BotCommand("sources", t.gettext("Feeds and their health")),
+        BotCommand("fetch", t.gettext("Poll every feed now")),
     ]
 
 
@@ -303,6 +309,10 @@ def started(t: Translator) -> str:
     return t.gettext("Sending…")
 
 
+def started_fetch(t: Translator) -> str:
+    return t.gettext("Polling the feeds…")
+
+
 def breaking_usage(t: Translator, sections: Sequence[Section], lang: str) -> str:
     tags = " ".join(f"#{s.slug}" for s in sections)
     return (
@@ -314,6 +324,16 @@ def breaking_usage(t: Translator, sections: Sequence[Section], lang: str) -> str
             tags=esc(tags)
         )
     )
+
+
+def post_usage(t: Translator) -> str:
+    return t.gettext(
+        "Usage: /post &lt;link&gt; [#section…], e.g. /post https://news.example.ua/a #world"
+    )
+
+
+def page_unreadable(t: Translator) -> str:
+    return t.gettext("Could not read an article at that link; check it opens in a browser.")
 
 
 def unknown_tag(t: Translator, tag: str) -> str:
@@ -350,3 +370,42 @@ def editor_removed(t: Translator, user_id: int, *, removed: bool) -> str:
     if removed:
         return t.gettext("{id} is no longer an editor.").format(id=f"<code>{user_id}</code>")
     return t.gettext("{id} was not an editor.").format(id=f"<code>{user_id}</code>")
+
+
+FETCH = "fetch"  # callback_data of the "Fetch now" button
+
+
+def sources_view(t: Translator, feeds: Sequence[Feed], zone: ZoneInfo) -> View:
+    """Each feed's health, with a button that polls them all now."""
+    if not feeds:
+        return t.gettext("No feeds are configured."), None
+    heading = t.gettext("Feeds")
+    lines = [f"<b>{esc(heading)}</b>"]
+    for feed in feeds:
+        mark = "🟢" if feed.failures == 0 and feed.last_success else "🔴" if feed.failures else "⚪️"
+        never = t.gettext("never")
+        success = _when(feed.last_success, zone) if feed.last_success else never
+        line = t.gettext(
+            "last success {success} · failures in a row {failures} · next check {next}"
+        ).format(success=success, failures=feed.failures, next=_when(feed.next_check, zone))
+        lines.append(f"{mark} {esc(feed.title or feed.url)}\n{esc(feed.url)}\n{line}")
+        if feed.last_error:
+            error = t.gettext("last error: {error}").format(error=esc(feed.last_error[:200]))
+            lines.append(error)
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.gettext("Fetch now"), callback_data=callback(FETCH))]]
+    )
+    return "\n\n".join(lines), markup
+
+
+def fetched(t: Translator, reports: Sequence[FeedReport]) -> str:
+    """What one poll of every feed brought."""
+    new = sum(r.new for r in reports)
+    failed = [r for r in reports if r.error]
+    text = t.ngettext(
+        "Polled {n} feed: {new} new stories, {failed} failed.",
+        "Polled {n} feeds: {new} new stories, {failed} failed.",
+        len(reports),
+    ).format(n=len(reports), new=new, failed=len(failed))
+    lines = [text] + [f"🔴 {esc(r.url)}: {esc((r.error or '')[:200])}" for r in failed]
+    return "\n".join(lines)
