@@ -164,6 +164,7 @@ def _add_handlers(app: VisnykApp) -> None:
         "editor_add": newsroom.editor_add,
         "editor_remove": newsroom.editor_remove,
         "sources": newsroom.sources,
+        "stats": newsroom.stats,
         "fetch": newsroom.fetch,
     }
     for name, callback in commands.items():

@@ -251,3 +251,13 @@ class Broadcast:
     total: int
     started: dt.datetime | None
     finished: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLife:
+    """What /stats needs of a chat: its kind, where it stands, when it came and last changed."""
+
+    type: ChatType
+    status: ChatStatus
+    created: dt.datetime
+    updated: dt.datetime

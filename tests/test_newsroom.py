@@ -4,12 +4,14 @@ correction; who may do what; every refusal and the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from storage import articles, newsroom
+from storage import articles, chats, newsroom
+from storage.types import ChatStatus
 from tests.delivery_kit import audience
 from tests.fakes.people import Conversation
 from tests.fakes.telegram import BotMessage, FakeTelegram
@@ -256,3 +258,21 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
         assert alive(kit, readers[0])[0].text == shown.text
         unreadable = await editor.say(f"/post {web.url('nothing.html')}")
         assert "Не вдалося прочитати" in unreadable.text
+
+
+async def test_stats_figures_and_a_real_png(room: Kit) -> None:
+    kit = room
+    editor = editor_of(kit)
+    readers = await audience(kit, 6, section="world")
+    await audience(kit, 2, section="economy", kind="supergroup")
+    await chats.set_status(kit.db, readers[0], ChatStatus.BLOCKED)
+    text = await editor.say("/stats")
+    # 5 readers and the editor's own chat, 2 groups; the blocked reader is not counted.
+    assert "Активних: 8 (особисті чати 6, групи 2, канали 0)" in text.text
+    assert "Заблокували бота: 1" in text.text
+    assert "Світ: 5" in text.text
+    chart = await kit.tg.wait_for(lambda c: c.method == "sendPhoto" and c.ok)
+    png = kit.tg.messages[(editor.chat["id"], chart.result["message_id"])].params["photo"]
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert (width, height) == (800, 400)

@@ -5,6 +5,8 @@ Every action and every refused attempt goes to the audit log."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import re
 from zoneinfo import ZoneInfo
@@ -14,11 +16,13 @@ from telegram.error import TelegramError
 
 from bot import newsroom as room
 from bot import render
+from bot import stats as figures
 from bot.context import Context
 from bot.handlers.common import chat_and_translator, edit, reply
 from bot.i18n import Translator
 from bot.render import newsroom as view
-from storage import feeds, newsroom, outbox
+from storage import feeds, newsroom, outbox, subscriptions
+from storage import stats as stored_stats
 from storage.types import Broadcast, BroadcastKind, Section
 
 log = logging.getLogger(__name__)
@@ -340,6 +344,27 @@ async def _editor_target(
         await reply(update, view.editor_usage(t))
         return None
     return t, user_id
+
+
+async def stats(update: Update, context: Context) -> None:
+    """/stats: the audience, sections, the last day's deliveries, and a chart of 30 days."""
+    gate = await _gate(update, context, "stats")
+    if gate is None:
+        return
+    t, lang = gate
+    runtime = context.runtime
+    now = runtime.now()
+    audience = figures.audience(await stored_stats.chat_lives(runtime.db), now)
+    per_section = await subscriptions.count_by_section(runtime.db)
+    deliveries = await stored_stats.deliveries_since(runtime.db, now - dt.timedelta(days=1))
+    text = view.stats_text(
+        t, audience, runtime.sections, per_section=per_section, deliveries=deliveries, lang=lang
+    )
+    await reply(update, text)
+    png = await asyncio.to_thread(figures.chart_png, audience.per_day, view.chart_title(t))
+    message = update.effective_message
+    assert message is not None
+    await message.reply_photo(png, caption=view.chart_title(t))
 
 
 async def sources(update: Update, context: Context) -> None:

@@ -17,6 +17,7 @@ from storage.types import AuditEntry, Broadcast, BroadcastKind, DeliveryState, F
 
 if TYPE_CHECKING:
     from bot.ingest import FeedReport
+    from bot.stats import Audience
 
 MAX_TEXT = 4096
 ALERT = "al"  # callback_data: al:<broadcast id>:<send|quiet|cancel>
@@ -268,6 +269,7 @@ def editor_menu(t: Translator) -> list[BotCommand]:
         BotCommand("broadcasts", t.gettext("Recent alerts")),
         BotCommand("audit", t.gettext("What editors did")),
         BotCommand("editors", t.gettext("Who edits")),
+        BotCommand("stats", t.gettext("Audience and deliveries")),
         BotCommand("sources", t.gettext("Feeds and their health")),
         BotCommand("fetch", t.gettext("Poll every feed now")),
     ]
@@ -409,3 +411,49 @@ def fetched(t: Translator, reports: Sequence[FeedReport]) -> str:
     ).format(n=len(reports), new=new, failed=len(failed))
     lines = [text] + [f"🔴 {esc(r.url)}: {esc((r.error or '')[:200])}" for r in failed]
     return "\n".join(lines)
+
+
+def stats_text(
+    t: Translator,
+    audience: Audience,
+    sections: Sequence[Section],
+    *,
+    per_section: Mapping[str, int],
+    deliveries: Mapping[str, int],
+    lang: str,
+) -> str:
+    """The newsroom's figures: audience, sections, the week, the last day's deliveries."""
+    heading = t.gettext("Audience")
+    lines = [
+        f"<b>{esc(heading)}</b>",
+        t.gettext(
+            "Active: {active} (private chats {private}, groups {groups}, channels {channels})"
+        ).format(
+            active=audience.active,
+            private=audience.private,
+            groups=audience.groups,
+            channels=audience.channels,
+        ),
+        t.gettext("Blocked the bot: {blocked}; removed or gone: {left}").format(
+            blocked=audience.blocked, left=audience.left
+        ),
+        t.gettext("Last 7 days: {new} new, {lost} lost").format(
+            new=audience.new_week, lost=audience.lost_week
+        ),
+        "",
+    ]
+    heading = t.gettext("By section")
+    lines.append(f"<b>{esc(heading)}</b>")
+    lines += [f"{esc(s.title(lang))}: {per_section.get(s.slug, 0)}" for s in sections]
+    heading = t.gettext("Deliveries, last 24 hours")
+    lines += ["", f"<b>{esc(heading)}</b>"]
+    lines.append(
+        t.gettext("sent {sent}, failed {failed}, retried {retried}, pending {pending}").format(
+            **deliveries
+        )
+    )
+    return "\n".join(lines)
+
+
+def chart_title(t: Translator) -> str:
+    return t.gettext("Active subscribers per day, last 30 days")

@@ -9,7 +9,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-COUNTED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage"})
+COUNTED = frozenset(
+    {"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup", "deleteMessage"}
+)
 
 
 @dataclass

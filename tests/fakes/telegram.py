@@ -18,9 +18,12 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes import rules
+from tests.fakes import rules, tg_html
 from tests.fakes.flood import COUNTED, Flood
 from tests.fakes.rules import ApiError, bad, member_json
+
+PNG = b"\x89PNG\r\n\x1a\n"
+MAX_CAPTION = 1024  # characters after entities
 
 BOT_ID = 7000000001
 JSON_FIELDS = {
@@ -214,10 +217,15 @@ class FakeTelegram:
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         raw: dict[str, Any] = dict(request.query)
+        uploads: dict[str, bytes] = {}
         if request.content_type == "application/json":
             raw |= await request.json()
         elif request.can_read_body:
-            raw |= {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            for key, value in (await request.post()).items():
+                if isinstance(value, str):
+                    raw[key] = value
+                else:  # an uploaded file (multipart): its bytes
+                    uploads[key] = value.file.read()
         params: dict[str, Any] = {}
         for key, value in raw.items():
             params[key] = value
@@ -227,6 +235,8 @@ class FakeTelegram:
                 except ValueError:
                     if key in JSON_FIELDS:
                         raise
+        for key, data in uploads.items():
+            params[key] = data
         return params
 
     async def _record(self, call: Call) -> None:
@@ -400,6 +410,30 @@ class FakeTelegram:
         )
         self.messages[(m.chat_id, m.message_id)] = m
         return self._message_json(m)
+
+    async def _api_sendphoto(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A photo uploaded with the request (PNG or JPEG), with an optional HTML caption."""
+        chat = self._chat(p.get("chat_id"))
+        self._check_can_send(chat)
+        photo = p.get("photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            photo = p.get(photo.removeprefix("attach://"))
+        if not isinstance(photo, bytes) or not photo.startswith((PNG, b"\xff\xd8\xff")):
+            raise bad("IMAGE_PROCESS_FAILED")
+        caption, entities = ("", [])
+        if p.get("caption"):
+            caption, entities = rules.message_text({"text": p["caption"], **p})
+            if tg_html.utf16_len(caption) > MAX_CAPTION:
+                raise bad("message caption is too long")
+        m = BotMessage(
+            chat_id=chat["id"], message_id=self._next_message_id(chat["id"]), text=caption,
+            html=str(p.get("caption", "")), entities=entities, keyboard=rules.keyboard(p),
+            date=time.time(), params=p | {"photo": photo},
+        )  # fmt: skip
+        self.messages[(m.chat_id, m.message_id)] = m
+        return self._message_json(m) | {"photo": [{"file_id": f"photo{m.message_id}",
+                                                   "file_unique_id": f"p{m.message_id}",
+                                                   "width": 1, "height": 1}]}  # fmt: skip
 
     def _own_message(self, p: dict[str, Any], missing: str) -> BotMessage:
         chat = self._chat(p.get("chat_id"))
