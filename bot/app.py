@@ -165,6 +165,9 @@ def _add_handlers(app: VisnykApp) -> None:
         "editor_remove": newsroom.editor_remove,
         "sources": newsroom.sources,
         "stats": newsroom.stats,
+        "channel_add": newsroom.channel_add,
+        "channel_remove": newsroom.channel_remove,
+        "channels": newsroom.channels,
         "fetch": newsroom.fetch,
     }
     for name, callback in commands.items():

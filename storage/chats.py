@@ -278,3 +278,14 @@ async def schedule_digests(
                     "(SELECT value FROM json_each(?))",
                     (upcoming, since, json.dumps(ids)),
                 )
+
+
+async def active_of_type(db: Database, type: ChatType) -> list[Chat]:
+    """Active chats of one type (the newsroom's channels), by title."""
+    async with db.transaction() as s:
+        rows = await s.scalars(
+            select(ChatRow)
+            .where(ChatRow.type == type.value, ChatRow.status == ChatStatus.ACTIVE.value)
+            .order_by(ChatRow.title)
+        )
+        return [_chat(r) for r in rows]

@@ -12,7 +12,7 @@ import pytest
 
 from storage import articles, chats, newsroom
 from storage.types import ChatStatus
-from tests.delivery_kit import audience
+from tests.delivery_kit import audience, story
 from tests.fakes.people import Conversation
 from tests.fakes.telegram import BotMessage, FakeTelegram
 from tests.fakes.web import FakeWeb
@@ -276,3 +276,35 @@ async def test_stats_figures_and_a_real_png(room: Kit) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
     assert (width, height) == (800, 400)
+
+
+async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
+    kit = room
+    editor = editor_of(kit)
+    people = kit.people
+    world = people.group("Вісник · Світ", kind="channel", username="visnyk_world",
+                         bot_status="administrator")  # fmt: skip
+    people.group("Чужий канал", kind="channel", username="not_admin", bot_status="member")
+    people.group("Група", kind="supergroup", username="a_group", bot_status="administrator")
+    added = await editor.say("/channel_add @visnyk_world #world")
+    assert "Вісник · Світ" in added.text
+    assert "Світ" in added.text
+    assert "не адміністратор" in (await editor.say("/channel_add @not_admin")).text
+    assert "не канал" in (await editor.say("/channel_add @a_group")).text
+    assert "Каналу @nowhere немає" in (await editor.say("/channel_add @nowhere")).text
+    assert "Вісник · Світ" in (await editor.say("/channels")).text
+
+    await kit.runtime.post_stories([await story(kit, "Новина світу для каналу", {"world"})])
+    await eventually(
+        lambda: any("Новина світу для каналу" in m.text for m in alive(kit, world["id"]))
+    )
+    await kit.runtime.post_stories([await story(kit, "Новина економіки", {"economy"})])
+    controls = await preview(kit, editor, "/breaking Терміново для всіх")
+    await press(editor, controls, "send")
+    await eventually(lambda: any("Терміново для всіх" in m.text for m in alive(kit, world["id"])))
+    assert not any("економіки" in m.text for m in alive(kit, world["id"]))
+
+    removed = await editor.say("/channel_remove @visnyk_world")
+    assert "більше нічого не отримує" in removed.text
+    assert "Каналів ще немає" in (await editor.say("/channels")).text
+    assert "не з каналів редакції" in (await editor.say("/channel_remove @visnyk_world")).text

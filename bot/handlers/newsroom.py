@@ -11,14 +11,15 @@ import logging
 import re
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommandScopeChat, MessageOriginUser, Update
+from telegram import BotCommandScopeChat, ChatFullInfo, MessageOriginUser, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import newsroom as room
 from bot import render
 from bot import stats as figures
 from bot.context import Context
-from bot.handlers.common import chat_and_translator, edit, reply
+from bot.handlers.common import ADMIN_STATUSES, chat_and_translator, edit, reply
 from bot.i18n import Translator
 from bot.render import newsroom as view
 from storage import feeds, newsroom, outbox, subscriptions
@@ -365,6 +366,95 @@ async def stats(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     await message.reply_photo(png, caption=view.chart_title(t))
+
+
+async def channel_add(update: Update, context: Context) -> None:
+    """/channel_add @channel [#section…]: the channel gets those sections' stories (all
+    sections without tags) and breaking news; the bot must be its administrator."""
+    gate = await _gate(update, context, "channel_add")
+    if gate is None:
+        return
+    t, lang = gate
+    runtime = context.runtime
+    args = context.args or []
+    if not args:
+        await _audit(context, update, "channel_add", "", "refused: no channel")
+        await reply(update, view.channel_usage(t))
+        return
+    try:
+        sections, rest = room.read_tags(" ".join(args[1:]), runtime.sections)
+    except room.BadDraft as e:
+        await _audit(context, update, "channel_add", args[0], f"refused: no section {e.tag}")
+        await reply(update, view.unknown_tag(t, e.tag) + "\n\n" + view.channel_usage(t))
+        return
+    channel = await _channel(context, args[0])
+    problem = None if isinstance(channel, ChatFullInfo) else channel
+    if problem is None and rest:
+        problem = "usage"
+    if problem is None:
+        assert isinstance(channel, ChatFullInfo)
+        chosen = list(sections or runtime.sections)
+        await room.add_channel(runtime, channel.id, channel.title or args[0], chosen)
+        await _audit(context, update, "channel_add", args[0], f"added {channel.id}")
+        await reply(update, view.channel_added(t, channel.title or args[0], chosen, lang))
+        return
+    await _audit(context, update, "channel_add", args[0], f"refused: {problem}")
+    text = (
+        view.channel_usage(t) if problem == "usage" else view.channel_problem(t, problem, args[0])
+    )
+    await reply(update, text)
+
+
+async def _channel(context: Context, name: str) -> ChatFullInfo | str:
+    """The channel `name` (@username or id) where the bot may post, or what is wrong."""
+    try:
+        chat = await context.bot.get_chat(int(name) if name.lstrip("-").isdigit() else name)
+    except TelegramError:
+        return "not found"
+    if chat.type != ChatType.CHANNEL:
+        return "not a channel"
+    try:
+        member = await context.bot.get_chat_member(chat.id, context.bot.id)
+    except TelegramError:
+        return "not admin"
+    can_post = getattr(member, "can_post_messages", None)
+    if member.status not in ADMIN_STATUSES or can_post is False:
+        return "not admin"
+    return chat
+
+
+async def channel_remove(update: Update, context: Context) -> None:
+    """/channel_remove @channel: it gets nothing more from the newsroom."""
+    gate = await _gate(update, context, "channel_remove")
+    if gate is None:
+        return
+    t, _ = gate
+    args = context.args or []
+    if not args:
+        await _audit(context, update, "channel_remove", "", "refused: no channel")
+        await reply(update, view.channel_usage(t))
+        return
+    channel = await _channel(context, args[0])
+    removed = isinstance(channel, ChatFullInfo) and await room.remove_channel(
+        context.runtime, channel.id
+    )
+    if not removed:
+        await _audit(context, update, "channel_remove", args[0], "refused: not ours")
+        await reply(update, view.channel_problem(t, "not ours", args[0]))
+        return
+    assert isinstance(channel, ChatFullInfo)
+    await _audit(context, update, "channel_remove", args[0], f"removed {channel.id}")
+    await reply(update, view.channel_removed(t, channel.title or args[0]))
+
+
+async def channels(update: Update, context: Context) -> None:
+    """/channels: the newsroom's channels and their sections."""
+    gate = await _gate(update, context, "channels")
+    if gate is None:
+        return
+    t, lang = gate
+    listed = await room.channels(context.runtime)
+    await reply(update, view.channels_list(t, listed, lang))
 
 
 async def sources(update: Update, context: Context) -> None:

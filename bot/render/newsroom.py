@@ -270,6 +270,7 @@ def editor_menu(t: Translator) -> list[BotCommand]:
         BotCommand("audit", t.gettext("What editors did")),
         BotCommand("editors", t.gettext("Who edits")),
         BotCommand("stats", t.gettext("Audience and deliveries")),
+        BotCommand("channels", t.gettext("The newsroom's channels")),
         BotCommand("sources", t.gettext("Feeds and their health")),
         BotCommand("fetch", t.gettext("Poll every feed now")),
     ]
@@ -457,3 +458,50 @@ def stats_text(
 
 def chart_title(t: Translator) -> str:
     return t.gettext("Active subscribers per day, last 30 days")
+
+
+def channel_usage(t: Translator) -> str:
+    return t.gettext(
+        "Usage: /channel_add @channel [#section…] (without sections: all of them); "
+        "/channel_remove @channel. Make the bot an administrator of the channel first."
+    )
+
+
+def channel_problem(t: Translator, reason: str, name: str) -> str:
+    texts = {
+        "not found": t.gettext("There is no channel {name}, or the bot cannot see it."),
+        "not a channel": t.gettext("{name} is not a channel."),
+        "not admin": t.gettext(
+            "The bot is not an administrator of {name} with the right to post: make it one "
+            "and try again."
+        ),
+        "not ours": t.gettext("{name} is not one of the newsroom's channels."),
+    }
+    return texts[reason].format(name=esc(name[:64]))
+
+
+def channel_added(t: Translator, title: str, sections: Sequence[Section], lang: str) -> str:
+    names = ", ".join(esc(s.title(lang)) for s in sections)
+    return t.gettext("Channel {title} now gets the stories of: {names}; and breaking news.").format(
+        title=f"<b>{esc(title)}</b>", names=names
+    )
+
+
+def channel_removed(t: Translator, title: str) -> str:
+    return t.gettext("Channel {title} no longer gets anything.").format(
+        title=f"<b>{esc(title)}</b>"
+    )
+
+
+def channels_list(
+    t: Translator, channels: Sequence[tuple[str, int, Sequence[Section]]], lang: str
+) -> str:
+    """(title, id, sections) of each channel."""
+    if not channels:
+        return t.gettext("No channels yet. Add one: /channel_add @channel #section")
+    heading = t.gettext("Channels")
+    lines = [f"<b>{esc(heading)}</b>"]
+    for title, chat_id, sections in channels:
+        names = ", ".join(esc(s.title(lang)) for s in sections) or "—"
+        lines.append(f"{esc(title)} (<code>{chat_id}</code>): {names}")
+    return "\n".join(lines)

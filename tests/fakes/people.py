@@ -47,10 +47,13 @@ class People:
         kind: str = "supergroup",
         forum: bool = False,
         bot_status: str = "member",
+        username: str | None = None,
     ) -> dict[str, Any]:
         n = next(self._group_ids)
-        chat_id = -(1000000000000 + n) if kind == "supergroup" else -n
+        chat_id = -(1000000000000 + n) if kind in ("supergroup", "channel") else -n
         chat: dict[str, Any] = {"id": chat_id, "type": kind, "title": title}
+        if username:
+            chat["username"] = username
         if forum:
             chat["is_forum"] = True
         self.tg.chats[chat_id] = chat

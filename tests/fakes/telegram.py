@@ -333,6 +333,11 @@ class FakeTelegram:
     # ---- chats -----------------------------------------------------------------------------
 
     def _chat(self, chat_id: Any) -> dict[str, Any]:
+        if isinstance(chat_id, str) and chat_id.startswith("@"):  # a public chat's username
+            for chat in self.chats.values():
+                if chat.get("username", "").lower() == chat_id[1:].lower():
+                    return chat
+            raise bad("chat not found")
         try:
             chat = self.chats[int(chat_id)]
         except (KeyError, ValueError, TypeError):
