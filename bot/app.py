@@ -146,6 +146,7 @@ def _add_handlers(app: VisnykApp) -> None:
         "sections": sections.show,
         "subscribe": sections.subscribe,
         "unsubscribe": sections.unsubscribe,
+        "topic": sections.topic,
         "language": language.language,
         "stop": stop.stop,
         "latest": browse.latest,

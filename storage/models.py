@@ -95,6 +95,7 @@ class SubscriptionRow(Base):
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     mode: Mapped[str] = mapped_column(String(8), default="digest", server_default="digest")
+    thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # a forum topic
 
 
 class FeedRow(Base):
@@ -198,6 +199,7 @@ class DeliveryRow(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # For an edit or a delete: the messages it acts on (copied from the alert's delivery).
     target_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # a forum topic
 
 
 class EditorRow(Base):

@@ -47,9 +47,11 @@ async def add(
     priority: Priority,
     recipients: Sequence[tuple[int, bool]],
     now: dt.datetime,
+    *,
+    threads: Mapping[int, int] | None = None,
 ) -> int:
-    """Deliveries of the item to (chat, silent) recipients; repeats are ignored. Returns how
-    many are new."""
+    """Deliveries of the item to (chat, silent) recipients, into the forum topics `threads`
+    gives by chat; repeats are ignored. Returns how many are new."""
     added = 0
     async with db.transaction() as s:
         fast = s.get_bind().dialect.name == "sqlite"
@@ -79,6 +81,14 @@ async def add(
             ]  # fmt: skip
             inserted = await s.execute(insert_ignoring(s, DeliveryRow.__table__), rows)
             added += int(inserted.rowcount)  # type: ignore[attr-defined]
+        if threads:  # few chats route to topics: set them after the bulk insert
+            table: Table = DeliveryRow.__table__  # type: ignore[assignment]
+            await s.execute(
+                update(table)
+                .where(table.c.item_id == item_id, table.c.chat_id == bindparam("v_chat"))
+                .values(thread_id=bindparam("v_thread")),
+                [{"v_chat": c, "v_thread": t} for c, t in threads.items()],
+            )
     return added
 
 
@@ -97,7 +107,7 @@ async def pending(
             select(
                 DeliveryRow.id, DeliveryRow.item_id, DeliveryRow.chat_id, ChatRow.type,
                 ChatRow.language, DeliveryRow.silent, DeliveryRow.attempts,
-                DeliveryRow.next_attempt, DeliveryRow.target_ids,
+                DeliveryRow.next_attempt, DeliveryRow.target_ids, DeliveryRow.thread_id,
             )
             .join(ChatRow, ChatRow.id == DeliveryRow.chat_id)
             .where(
@@ -113,6 +123,7 @@ async def pending(
                 id=r.id, item_id=r.item_id, chat_id=r.chat_id, chat_type=ChatType(r.type),
                 language=r.language, priority=priority, silent=r.silent, attempts=r.attempts,
                 next_attempt=r.next_attempt, target_ids=tuple(r.target_ids or ()),
+                thread_id=r.thread_id,
             )
             for r in rows.all()
         ]  # fmt: skip

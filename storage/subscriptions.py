@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -131,11 +131,15 @@ async def set_mode(db: Database, chat_id: int, slug: str, mode: Mode) -> bool:
         return False
 
 
-async def instant_recipients(db: Database, slugs: Collection[str]) -> list[Recipient]:
-    """Active chats that follow any of `slugs` in instant mode, each once."""
+async def instant_recipients(db: Database, slugs: Sequence[str]) -> list[Recipient]:
+    """Active chats that follow any of `slugs` in instant mode, each once; in a forum, with
+    the topic of the first of `slugs` that the chat routed to one."""
     async with db.transaction() as s:
         rows = await s.execute(
-            select(ChatRow.id, ChatRow.timezone, ChatRow.quiet_start, ChatRow.quiet_end)
+            select(
+                ChatRow.id, ChatRow.timezone, ChatRow.quiet_start, ChatRow.quiet_end,
+                SubscriptionRow.thread_id, SectionRow.slug,
+            )
             .join(SubscriptionRow, SubscriptionRow.chat_id == ChatRow.id)
             .join(SectionRow, SectionRow.id == SubscriptionRow.section_id)
             .where(
@@ -144,9 +148,26 @@ async def instant_recipients(db: Database, slugs: Collection[str]) -> list[Recip
                 SubscriptionRow.mode == Mode.INSTANT.value,
                 ChatRow.status == "active",
             )
-            .distinct()
+        )  # fmt: skip
+        order = {slug: i for i, slug in enumerate(slugs)}
+        chosen: dict[int, tuple[int, Recipient]] = {}
+        for chat_id, zone, start, end, thread, slug in rows.all():
+            rank = order[slug] if thread is not None else len(order)
+            if chat_id not in chosen or rank < chosen[chat_id][0]:
+                chosen[chat_id] = (rank, Recipient(chat_id, zone, start, end, thread))
+        return [recipient for _, recipient in chosen.values()]
+
+
+async def set_topic(db: Database, chat_id: int, slug: str, thread_id: int | None) -> None:
+    """Post a section's stories, as they come, into a forum topic (None: the general one)."""
+    await set_mode(db, chat_id, slug, Mode.INSTANT)
+    async with db.transaction() as s:
+        section_id = await _section_id(s, slug)
+        await s.execute(
+            update(SubscriptionRow)
+            .where(SubscriptionRow.chat_id == chat_id, SubscriptionRow.section_id == section_id)
+            .values(thread_id=thread_id)
         )
-        return [Recipient(*row) for row in rows.all()]
 
 
 async def recipients(db: Database, slugs: Collection[str] | None) -> list[Recipient]:

@@ -172,6 +172,7 @@ class Pending:
     attempts: int
     next_attempt: dt.datetime
     target_ids: tuple[int, ...] = ()  # an edit's or a delete's messages in this chat
+    thread_id: int | None = None  # the forum topic it goes to
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,7 @@ class Recipient:
     timezone: str | None
     quiet_start: str | None
     quiet_end: str | None
+    thread_id: int | None = None  # the forum topic the chat routed the section to
 
 
 @dataclass(frozen=True, slots=True)

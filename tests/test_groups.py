@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from storage import chats, subscriptions
+from tests.delivery_kit import story
 from tests.fakes.people import Conversation
-from tests.kit import Kit
+from tests.fakes.telegram import BotMessage
+from tests.kit import Kit, eventually
 
 ANONYMOUS_ADMIN_BOT = {
     "id": 1087968824,
@@ -96,3 +98,31 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(kit: Kit) ->
     assert message.text.startswith("Sections\nSubscribed to 2 sections.")
     assert await chats.get(kit.db, group["id"]) is None
     assert await subscriptions.of_chat(kit.db, supergroup["id"]) == {"world", "economy"}
+
+
+async def test_a_forum_routes_each_section_to_its_topic(kit: Kit) -> None:
+    admin = kit.people.person("Адміністраторка")
+    member = kit.people.person("Учасник")
+    forum = kit.people.group("Форум новин", admins=(admin,), members=(member,), forum=True)
+    in_topic = {"message_thread_id": 77, "is_topic_message": True}
+    talk = kit.people.talk(forum, admin)
+    answer = await talk.say("/topic світ", **in_topic)
+    assert "в цій темі" in answer.text
+    assert answer.thread_id == 77  # the answer comes in the topic it was asked in
+    assert "загальній темі" in (await talk.say("/topic економіка")).text
+    refused = await kit.people.talk(forum, member).say("/topic культура", **in_topic)
+    assert "адміністратор" in refused.text
+    plain = kit.people.group("Звичайна група", admins=(admin,))
+    assert "форумах" in (await kit.people.talk(plain, admin).say("/topic світ")).text
+
+    await kit.runtime.post_stories([await story(kit, "Новина світу у темі", {"world"})])
+    await kit.runtime.post_stories([await story(kit, "Новина економіки", {"economy"})])
+    await kit.runtime.post_stories([await story(kit, "Новина культури", {"culture"})])
+
+    def posted(title: str) -> list[BotMessage]:
+        return [m for (c, _), m in kit.tg.messages.items() if c == forum["id"] and title in m.text]
+
+    await eventually(lambda: posted("Новина світу у темі") and posted("Новина економіки"))
+    assert [m.thread_id for m in posted("Новина світу у темі")] == [77]
+    assert [m.thread_id for m in posted("Новина економіки")] == [None]
+    assert posted("Новина культури") == []  # the member's /topic changed nothing

@@ -133,6 +133,8 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     assert all(alive(kit, r)[0].silent for r in readers)
     # A second tap (a replayed press) sends nothing more.
     assert "вже надіслано" in await press(editor, controls, "send", alert)
+    # A forged press for a preview that never existed sends nothing either.
+    assert "Цього перегляду вже немає" in await press(editor, controls, "send", 9999)
     assert all(len(alive(kit, r)) == 1 for r in readers)
 
     # An expired preview, and one cancelled, send nothing.

@@ -307,7 +307,10 @@ class Engine:
                 await self.pacer.acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
             if op == SEND:
-                body = b'{"chat_id":%d,%s' % (row.chat_id, self._body(row, i, message))
+                head = b'{"chat_id":%d,' % row.chat_id
+                if row.thread_id is not None:
+                    head += b'"message_thread_id":%d,' % row.thread_id
+                body = head + self._body(row, i, message)
             else:
                 params = {"chat_id": row.chat_id, **message}
                 body = orjson.dumps(params | ({"parse_mode": "HTML"} if op == EDIT else {}))

@@ -61,7 +61,8 @@ async def post(
                                        r.quiet_start, r.quiet_end))
             for r in recipients
         ]  # fmt: skip
-        added += await outbox.add(db, item_id, Priority.STORY, chosen, now)
+        threads = {r.chat_id: r.thread_id for r in recipients if r.thread_id is not None}
+        added += await outbox.add(db, item_id, Priority.STORY, chosen, now, threads=threads)
     if added:
         log.info("story posts enqueued deliveries=%d", added)
     return added

@@ -98,6 +98,28 @@ async def unsubscribe(update: Update, context: Context) -> None:
     await _change(update, context, follow=False)
 
 
+async def topic(update: Update, context: Context) -> None:
+    """/topic <section>, sent inside a forum topic: that section's stories go there, as they
+    come. Group admins only."""
+    chat, t = await chat_and_translator(update, context)
+    message = update.effective_message
+    assert message is not None
+    if update.effective_chat is None or not update.effective_chat.is_forum:
+        await reply(update, render.topic_not_forum(t))
+        return
+    sections = context.runtime.sections
+    section = lookup.find(sections, " ".join(context.args or []))
+    if section is None:
+        await reply(update, render.topic_usage(t, sections, chat.language))
+        return
+    if not await may_change(update, context, chat):
+        await reply(update, render.admins_only(t))
+        return
+    thread = message.message_thread_id if message.is_topic_message else None
+    await subscriptions.set_topic(context.db, chat.id, section.slug, thread)
+    await reply(update, render.topic_set(t, section, chat.language, in_topic=thread is not None))
+
+
 MODE_WORDS = {
     "instant": Mode.INSTANT, "instantly": Mode.INSTANT, "одразу": Mode.INSTANT,
     "миттєво": Mode.INSTANT, "digest": Mode.DIGEST, "дайджест": Mode.DIGEST,

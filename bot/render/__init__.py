@@ -129,6 +129,26 @@ def mode_set(t: Translator, section: Section, language: str, mode: Mode) -> str:
     return t.gettext("🗞 {title}: only in digests").format(title=title)
 
 
+def topic_set(t: Translator, section: Section, language: str, *, in_topic: bool) -> str:
+    title = f"<b>{esc(section.title(language))}</b>"
+    if in_topic:
+        return t.gettext("{title}: each story will be posted into this topic.").format(title=title)
+    return t.gettext("{title}: each story will be posted into the general topic.").format(
+        title=title
+    )
+
+
+def topic_usage(t: Translator, sections: Sequence[Section], language: str) -> str:
+    return t.gettext(
+        "Send /topic &lt;section&gt; inside a forum topic, and that section's stories will be "
+        "posted there. Sections: {sections}"
+    ).format(sections=section_list(sections, language))
+
+
+def topic_not_forum(t: Translator) -> str:
+    return t.gettext("/topic works in groups with topics (forums).")
+
+
 def toggled(t: Translator, section: Section, language: str, *, now_on: bool) -> str:
     """The short answer to a tap on a section (a toast, so no HTML)."""
     title = section.title(language)

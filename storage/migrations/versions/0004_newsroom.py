@@ -1,4 +1,4 @@
-"""Newsroom: editors, the audit log, breaking alerts; what a delivery acts on.
+"""Newsroom: editors, the audit log, breaking alerts; what a delivery acts on; forum topics.
 
 Revision ID: 0004
 Revises: 0003
@@ -51,10 +51,16 @@ def upgrade() -> None:
     op.create_index("ix_broadcasts_state", "broadcasts", ["state"])
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("target_ids", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("thread_id", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.add_column(sa.Column("thread_id", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.drop_column("thread_id")
     with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("thread_id")
         batch.drop_column("target_ids")
     op.drop_index("ix_broadcasts_state", "broadcasts")
     op.drop_table("broadcasts")
