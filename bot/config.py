@@ -21,6 +21,8 @@ TOKEN_ENV = "VISNYK_TELEGRAM_TOKEN"  # noqa: S105 - a variable name, not a secre
 _SLUG = re.compile(r"[a-z0-9_-]{1,32}")
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*")
 
 T = TypeVar("T")
 
@@ -65,6 +67,16 @@ class IngestConfig:
     timezone: str
     user_agent: str
     feeds: tuple[str, ...]  # feeds whose items reach sections by category only
+    page_hosts: tuple[str, ...] = ()  # article pages may come from these too; *.x: subdomains
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    """A chat or user sending more than `updates` in `seconds` is ignored for `pause` seconds."""
+
+    updates: int = 30
+    seconds: float = 60.0
+    pause: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,7 @@ class Config:
     digest: DigestConfig
     i18n: I18nConfig
     sections: tuple[SectionConfig, ...]
+    throttle: ThrottleConfig = ThrottleConfig()
 
     def feed_urls(self) -> tuple[str, ...]:
         """Every configured feed once, in order of appearance."""
@@ -231,6 +244,17 @@ def _token(key: str, value: Any) -> str:
     return token
 
 
+def _hosts(key: str, value: Any) -> tuple[str, ...]:
+    hosts = []
+    for i, item in enumerate(_list(key, value)):
+        host = _string(f"{key}[{i}]", item).strip().lower().rstrip(".")
+        if not _HOST.fullmatch(host):
+            hint = "expected a host name like news.example.ua or *.example.ua"
+            raise ConfigError(f"{key}[{i}]", f"{hint}, got {item!r}")
+        hosts.append(host)
+    return tuple(hosts)
+
+
 def _section(key: str, value: Any) -> SectionConfig:
     table = _Table(value, key)
     slug = table.get("slug", _string)
@@ -304,8 +328,17 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
         timezone=ig.get("timezone", _timezone, "Europe/Kyiv"),
         user_agent=ig.get("user_agent", _string, "Visnyk/0.1 (newsroom Telegram bot)"),
         feeds=_urls(ig.key("feeds"), ig.get("feeds", _list, no_feeds)),
+        page_hosts=ig.get("page_hosts", _hosts, ()),
     )
     ig.finish()
+
+    th = root.table("throttle")
+    throttle = ThrottleConfig(
+        updates=th.get("updates", _positive_int, 30),
+        seconds=th.get("seconds", _positive, 60.0),
+        pause=th.get("pause", _positive, 300.0),
+    )
+    th.finish()
 
     dg = root.table("digest")
     digest = DigestConfig(
@@ -330,7 +363,7 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
             raise ConfigError(f"sections[{i}].slug", f"{slug!r} is used by another section")
     root.finish()
 
-    return Config(telegram, storage, delivery, ingest, digest, i18n, sections)
+    return Config(telegram, storage, delivery, ingest, digest, i18n, sections, throttle)
 
 
 def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:

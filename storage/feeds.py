@@ -26,6 +26,7 @@ def _feed(row: FeedRow) -> Feed:
         last_error=row.last_error,
         warning=row.warning,
         next_check=row.next_check,
+        dropped=row.dropped,
     )
 
 
@@ -60,7 +61,9 @@ async def record_success(
     last_modified: str | None = None,
     warning: str | None = None,
     not_modified: bool = False,
+    dropped: int = 0,
 ) -> Feed:
+    """A poll that worked; `dropped` counts the items it could not use (bad links, …)."""
     async with db.transaction() as s:
         row = await s.get(FeedRow, feed_id)
         if row is None:
@@ -69,6 +72,7 @@ async def record_success(
         row.failures, row.last_error, row.next_check = 0, None, next_check
         if not not_modified:
             row.etag, row.last_modified, row.warning = etag, last_modified, warning
+            row.dropped = dropped
             if title:
                 row.title = title[:512]
         await s.flush()

@@ -111,6 +111,7 @@ class FeedRow(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     warning: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # last poll
     next_check: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -156,6 +157,7 @@ class SearchRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     query: Mapped[str] = mapped_column(String(256))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # only it may page
 
 
 def is_modelled(name: str | None, type_: str, parent_names: object) -> bool:
@@ -221,6 +223,19 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(256))
     outcome: Mapped[str] = mapped_column(String(256))
+
+
+class StrangerRow(Base):
+    """Someone who is not an editor tried editors' commands: summarised, one row a person, so
+    that a stranger's flood never pushes editors' actions out of the audit log."""
+
+    __tablename__ = "strangers"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    attempts: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    last_action: Mapped[str] = mapped_column(String(32))
 
 
 class BroadcastRow(Base):

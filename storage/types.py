@@ -82,6 +82,7 @@ class Feed:
     last_error: str | None
     warning: str | None
     next_check: dt.datetime
+    dropped: int = 0  # items the last poll could not use
 
 
 @dataclass(frozen=True, slots=True)
