@@ -27,8 +27,8 @@ test: $(BIN)/visnyk
 	$(BIN)/pytest
 
 messages: $(BIN)/visnyk
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/i18n/visnyk.pot --no-location --sort-output --project=visnyk bot
-	$(BIN)/pybabel update -i bot/i18n/visnyk.pot -d bot/i18n/locales -D visnyk --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/i18n/visnyk.pot --no-location --sort-output --width=100 --project=visnyk bot
+	$(BIN)/pybabel update -i bot/i18n/visnyk.pot -d bot/i18n/locales -D visnyk --no-fuzzy-matching --ignore-obsolete --width=100
 
 bench: bench-ingest bench-browse bench-broadcast bench-digests
 

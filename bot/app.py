@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from telegram import BotCommandScopeDefault, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
@@ -49,6 +51,8 @@ from bot.i18n import Catalogs
 from bot.render import news
 from bot.render import newsroom as newsroom_view
 from bot.runtime import Runtime, open_runtime
+from bot.throttle import Throttle
+from bot.updates import FairUpdates
 from storage import newsroom as stored_newsroom
 
 log = logging.getLogger(__name__)
@@ -57,8 +61,23 @@ INGEST_TICK_SECONDS = 30  # feeds fall due one by one (see bot.schedule); the ti
 PRUNE_SECONDS = 24 * 3600
 DIGEST_TICK_SECONDS = 60
 PROGRESS_SECONDS = 3  # alerts' progress reports are edited this often
+STOP_GRACE = 2.0  # seconds updates may still finish at stop (a reply waiting out a limit may not)
+HANDLERS_AT_ONCE = 64  # updates of different chats handled concurrently
 
-VisnykApp = Application[Any, Context, Any, Any, Any, Any]
+
+AnyApp = Application[Any, Context, Any, Any, Any, Any]
+
+
+class VisnykApplication(AnyApp):
+    """PTB's Application, told at stop to let updates that are still waiting go."""
+
+    async def stop(self) -> None:
+        if isinstance(self.update_processor, FairUpdates):
+            self.update_processor.stop(STOP_GRACE)
+        await super().stop()
+
+
+VisnykApp = VisnykApplication
 
 
 class _AddressedToMe(filters.MessageFilter):
@@ -86,8 +105,11 @@ def settle_memory() -> None:
 
 def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     """The bot, ready to run; resources open in post_init and close in post_shutdown."""
+    # PTB 23 gives durations (a 429's retry_after…) as timedeltas; 22 warns on every 429 unless
+    # a bot opts in. We read both forms (bot.delivery.replies).
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-    async def post_init(app: VisnykApp) -> None:
+    async def post_init(app: AnyApp) -> None:
         runtime = await open_runtime(config)
         app.bot_data["runtime"] = runtime
         settle_memory()  # before sending starts: a full collection is a pause of its own
@@ -103,7 +125,7 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
         _add_jobs(app, config, heartbeat)
         log.info("ready sections=%d bot=@%s", len(runtime.sections), app.bot.username)
 
-    async def post_shutdown(app: VisnykApp) -> None:
+    async def post_shutdown(app: AnyApp) -> None:
         runtime: Runtime | None = app.bot_data.get("runtime")
         if runtime is None:
             return
@@ -117,22 +139,37 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
         private_interval=config.delivery.private_chat_interval,
         group_per_minute=config.delivery.group_messages_per_minute,
     )
+    throttle = config.throttle
+
+    async def notice(update: Update) -> None:
+        await fallback.throttled(
+            update, Context.from_update(update, app), minutes=math.ceil(throttle.pause / 60)
+        )
+
+    updates = FairUpdates(
+        Throttle(throttle.updates, throttle.seconds, throttle.pause),
+        notice,
+        concurrency=HANDLERS_AT_ONCE,
+    )
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         do_quote=False,
     )
-    app: VisnykApp = (
+    app = cast(
+        "VisnykApp",
         ApplicationBuilder()
+        .application_class(VisnykApplication)
         .token(config.telegram.token)
         .base_url(config.telegram.api_base_url)
         .base_file_url(file_url(config.telegram.api_base_url))
         .defaults(defaults)
         .context_types(ContextTypes(context=Context))
         .rate_limiter(PacedReplies(pacer))
+        .concurrent_updates(updates)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .build()
+        .build(),
     )
     _add_handlers(app)
     return app
@@ -215,7 +252,7 @@ def _add_handlers(app: VisnykApp) -> None:
     app.add_error_handler(errors.on_error)
 
 
-async def _set_commands(app: VisnykApp, catalogs: Catalogs, default_language: str) -> None:
+async def _set_commands(app: AnyApp, catalogs: Catalogs, default_language: str) -> None:
     """The command menu in each language, and in the default language for everyone else."""
     try:
         for lang in ("uk", "en"):
@@ -229,7 +266,7 @@ async def _set_commands(app: VisnykApp, catalogs: Catalogs, default_language: st
         log.warning("command menu not set error=%s", e)
 
 
-async def _set_editor_menus(app: VisnykApp, runtime: Runtime) -> None:
+async def _set_editor_menus(app: AnyApp, runtime: Runtime) -> None:
     """Owners and editors see the editors' commands in their private chat's menu."""
     context = Context(app)
     editors = [user_id for user_id, _, _ in await stored_newsroom.editors(runtime.db)]
@@ -237,7 +274,7 @@ async def _set_editor_menus(app: VisnykApp, runtime: Runtime) -> None:
         await newsroom.set_editor_menu(context, user_id, editor=True)
 
 
-def _add_jobs(app: VisnykApp, config: Config, heartbeat: Path | None) -> None:
+def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None) -> None:
     """Background work; each job runs one instance at a time, a late run is coalesced."""
     queue = app.job_queue
     assert queue is not None, "python-telegram-bot[job-queue] is required"

@@ -3,6 +3,9 @@ private chat, a sliding minute per group or channel, and the holds a 429 imposes
 
 One Pacer serves both the delivery engine and the replies to commands (through PTB's rate
 limiter hook), so together they never pass a limit; a waiting reply goes before broadcasts.
+Replies to a private chat may come a few at once (Telegram tolerates a short burst: a reader
+who taps three buttons in a row sees three answers), then one per interval; broadcasts keep
+to the interval.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Callable
 MARGIN = 0.01
 JITTER = 0.03
 REPLY = 0  # the priority of replies to commands; delivery lanes follow
+PRIVATE_BURST = 3  # replies one private chat may get at once before the interval applies
+RECENT_HOLD = 2.0  # two chats held within this many seconds: the 429s are the bot's
 
 
 class Pacer:
@@ -46,9 +51,9 @@ class Pacer:
         self._seq = itertools.count()
         self._turn = asyncio.Event()
         self._hold_until = 0.0
-        self._private_last: dict[int, float] = {}
+        self._private: dict[int, tuple[float, float]] = {}  # chat -> (last send, burst left)
         self._group_sent: dict[int, deque[float]] = {}
-        self._chat_hold: dict[int, float] = {}
+        self._chat_hold: dict[int, tuple[float, float]] = {}  # chat -> (held since, until)
 
     # ---- the whole bot -----------------------------------------------------------------
 
@@ -105,13 +110,16 @@ class Pacer:
 
     # ---- one chat ----------------------------------------------------------------------
 
-    def chat_ready_at(self, chat_id: int) -> float:
-        """When the chat may get its next message (monotonic clock)."""
-        ready = self._chat_hold.get(chat_id, 0.0)
+    def chat_ready_at(self, chat_id: int, *, burst: bool = False) -> float:
+        """When the chat may get its next message (monotonic clock); with `burst` (replies),
+        a private chat may take up to PRIVATE_BURST at once, refilled one per interval."""
+        ready = self._chat_hold.get(chat_id, (0.0, 0.0))[1]
         if chat_id > 0:  # users' ids are positive: a private chat
-            last = self._private_last.get(chat_id)
-            if last is not None:
-                ready = max(ready, last + self.private_interval)
+            state = self._private.get(chat_id)
+            if state is not None:
+                last, left = state
+                wait = max(0.0, 1.0 - left) if burst else 1.0
+                ready = max(ready, last + wait * self.private_interval)
         else:
             sent = self._group_sent.get(chat_id)
             if sent:
@@ -126,7 +134,12 @@ class Pacer:
         """A message went to the chat now."""
         now = self.clock()
         if chat_id > 0:
-            self._private_last[chat_id] = now
+            state = self._private.get(chat_id)
+            left = float(PRIVATE_BURST)
+            if state is not None:
+                last, before = state
+                left = min(left, before + (now - last) / self.private_interval)
+            self._private[chat_id] = (now, left - 1.0)
         else:
             self._group_sent.setdefault(chat_id, deque()).append(now)
 
@@ -134,31 +147,38 @@ class Pacer:
         """Telegram said "retry after": nothing goes into that scope until it has passed.
 
         Which scope a 429 is for, Telegram does not say. It is the bot's when its window was
-        nearly full, or when another chat is already held (two chats at once: it is us);
-        otherwise the one chat's."""
-        until = self.clock() + seconds + 0.05
-        held = any(t > self.clock() for c, t in self._chat_hold.items() if c != chat_id)
+        nearly full, or when another chat was held moments ago (two chats at once: it is us);
+        otherwise the one chat's, and the bot goes on with every other chat."""
+        now = self.clock()
+        until = now + seconds + 0.05
+        held = any(
+            since > now - RECENT_HOLD and end > now
+            for c, (since, end) in self._chat_hold.items()
+            if c != chat_id
+        )
         if chat_id is None or self.busy >= 0.9 or held:
             self._hold_until = max(self._hold_until, until)
         else:
-            self._chat_hold[chat_id] = max(self._chat_hold.get(chat_id, 0.0), until)
+            end = max(self._chat_hold.get(chat_id, (now, 0.0))[1], until)
+            self._chat_hold[chat_id] = (now, end)
 
     async def wait_for_chat(self, chat_id: int) -> None:
-        """Wait out a chat's limits (used by replies, which never wait behind broadcasts)."""
-        delay = self._chat_hold.get(chat_id, 0.0) - self.clock()
-        if delay > 0:
+        """Wait until the chat may get a reply: its holds, its interval after a short burst (a
+        private chat) or its minute's share (a group). Only this chat's caller waits."""
+        # Not a poll: each sleep lasts until the moment the limits name (others may have sent
+        # to the chat meanwhile, so the moment is read again).
+        while (delay := self.chat_ready_at(chat_id, burst=True) - self.clock()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
     def forget_idle(self) -> None:
         """Drop what no longer limits anything (so memory does not grow with chats)."""
         now = self.clock()
-        for chat_id in [
-            c for c, t in self._private_last.items() if t < now - self.private_interval
-        ]:
-            del self._private_last[chat_id]
+        full = PRIVATE_BURST * self.private_interval  # a chat idle this long has its burst back
+        for chat_id in [c for c, (t, _) in self._private.items() if t < now - full]:
+            del self._private[chat_id]
         for chat_id in [
             c for c, d in self._group_sent.items() if not d or d[-1] < now - self.group_window
         ]:
             del self._group_sent[chat_id]
-        for chat_id in [c for c, t in self._chat_hold.items() if t < now]:
+        for chat_id in [c for c, (_, t) in self._chat_hold.items() if t < now]:
             del self._chat_hold[chat_id]

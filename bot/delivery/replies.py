@@ -1,4 +1,11 @@
-"""PTB's rate-limiter hook: replies to commands share the engine's Pacer and go first."""
+"""PTB's rate-limiter hook: replies to commands share the engine's Pacer and go first.
+
+A reply waits for its own chat's limits (a private chat: a short burst, then one a second; a
+group: its share of the minute) and for a slot in the bot's window. The waiting happens in
+the update's own task, and updates of other chats run beside it (bot.updates), so one chat's
+wait is never anyone else's. A 429 holds the scope it was for; the reply is retried after it,
+unless the wait is too long to be worth it.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ COUNTED = frozenset(
     }
 )  # fmt: skip
 MAX_RETRIES = 2
+MAX_WAIT = 60.0  # a reply Telegram holds back longer than this is given up (and logged)
 
 
 class PacedReplies(BaseRateLimiter[None]):
@@ -45,8 +53,9 @@ class PacedReplies(BaseRateLimiter[None]):
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat_id = _chat_id(data.get("chat_id"))
+        counted = endpoint in COUNTED
         for attempt in range(MAX_RETRIES + 1):
-            if endpoint in COUNTED:
+            if counted:
                 if chat_id is not None:
                     await self.pacer.wait_for_chat(chat_id)
                 await self.pacer.acquire(REPLY)
@@ -55,18 +64,20 @@ class PacedReplies(BaseRateLimiter[None]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as e:
-                seconds = (
+                seconds = float(
                     e.retry_after
                     if isinstance(e.retry_after, int | float)
                     else e.retry_after.total_seconds()
                 )
-                self.pacer.hold(float(seconds), chat_id)
+                if counted:  # a limit on messages; other calls wait in their own task
+                    self.pacer.hold(seconds, chat_id)
                 log.warning(
                     "reply retry after endpoint=%s chat=%s seconds=%s", endpoint, chat_id, seconds
                 )
-                if attempt == MAX_RETRIES:
+                if attempt == MAX_RETRIES or seconds > MAX_WAIT:
                     raise
-                await asyncio.sleep(float(seconds))
+                if not counted:  # the pacer's waits above cover only counted calls
+                    await asyncio.sleep(seconds)
         raise AssertionError("unreachable")
 
 

@@ -1,12 +1,19 @@
-"""What nothing else handled: unknown commands, plain text, stale buttons."""
+"""What nothing else handled: unknown commands, plain text, stale buttons; and the one notice
+a flooding chat gets before it is ignored for a while."""
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot import render
 from bot.context import Context
 from bot.handlers.common import chat_and_translator, reply
+from bot.i18n import pick_language
+
+log = logging.getLogger(__name__)
 
 
 async def unknown_command(update: Update, context: Context) -> None:
@@ -27,3 +34,19 @@ async def stale_button(update: Update, context: Context) -> None:
     assert query is not None
     _, t = await chat_and_translator(update, context)
     await query.answer(render.stale_button(t), show_alert=True)
+
+
+async def throttled(update: Update, context: Context, *, minutes: int) -> None:
+    """The chat or user went past the throttle: say once that they will be ignored a while.
+    (No database: the language is the sender's; the bot must do as little as it can here.)"""
+    user = update.effective_user
+    default = context.runtime.config.i18n.default_language
+    t = context.translator(pick_language(user.language_code if user else None, default))
+    text = render.throttled(t, minutes)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(render.esc(text), do_quote=False)
+    except TelegramError as e:
+        log.info("throttle notice not sent error=%s", e)

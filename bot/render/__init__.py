@@ -317,6 +317,15 @@ def stale_button(t: Translator) -> str:
     return t.gettext("This button no longer works. Send the command again.")
 
 
+def throttled(t: Translator, minutes: int) -> str:
+    """Plain text (it is also a tap's alert)."""
+    return t.ngettext(
+        "⏳ Too many requests in a short time. For the next {n} minute I will not answer them.",
+        "⏳ Too many requests in a short time. For the next {n} minutes I will not answer them.",
+        minutes,
+    ).format(n=minutes)
+
+
 def section_gone(t: Translator) -> str:
     return t.gettext("This section is no longer available.")
 

@@ -1,5 +1,8 @@
 """Telegram's flood limits, enforced the strict way: sliding windows, and a 429 with
-`retry_after` for whoever passes them; sending into a running retry_after is counted."""
+`retry_after` for whoever passes them; sending into a running retry_after is counted.
+
+A private chat tolerates a short burst (`private_burst` messages at once), then one message per
+`private_interval`: a bucket that refills one message per interval."""
 
 from __future__ import annotations
 
@@ -18,13 +21,14 @@ COUNTED = frozenset(
 class Flood:
     per_second: float = 30
     private_interval: float = 1.0
+    private_burst: int = 3
     group_per_minute: int = 20
     clock: Callable[[], float] = time.monotonic
     rejected: int = 0  # 429s given
     ignored: int = 0  # sends that arrived while a retry_after was running
     max_in_second: int = 0  # the most messages seen in any one-second window
     _sent: deque[float] = field(default_factory=deque)
-    _private: dict[int, float] = field(default_factory=dict)
+    _private: dict[int, tuple[float, float]] = field(default_factory=dict)  # (last, left)
     _groups: dict[int, deque[float]] = field(default_factory=dict)
     _global_until: float = 0.0
     _chat_until: dict[int, float] = field(default_factory=dict)
@@ -43,12 +47,13 @@ class Flood:
             self._global_until = now + math.ceil(wait)
             return self._refuse(wait)
         if chat_id > 0:
-            last = self._private.get(chat_id)
-            if last is not None and now - last < self.private_interval:
-                wait = last + self.private_interval - now
+            last, left = self._private.get(chat_id, (now, float(self.private_burst)))
+            left = min(float(self.private_burst), left + (now - last) / self.private_interval)
+            if left < 1.0:
+                wait = (1.0 - left) * self.private_interval
                 self._chat_until[chat_id] = now + math.ceil(wait)
                 return self._refuse(wait)
-            self._private[chat_id] = now
+            self._private[chat_id] = (now, left - 1.0)
         else:
             window = self._groups.setdefault(chat_id, deque())
             while window and window[0] <= now - 60.0:

@@ -1,0 +1,158 @@
+"""Fair service: each chat's updates in order, different chats side by side, floods throttled.
+
+PTB hands every update to `FairUpdates.do_process_update` in a task of its own. Updates of one
+chat (or, with no chat, of one user) wait for those before them, so a chat gets its answers in
+the order it wrote; updates of different chats run at once, at most `concurrency` of them, so a
+reply that waits for its chat's flood limit, a 429 or a slow /fetch delays nobody else.
+Before any of that, the throttle looks at who sent it: a chat or user past its limit gets one
+notice and is then ignored for a while, at the cost of this check and nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import BaseUpdateProcessor
+
+from bot.throttle import Throttle, Verdict
+
+log = logging.getLogger(__name__)
+MAX_WAITING = 4096  # updates held at once; PTB makes the rest wait for a place
+# Telegram's stand-ins for "someone anonymous": every anonymous group admin and every channel
+# post in a discussion group come from these users, so they are never one person to throttle.
+SHARED_SENDERS = frozenset({1087968824, 777000, 136817688})
+
+Notice = Callable[[Update], Awaitable[None]]
+
+
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+def _who(update: Update) -> tuple[int | None, int | None]:
+    """(sender, chat) to throttle by: a sender writing as a chat is that chat."""
+    chat = update.effective_chat
+    message = update.effective_message
+    sender: int | None = None
+    if message is not None and message.sender_chat is not None:
+        sender = message.sender_chat.id
+    elif update.effective_user is not None and update.effective_user.id not in SHARED_SENDERS:
+        sender = update.effective_user.id
+    return sender, chat.id if chat is not None else None
+
+
+def costs(update: Update) -> bool:
+    """Whether the update asks the bot for something: a tap, an inline query, anything in a
+    private chat, or a command in a group that is not addressed to another bot."""
+    if update.callback_query is not None or update.inline_query is not None:
+        return True
+    message = update.message
+    if message is None or update.effective_chat is None:
+        return False  # edits, membership changes, channel posts: nothing to answer
+    if update.effective_chat.type == ChatType.PRIVATE:
+        return True
+    text = message.text or ""
+    if not text.startswith("/"):
+        return False
+    _, _, addressee = text.split(maxsplit=1)[0].partition("@")
+    return not addressee or addressee.lower() == (message.get_bot().username or "").lower()
+
+
+class FairUpdates(BaseUpdateProcessor):
+    def __init__(
+        self,
+        throttle: Throttle,
+        notice: Notice,
+        *,
+        concurrency: int = 64,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(max_concurrent_updates=MAX_WAITING)
+        self.throttle, self.notice, self.clock = throttle, notice, clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._turns: dict[int, _Turn] = {}
+        self._running: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._cancel: asyncio.TimerHandle | None = None
+
+    async def initialize(self) -> None:
+        self._stopping = False
+
+    async def shutdown(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+            self._cancel = None
+
+    def stop(self, grace: float) -> None:
+        """Take no more updates; those still running after `grace` seconds (a reply waiting
+        out a chat's limit) are cancelled, so that stopping never waits a minute."""
+        self._stopping = True
+        self._cancel = asyncio.get_running_loop().call_later(grace, self._cancel_running)
+
+    def _cancel_running(self) -> None:
+        if self._running:
+            log.info("updates cancelled at stop count=%d", len(self._running))
+        for task in self._running:
+            task.cancel()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self._stopping:
+            _discard(coroutine)
+            return
+        key = None
+        if isinstance(update, Update):
+            sender, chat = _who(update)
+            key = chat if chat is not None else sender
+            if costs(update):
+                verdict = self.throttle.check(sender, chat, self.clock())
+                if verdict is not Verdict.ALLOW:
+                    _discard(coroutine)
+                    if verdict is Verdict.DROP:
+                        return
+                    log.warning("throttled user=%s chat=%s", sender, chat)
+                    coroutine = self.notice(update)
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        started = False
+        try:
+            async with self._turn(key), self._slots:
+                started = True
+                await coroutine
+        finally:
+            self._running.discard(task)
+            if not started:  # cancelled at stop while waiting for its turn
+                _discard(coroutine)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, key: int | None) -> AsyncIterator[None]:
+        """One update of `key` at a time, in the order they came (asyncio's locks are fair)."""
+        if key is None:
+            yield
+            return
+        turn = self._turns.setdefault(key, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if not turn.users:
+                del self._turns[key]
+
+
+def _discard(coroutine: Awaitable[Any]) -> None:
+    """Drop a coroutine PTB made for an update we will not process, without a warning."""
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()
