@@ -110,6 +110,22 @@ async def test_a_429_holds_only_its_chat(tg: FakeTelegram, tmp_path: Path) -> No
     assert tg.flood.ignored == 0  # nothing was sent into the hold
 
 
+async def test_a_reply_held_for_long_is_given_up_quietly(
+    tg: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with started(tg, tmp_path) as kit:
+        held = kit.reader()
+        tg.script(
+            ApiError(429, "Too Many Requests: retry after 900", {"retry_after": 900}),
+            chat_id=held.chat["id"],
+        )
+        await held.send("/help")
+        await eventually(lambda: "reply given up" in caplog.text)
+        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk brings")
+    # Neither a retry into the hold nor an apology (which would only wait for it too).
+    assert [c.ok for c in tg.calls if c.params.get("chat_id") == held.chat["id"]] == [False]
+
+
 async def test_a_slow_command_delays_only_its_own_chat_and_order_is_kept(
     kit: Kit, monkeypatch: pytest.MonkeyPatch
 ) -> None:

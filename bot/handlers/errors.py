@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot import render
 from bot.context import Context
@@ -21,6 +21,9 @@ async def on_error(update: object, context: Context) -> None:
     chat_id = (
         update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     )
+    if isinstance(error, RetryAfter):  # Telegram holds this chat back: an apology would wait too
+        log.warning("reply given up chat=%s error=%s", chat_id, error)
+        return
     log.error("update failed chat=%s error=%r", chat_id, error, exc_info=error)
     if not isinstance(update, Update) or chat_id is None or isinstance(error, Forbidden):
         return
