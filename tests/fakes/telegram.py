@@ -164,9 +164,14 @@ class FakeTelegram:
         )
 
     async def _handle(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
+        token = request.match_info["token"]
+        if token != self.token:
+            # Telegram answers 401 to a well-formed token it does not know, 404 to anything else.
+            bot_id, colon, _ = token.partition(":")
+            code = 401 if colon and bot_id.isdigit() else 404
+            description = "Unauthorized" if code == 401 else "Not Found"
             return web.json_response(
-                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+                {"ok": False, "error_code": code, "description": description}, status=code
             )
         method = request.match_info["method"]
         params = await self._params(request)
