@@ -10,7 +10,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from bot import logs
 from bot.config import TOKEN_ENV, Config, ConfigError, load
 from storage.db import Database
 from storage.errors import StorageError
@@ -23,6 +25,11 @@ NO_TOKEN = (
     "To get one, open @BotFather in Telegram (https://t.me/BotFather), send /newbot and "
     "follow its questions; it answers with the token."
 )
+TOKEN_REJECTED = (
+    f"Telegram rejected the token: check {TOKEN_ENV} (or telegram.token) and telegram.api_base_url"
+)
+
+log = logging.getLogger(__name__)
 
 
 class _Fail(Exception):
@@ -42,10 +49,53 @@ def _run(args: argparse.Namespace) -> None:
     config = _config(args.config)
     if not config.telegram.token:
         raise _Fail(NO_TOKEN)
-    from bot import app  # noqa: PLC0415 - PTB loads only for the commands that need it
+    redactor = logs.protect(config.telegram.token)
+    from telegram.error import TelegramError  # noqa: PLC0415 - PTB loads only for `run`
+
+    from bot import app  # noqa: PLC0415
 
     heartbeat = os.environ.get(HEARTBEAT_ENV)
-    app.run(config, heartbeat=Path(heartbeat) if heartbeat else None)
+    try:
+        asyncio.run(_ask_telegram(config))
+        app.run(config, heartbeat=Path(heartbeat) if heartbeat else None)
+    except TelegramError as e:
+        raise _start_failure(e, config, redactor) from None
+
+
+async def _ask_telegram(config: Config) -> None:
+    """getMe before starting. PTB's start-up makes the same call, but when it fails PTB logs a
+    traceback of its own before raising; asked here first, a wrong token or an API out of
+    reach is one line (PTB's own logs about this call are that line too)."""
+    from telegram import Bot  # noqa: PLC0415
+
+    ptb_log = logging.getLogger("telegram")
+    level = ptb_log.level
+    ptb_log.setLevel(logging.CRITICAL)
+    try:
+        async with Bot(config.telegram.token, base_url=config.telegram.api_base_url):
+            pass
+    finally:
+        ptb_log.setLevel(level)
+
+
+def _start_failure(error: Exception, config: Config, redactor: logs.Redactor) -> _Fail:
+    """One line on why the bot could not start; PTB's messages may carry the token."""
+    from telegram.error import InvalidToken, NetworkError  # noqa: PLC0415
+
+    where = _api_url(config.telegram.api_base_url)
+    reason = " ".join(str(error).split())  # one line, whatever PTB or httpx wrote
+    if isinstance(error, InvalidToken):  # PTB's name for a 401 and for a 404
+        return _Fail(TOKEN_REJECTED)  # a fault of the config: exit 2, as for a config error
+    if isinstance(error, NetworkError):  # also TimedOut, and 5xx answers
+        return _Fail(redactor.redact(f"cannot reach the Bot API at {where}: {reason}"), 1)
+    return _Fail(redactor.redact(f"the Bot API at {where} refused to start the bot: {reason}"), 1)
+
+
+def _api_url(api_base_url: str) -> str:
+    """The Bot API's URL without its secrets: `…` for the token, no user or password."""
+    parts = urlsplit(api_base_url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc).geturl() + "…"
 
 
 def _check_config(args: argparse.Namespace) -> None:
@@ -131,11 +181,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO, and a Bot API URL carries the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.setup()
     try:
         args.func(args)
     except _Fail as e:
@@ -143,5 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.status
     except StorageError as e:
         print(f"visnyk: storage error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before the bot took over the signals
+        return 130
+    except Exception:
+        log.exception("visnyk stopped by an unexpected error")  # through logging: redacted
         return 1
     return 0

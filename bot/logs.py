@@ -1,0 +1,133 @@
+"""Logging for the command line, and the filter that keeps the bot token out of every line.
+
+PTB puts the token in its messages (`InvalidToken: The token `…` was rejected`), httpx in the
+URLs of its errors and requests (`…/bot<token>/getMe`); both end up in tracebacks. `protect`
+puts a `Redactor` on every handler (a filter on a logger would miss the records its children
+propagate) and sends what Python would print by itself through logging too: uncaught
+exceptions, those of threads, unraisable ones (`Exception ignored in …`) and warnings. asyncio's
+default exception handler already logs to the `asyncio` logger, so the filter covers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from types import TracebackType
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+REDACTED = "<token>"
+# Alone, the part after the colon is found by its first 8 characters, and hidden with all the
+# token's characters that follow them (a shorter piece could be any word); after the bot's id
+# and a colon, any piece of it is hidden.
+SECRET_HEAD = 8
+_TOKEN_CHARS = "[A-Za-z0-9_-]"  # noqa: S105 - a character class, not a secret
+_COLON = "(?::|%3A|%253A)"  # as typed, URL-encoded, encoded twice (a URL inside a query)
+
+log = logging.getLogger(__name__)
+
+
+def setup() -> None:
+    """Every command logs to stderr at INFO; httpx's request lines (URLs) stay quiet."""
+    logging.basicConfig(level=logging.INFO, format=FORMAT)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class Redactor(logging.Filter):
+    """Rewrites a record so that no secret is left in its message, arguments, traceback or
+    stack: each becomes `<token>`, with any URL-encoded colon and any prefix of its part after
+    the colon. Lets every record through."""
+
+    def __init__(self, *secrets: str) -> None:
+        super().__init__()
+        self._forms: list[str] = []
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.hide(secret)
+
+    def hide(self, secret: str) -> None:
+        """Also hide `secret` (a bot token `123456789:AAE…`, or any string)."""
+        if not secret:
+            return
+        bot_id, colon, part = secret.rpartition(":")
+        if not colon:
+            part = secret
+        elif bot_id:
+            # The id and a colon, then anything that could be the token: every prefix too.
+            self._forms.append(f"(?<![0-9]){re.escape(bot_id)}{_COLON}{_TOKEN_CHARS}+")
+        head = re.escape(part[:SECRET_HEAD])
+        self._forms.append(head + f"{_TOKEN_CHARS}*" if len(part) > SECRET_HEAD else head)
+        self._forms.append(re.escape(secret))
+        self._pattern = re.compile("|".join(self._forms), re.IGNORECASE)
+
+    def redact(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text) if self._pattern is not None else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite what holds a secret; a record without one keeps its message, arguments and
+        exception."""
+        if self._pattern is None:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the format: keep both, hidden
+            message = f"{record.msg} {_describe(record.args)}"
+        if (hidden := self.redact(message)) != message:
+            record.msg, record.args = hidden, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and (hidden := self.redact(record.exc_text)) != record.exc_text:
+            # Formatters print exc_text when it is set; without exc_info none formats it anew.
+            record.exc_text, record.exc_info = hidden, None
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def _describe(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__} whose repr fails>"
+
+
+def protect(secret: str) -> Redactor:
+    """From now on `secret` appears in nothing this process writes through logging, and what
+    Python would write to stderr by itself goes through logging."""
+    redactor = Redactor(secret)
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    handlers = {id(h): h for lg in loggers for h in lg.handlers}
+    if logging.lastResort is not None:  # used when a record finds no handler at all
+        handlers[id(logging.lastResort)] = logging.lastResort
+    for handler in handlers.values():
+        handler.addFilter(redactor)
+    logging.captureWarnings(True)
+    sys.excepthook = log_uncaught
+    threading.excepthook = log_thread_uncaught
+    sys.unraisablehook = log_unraisable
+    return redactor
+
+
+def log_uncaught(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+    """sys.excepthook: the traceback through logging."""
+    log.critical("uncaught %s", kind.__name__, exc_info=(kind, error, tb))
+
+
+def log_thread_uncaught(args: threading.ExceptHookArgs) -> None:
+    """threading.excepthook: the traceback through logging (a thread's SystemExit is quiet)."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    exc_info = (args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+    log.critical("uncaught %s in thread %s", args.exc_type.__name__, name, exc_info=exc_info)
+
+
+def log_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """sys.unraisablehook: `Exception ignored in …` through logging."""
+    where = unraisable.err_msg or "Exception ignored in"
+    error = unraisable.exc_value
+    exc_info = (unraisable.exc_type, error, unraisable.exc_traceback) if error else None
+    log.error("%s: %s", where, _describe(unraisable.object), exc_info=exc_info)
