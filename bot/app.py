@@ -9,6 +9,7 @@ import gc
 import logging
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,10 +26,11 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot import jobs, render
+from bot import callbacks, jobs, render
 from bot.config import Config
 from bot.context import Context
 from bot.delivery.engine import Engine
@@ -48,8 +50,6 @@ from bot.handlers import (
     stop,
 )
 from bot.i18n import Catalogs
-from bot.render import news
-from bot.render import newsroom as newsroom_view
 from bot.runtime import Runtime, open_runtime
 from bot.throttle import Throttle
 from bot.updates import FairUpdates
@@ -175,7 +175,13 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     return app
 
 
+def _reads_as(kind: type) -> Callable[[object], bool]:
+    return lambda data: isinstance(callbacks.decode(data), kind)
+
+
 def _add_handlers(app: VisnykApp) -> None:
+    # First of all: a tap on a button that is in no chat (an inline message's) is none of ours.
+    app.add_handler(TypeHandler(Update, fallback.tap_without_chat), group=-1)
     messages = filters.UpdateType.MESSAGE
     commands = {
         "start": start.start,
@@ -210,33 +216,21 @@ def _add_handlers(app: VisnykApp) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=messages))
-    app.add_handler(
-        CallbackQueryHandler(
-            sections.toggle, pattern=rf"^({render.TOGGLE}|{render.TOGGLE_WELCOME}):([a-z0-9_-]+)$"
-        )
-    )
-    app.add_handler(
-        CallbackQueryHandler(
-            sections.toggle_mode,
-            pattern=rf"^({render.MODE}|{render.MODE_WELCOME}):([a-z0-9_-]+)$",
-        )
-    )
-    app.add_handler(CallbackQueryHandler(language.choose, pattern=rf"^{render.LANGUAGE}:(uk|en)$"))
-    app.add_handler(CallbackQueryHandler(stop.confirm, pattern=rf"^{render.STOP}:(yes|no)$"))
-    app.add_handler(
-        CallbackQueryHandler(browse.latest_page, pattern=rf"^{news.LATEST}:([a-z0-9_-]+):(\d+)$")
-    )
-    app.add_handler(
-        CallbackQueryHandler(browse.search_page, pattern=rf"^{news.SEARCH}:(\d+):(\d+)$")
-    )
-    app.add_handler(CallbackQueryHandler(browse.open_card, pattern=rf"^{news.CARD}:(\d+)$"))
-    app.add_handler(
-        CallbackQueryHandler(
-            newsroom.tap,
-            pattern=rf"^{newsroom_view.ALERT}:(\d+):({'|'.join(newsroom_view.ACTIONS)})$",
-        )
-    )
-    app.add_handler(CallbackQueryHandler(newsroom.fetch_tap, pattern=rf"^{newsroom_view.FETCH}$"))
+    # Buttons: each handler takes the taps the codec reads as its kind; anything else (forged,
+    # from an old version, not ours) reaches fallback.stale_button at the end.
+    taps = {
+        callbacks.SectionTap: sections.toggle,
+        callbacks.ModeTap: sections.toggle_mode,
+        callbacks.LanguageTap: language.choose,
+        callbacks.StopTap: stop.confirm,
+        callbacks.LatestPage: browse.latest_page,
+        callbacks.SearchPage: browse.search_page,
+        callbacks.CardTap: browse.open_card,
+        callbacks.AlertTap: newsroom.tap,
+        callbacks.FetchTap: newsroom.fetch_tap,
+    }
+    for kind, callback in taps.items():
+        app.add_handler(CallbackQueryHandler(callback, pattern=_reads_as(kind)))
     app.add_handler(InlineQueryHandler(browse.inline))
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))

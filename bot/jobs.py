@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 from bot import ingest as ingesting
 from bot import newsroom
 from bot.context import Context
+from storage import newsroom as stored_newsroom
 
 log = logging.getLogger(__name__)
+STRANGERS_KEPT_DAYS = 30  # /audit shows a week of them
 
 
 async def ingest(context: Context) -> None:
@@ -35,9 +38,13 @@ async def progress(context: Context) -> None:
 
 
 async def prune(context: Context) -> None:
-    """Forget articles older than `[ingest] keep_days`."""
+    """Forget articles older than `[ingest] keep_days`, and strangers not seen for a month."""
     runtime = context.runtime
     await ingesting.prune(runtime.db, runtime.config, runtime.now())
+    gone = await stored_newsroom.forget_strangers(
+        runtime.db, runtime.now() - dt.timedelta(days=STRANGERS_KEPT_DAYS)
+    )
+    log.info("pruned strangers=%d", gone)
 
 
 def write_heartbeat(path: Path) -> None:

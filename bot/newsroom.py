@@ -10,15 +10,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from telegram import Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
+from bot import urls
+from bot.callbacks import number
 from bot.delivery import stories
 from bot.delivery.engine import DELETE, EDIT
 from bot.i18n import LANGUAGES
 from bot.ingest import FeedReport
 from bot.news.extract import PageContent, page_summary
+from bot.render import MAX_TEXT, visible_length
 from bot.render import newsroom as view
+from bot.render.entities import Entity, python_index, to_html, utf16_offset
 from bot.runtime import Runtime
 from storage import chats, newsroom, outbox, subscriptions
 from storage.types import (
@@ -37,9 +42,10 @@ from storage.types import (
 log = logging.getLogger(__name__)
 PREVIEW_LIFETIME = dt.timedelta(minutes=10)
 DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messages this long
-_COMMAND = re.compile(r"^/\w+(@\w+)?\s*")
-_TAG = re.compile(r"^#([\w-]+)\s*")
-_URL = re.compile(r"\s*(https?://\S+)$")
+_TAG = re.compile(r"#([\w-]+)(?:\s+|$)")
+_URL = re.compile(r"(?:^|(?<=\s))(https?://\S+)$")
+# /recall 12, /correct #12 text: the alert's id as the first word (ASCII digits only).
+_ALERT_ID = re.compile(r"/\S+\s+#?([0-9]+)(?=\s|$)", re.ASCII)
 
 
 async def is_editor(runtime: Runtime, user_id: int) -> bool:
@@ -71,10 +77,19 @@ class BadDraft(ValueError):
 
 def read_tags(text: str, sections: Sequence[Section]) -> tuple[tuple[Section, ...] | None, str]:
     """Leading `#section` tags (slug or title) and the text after them; None for no tags."""
+    chosen, at = _tags(text, 0, sections)
+    return chosen, text[at:].strip()
+
+
+def _tags(
+    text: str, at: int, sections: Sequence[Section]
+) -> tuple[tuple[Section, ...] | None, int]:
+    """The `#section` tags from index `at` on, and the index after them (and their spaces)."""
     by_slug = {s.slug: s for s in sections}
     chosen: list[Section] = []
-    rest = text.strip()
-    while match := _TAG.match(rest):
+    while at < len(text) and text[at].isspace():
+        at += 1
+    while match := _TAG.match(text, at):
         tag = match.group(1).lower()
         section = by_slug.get(tag) or next(
             (s for s in sections if tag in {t.lower() for t in s.titles.values()}), None
@@ -83,22 +98,50 @@ def read_tags(text: str, sections: Sequence[Section]) -> tuple[tuple[Section, ..
             raise BadDraft("tag", tag)
         if section not in chosen:
             chosen.append(section)
-        rest = rest[match.end() :]
-    return tuple(chosen) or None, rest
+        at = match.end()
+    return tuple(chosen) or None, at
 
 
-def read_draft(text_html: str, sections: Sequence[Section], *, command: bool = True) -> Draft:
-    """Split `/breaking #world #ukraine text… https://…` (as PTB's `text_html`: the editor's
-    bold, italic and links as HTML, everything else escaped)."""
-    rest = _COMMAND.sub("", text_html.strip(), count=1) if command else text_html.strip()
-    chosen, rest = read_tags(rest, sections)
+def read_draft(
+    text: str, entities: Sequence[Entity], sections: Sequence[Section], *, start: int = 0
+) -> Draft:
+    """An editor's `/breaking #world #ukraine text… https://…` from where the text starts
+    (`start`: after the command, or after /correct's id): the sections, the text as HTML built
+    from the message's entities (so the preview is exactly what readers get), and the link it
+    ends with, if that is a link Telegram takes (else it stays in the text)."""
+    chosen, begin = _tags(text, start, sections)
+    end = len(text.rstrip())
     url = None
-    if found := _URL.search(rest):
-        url = found.group(1)
-        rest = rest[: found.start()]
-    if not rest.strip():
+    trailing = next(
+        (e for e in entities if e.type == "url" and e.offset + e.length == utf16_offset(text, end)),
+        None,
+    )
+    if trailing is not None:
+        link_at = python_index(text, trailing.offset)
+    else:
+        found = _URL.search(text, begin, end)
+        link_at = found.start(1) if found else end
+    if link_at >= begin and (url := urls.checked(text[link_at:end])) is not None:
+        end = link_at
+    while end > begin and text[end - 1].isspace():
+        end -= 1
+    if begin >= end:
         raise BadDraft("empty")
-    return Draft(chosen, rest.strip(), url)
+    body = to_html(text, entities, utf16_offset(text, begin), utf16_offset(text, end))
+    return Draft(chosen, body, url)
+
+
+def read_alert_id(text: str) -> tuple[int, int] | None:
+    """`/recall 12` or `/correct #12 …`: the alert's id and the index after it; None when there
+    is none, or it is no id an alert could have (`²`, 23 digits)."""
+    found = _ALERT_ID.match(text)
+    alert_id = number(found.group(1)) if found else None
+    return None if found is None or alert_id is None else (alert_id, found.end())
+
+
+def entities_of(message: Message) -> list[Entity]:
+    """A message's entities as bot.render.entities reads them."""
+    return [Entity(str(e.type), e.offset, e.length, e.url) for e in message.entities]
 
 
 def payload(runtime: Runtime, draft: Draft) -> dict[str, list[dict[str, object]]]:
@@ -136,10 +179,8 @@ def story_payload(
 
 def overflow(message_payload: dict[str, list[dict[str, object]]]) -> int:
     """How many characters the longest language's message is over Telegram's limit (0: fits)."""
-    longest = max(
-        view.visible_length(str(m["text"])) for ms in message_payload.values() for m in ms
-    )
-    return max(0, longest - view.MAX_TEXT)
+    longest = max(visible_length(str(m["text"])) for ms in message_payload.values() for m in ms)
+    return max(0, longest - MAX_TEXT)
 
 
 async def reached(runtime: Runtime, alert: Broadcast) -> int:

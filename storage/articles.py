@@ -228,7 +228,13 @@ async def _articles(s: AsyncSession, rows: Iterable[ArticleRow]) -> list[Article
 
 
 async def _page(s: AsyncSession, query: Select[ArticleRow], offset: int, limit: int) -> Page:
+    """The page at `offset`; past the end, the last page there is (callers bound `offset`:
+    the walk to it is what a deep page costs)."""
     rows = list((await s.execute(query.offset(offset).limit(limit + 1))).scalars())
+    if not rows and offset > 0:
+        there = await s.scalar(select(func.count()).select_from(query.limit(offset).subquery()))
+        offset = max(0, (int(there or 0) - 1) // limit * limit)
+        rows = list((await s.execute(query.offset(offset).limit(limit + 1))).scalars())
     return Page(tuple(await _articles(s, rows[:limit])), offset, has_more=len(rows) > limit)
 
 
@@ -317,8 +323,23 @@ async def search(
         matching = text(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q "
             "ORDER BY rowid DESC LIMIT :n OFFSET :o"
-        ).bindparams(q=expression, n=limit + 1, o=offset)
-        ids = list((await s.execute(matching)).scalars())
+        )
+        ids = list(
+            (await s.execute(matching.bindparams(q=expression, n=limit + 1, o=offset))).scalars()
+        )
+        if not ids and offset > 0:  # past the end: the last page there is
+            there = await s.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT rowid FROM articles_fts "
+                    "WHERE articles_fts MATCH :q LIMIT :o)"
+                ).bindparams(q=expression, o=offset)
+            )
+            offset = max(0, (int(there or 0) - 1) // limit * limit)
+            ids = list(
+                (
+                    await s.execute(matching.bindparams(q=expression, n=limit + 1, o=offset))
+                ).scalars()
+            )
         rows = {
             r.id: r
             for r in (await s.execute(select(ArticleRow).where(ArticleRow.id.in_(ids)))).scalars()
@@ -342,15 +363,17 @@ async def prune(db: Database, before: dt.datetime) -> int:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def save_search(db: Database, query: str, now: dt.datetime) -> int:
+async def save_search(db: Database, query: str, now: dt.datetime, chat_id: int) -> int:
+    """Keep a chat's search so that its result pages can be turned; only from that chat."""
     async with db.transaction() as s:
-        row = SearchRow(query=query[:256], created=now)
+        row = SearchRow(query=query[:256], created=now, chat_id=chat_id)
         s.add(row)
         await s.flush()
         return row.id
 
 
-async def get_search(db: Database, search_id: int) -> str | None:
+async def get_search(db: Database, search_id: int, chat_id: int) -> str | None:
+    """The words of a search made in `chat_id` (None for another chat's: ids are guessable)."""
     async with db.transaction() as s:
         row = await s.get(SearchRow, search_id)
-        return row.query if row else None
+        return row.query if row is not None and row.chat_id == chat_id else None

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from storage.db import Database, insert_ignoring
-from storage.models import AuditRow, BroadcastRow, ChatRow, DeliveryRow, EditorRow
+from storage.models import AuditRow, BroadcastRow, ChatRow, DeliveryRow, EditorRow, StrangerRow
 from storage.types import (
     AuditEntry,
     Broadcast,
@@ -21,6 +21,7 @@ from storage.types import (
     BroadcastState,
     DeliveryState,
     Priority,
+    Stranger,
 )
 
 AUDIT_TARGET = 256
@@ -78,6 +79,51 @@ async def audit_log(db: Database, limit: int = 20) -> list[AuditEntry]:
     async with db.transaction() as s:
         rows = await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
         return [AuditEntry(r.at, r.user_id, r.action, r.target, r.outcome) for r in rows]
+
+
+async def stranger_tried(db: Database, user_id: int, action: str, now: dt.datetime) -> None:
+    """Someone who is no editor tried an editors' command: one row a person, counted, so that
+    a stranger's flood never pushes the editors' own entries out of the audit log."""
+    async with db.transaction() as s:
+        added = await s.execute(
+            insert_ignoring(s, StrangerRow).values(
+                user_id=user_id, attempts=1, first_at=now, last_at=now, last_action=action[:32]
+            )
+        )
+        if not added.rowcount:  # type: ignore[attr-defined]
+            await s.execute(
+                update(StrangerRow)
+                .where(StrangerRow.user_id == user_id)
+                .values(attempts=StrangerRow.attempts + 1, last_at=now, last_action=action[:32])
+            )
+
+
+async def strangers(
+    db: Database, since: dt.datetime, limit: int = 5
+) -> tuple[list[Stranger], int, int]:
+    """Those who tried since `since`, the latest first (at most `limit`); and how many people
+    and attempts that is in all."""
+    async with db.transaction() as s:
+        recent = StrangerRow.last_at >= since
+        rows = await s.scalars(
+            select(StrangerRow).where(recent).order_by(StrangerRow.last_at.desc()).limit(limit)
+        )
+        listed = [
+            Stranger(r.user_id, r.attempts, r.first_at, r.last_at, r.last_action) for r in rows
+        ]
+        people, attempts = (
+            await s.execute(
+                select(func.count(), func.coalesce(func.sum(StrangerRow.attempts), 0)).where(recent)
+            )
+        ).one()
+        return listed, int(people), int(attempts)
+
+
+async def forget_strangers(db: Database, before: dt.datetime) -> int:
+    """Drop strangers not seen since `before` (the table stays as small as the recent past)."""
+    async with db.transaction() as s:
+        result = await s.execute(delete(StrangerRow).where(StrangerRow.last_at < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # ---- broadcasts --------------------------------------------------------------------------

@@ -224,6 +224,17 @@ class AuditEntry:
     outcome: str
 
 
+@dataclass(frozen=True, slots=True)
+class Stranger:
+    """Someone who is not an editor and tried editors' commands."""
+
+    user_id: int
+    attempts: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    last_action: str
+
+
 class BroadcastKind(StrEnum):
     BREAKING = "breaking"  # an alert to many chats
     RECALL = "recall"  # delete an alert everywhere it went

@@ -130,3 +130,24 @@ def test_menus_fit_telegram_limits() -> None:
     for lang in ("uk", "en"):
         for command in render.command_menu(Catalogs().get(lang)):
             assert 1 <= len(command.description) <= 256
+
+
+def test_every_message_in_the_code_is_one_the_catalogs_see() -> None:
+    """A gettext call Babel cannot extract (inside an f-string, say) would never be translated:
+    every literal passed to gettext/ngettext in the code must be among the extracted ones."""
+    import ast  # noqa: PLC0415 - only this test reads the code as a tree
+
+    extracted = source_messages()
+    unseen = []
+    for path in (ROOT / "bot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("gettext", "ngettext")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value not in extracted
+            ):
+                unseen.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.args[0].value!r}")
+    assert unseen == []

@@ -162,15 +162,24 @@ async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
     stranger = kit.reader("Незнайомець")
     for command in ("/breaking Фейк", "/recall 1", "/broadcasts", "/audit", "/editor_add 5"):
         answer = await stranger.say(command)
-        assert "для редакторів" in answer.text or "Лише власники" in answer.text
-    group = kit.people.talk(kit.people.group("Редакція"), editor.user)
-    answer = await group.say("/breaking Фейк")
-    assert "лише в особистому чаті" in answer.text
+        assert answer.text == "Ця команда — для редакторів."
+    second = await another_editor(kit, "Друга")
+    assert "Лише власники" in (await second.say("/editor_add 5")).text
+    # In a group an editor and anyone else get the same answer: the group learns nobody's role.
+    member = kit.people.person("Учасник")
+    group = kit.people.group("Редакція", members=(member,))
+    from_editor = await kit.people.talk(group, editor.user).say("/breaking Фейк")
+    from_member = await kit.people.talk(group, member).say("/breaking Фейк")
+    assert "лише в особистому чаті" in from_editor.text
+    assert from_member.text == from_editor.text
     assert not any(alive(kit, r) for r in readers)
+    # Strangers' attempts are a tally apart; the audit log keeps the editors' own.
     entries = await newsroom.audit_log(kit.db, 50)
-    assert sum(e.outcome == "refused: not an editor" for e in entries) == 4
+    assert {e.user_id for e in entries} == {editor.user["id"], second.user["id"]}
     assert any(e.outcome == "refused: not an owner" for e in entries)
     assert any(e.outcome == "refused: not in a private chat" for e in entries)
+    _, people, attempts = await newsroom.strangers(kit.db, kit.runtime.now() - dt.timedelta(days=1))
+    assert (people, attempts) == (2, 6)
 
 
 async def test_bad_input_gets_a_clear_answer(room: Kit) -> None:
@@ -243,7 +252,10 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
         assert "🟢" in listing.text
         before = web.hits["ukrinform.xml"]
         await editor.tap(listing, "Оновити зараз")
-        await eventually(lambda: "Опитано 2 стрічки" in listing.text)
+        assert "Опитано 2 стрічки" in (await editor.next_message()).text
+        again = await editor.next_message()  # the feeds' health anew, with the button
+        assert "🔴" in again.text
+        assert again.button("Оновити зараз")
         assert web.hits["ukrinform.xml"] > before
         stranger = kit.reader("Незнайомець")
         assert "для редакторів" in (await stranger.say("/sources")).text

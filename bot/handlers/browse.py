@@ -8,8 +8,9 @@ from telegram import Update
 
 from bot import render
 from bot import sections as lookup
+from bot.callbacks import CardTap, LatestPage, SearchPage, number
 from bot.context import Context
-from bot.handlers.common import chat_and_translator, edit, reply
+from bot.handlers.common import chat_and_translator, edit, reply, tapped
 from bot.i18n import pick_language
 from bot.news.stem import search_terms
 from bot.render import View, news
@@ -17,6 +18,7 @@ from storage import articles, subscriptions
 from storage.types import Chat
 
 INLINE_PAGE = 20
+INLINE_DEPTH = 200  # results an inline query pages through (then: search with more words)
 
 
 def _zone(context: Context, chat: Chat | None) -> ZoneInfo:
@@ -31,7 +33,9 @@ async def _latest_view(context: Context, chat: Chat, scope: str, offset: int) ->
         slugs = None
     else:
         slugs = [scope]
-    page = await articles.latest(context.db, slugs, offset=offset, limit=news.PAGE_SIZE)
+    page = await articles.latest(
+        context.db, slugs, offset=news.clamp_offset(offset), limit=news.PAGE_SIZE
+    )
     return news.latest_view(
         context.translator(chat.language),
         chat.language,
@@ -62,16 +66,14 @@ async def latest(update: Update, context: Context) -> None:
 
 async def latest_page(update: Update, context: Context) -> None:
     """◀ ▶ and the section row under /latest: the message edits in place."""
-    query = update.callback_query
-    assert query is not None
-    assert context.matches
-    scope, offset = context.matches[0].group(1), int(context.matches[0].group(2))
+    query, tap = tapped(update, LatestPage)
+    scope = tap.scope
     chat, t = await chat_and_translator(update, context)
     if scope not in (news.MINE, news.ALL) and not lookup.find(context.runtime.sections, scope):
         await query.answer(render.section_gone(t), show_alert=True)
         return
     await query.answer()
-    text, markup = await _latest_view(context, chat, scope, offset)
+    text, markup = await _latest_view(context, chat, scope, tap.offset)
     await edit(query, text, markup)
 
 
@@ -79,7 +81,9 @@ async def _search_view(
     context: Context, chat: Chat, words: str, search_id: int, offset: int
 ) -> View:
     terms = search_terms(words)
-    page = await articles.search(context.db, terms, offset=offset, limit=news.PAGE_SIZE)
+    page = await articles.search(
+        context.db, terms, offset=news.clamp_offset(offset), limit=news.PAGE_SIZE
+    )
     t = context.translator(chat.language)
     now, zone = context.runtime.now(), _zone(context, chat)
     return news.search_view(t, chat.language, words, search_id, page, now=now, zone=zone)
@@ -93,34 +97,29 @@ async def search(update: Update, context: Context) -> None:
     if not terms:
         await reply(update, render.search_usage(t))
         return
-    search_id = await articles.save_search(context.db, words, context.runtime.now())
+    search_id = await articles.save_search(context.db, words, context.runtime.now(), chat.id)
     text, markup = await _search_view(context, chat, words, search_id, 0)
     await reply(update, text, markup)
 
 
 async def search_page(update: Update, context: Context) -> None:
     """◀ ▶ under search results."""
-    query = update.callback_query
-    assert query is not None
-    assert context.matches
-    search_id, offset = int(context.matches[0].group(1)), int(context.matches[0].group(2))
+    query, tap = tapped(update, SearchPage)
     chat, t = await chat_and_translator(update, context)
-    words = await articles.get_search(context.db, search_id)
-    if words is None:
+    words = await articles.get_search(context.db, tap.search_id, chat.id)
+    if words is None:  # forgotten, or another chat's (its words are that chat's business)
         await query.answer(render.stale_button(t), show_alert=True)
         return
     await query.answer()
-    text, markup = await _search_view(context, chat, words, search_id, offset)
+    text, markup = await _search_view(context, chat, words, tap.search_id, tap.offset)
     await edit(query, text, markup)
 
 
 async def open_card(update: Update, context: Context) -> None:
     """A headline's number: the article as a card, in a new message."""
-    query = update.callback_query
-    assert query is not None
-    assert context.matches
+    query, tap = tapped(update, CardTap)
     chat, t = await chat_and_translator(update, context)
-    article = await articles.get(context.db, int(context.matches[0].group(1)))
+    article = await articles.get(context.db, tap.article_id)
     if article is None:
         await query.answer(render.article_gone(t), show_alert=True)
         return
@@ -145,7 +144,7 @@ async def inline(update: Update, context: Context) -> None:
     runtime = context.runtime
     lang = pick_language(inline_query.from_user.language_code, runtime.config.i18n.default_language)
     t = context.translator(lang)
-    offset = int(inline_query.offset) if inline_query.offset.isdigit() else 0
+    offset = number(inline_query.offset, INLINE_DEPTH) or 0
     terms = search_terms(inline_query.query)
     if terms:
         page = await articles.search(runtime.db, terms, offset=offset, limit=INLINE_PAGE)
@@ -159,5 +158,9 @@ async def inline(update: Update, context: Context) -> None:
         cache_time=30,
         is_personal=False,
         # None, not "": PTB 22.8's ExtBot with Defaults sends "" as "[]".
-        next_offset=str(offset + len(results)) if page.has_more else None,
+        next_offset=(
+            str(offset + len(results))
+            if page.has_more and offset + len(results) <= INLINE_DEPTH
+            else None
+        ),
     )

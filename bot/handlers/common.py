@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, TelegramError
 
+from bot import callbacks
 from bot.context import Context
 from bot.i18n import Translator, pick_language
 from storage import chats
@@ -15,6 +18,19 @@ from storage.types import Chat, ChatType
 
 log = logging.getLogger(__name__)
 ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+T = TypeVar("T")
+# An edit that cannot happen because the message is gone or too old: the tap was answered.
+_GONE = ("message to edit not found", "message can't be edited")
+
+
+def tapped(update: Update, kind: type[T]) -> tuple[CallbackQuery, T]:
+    """The tap and what its button says, read by the codec (the handler's pattern did it
+    first, so here it is always of `kind`)."""
+    query = update.callback_query
+    assert query is not None
+    tap = callbacks.decode(query.data)
+    assert isinstance(tap, kind), f"{kind.__name__} expected, got {query.data!r}"
+    return query, tap
 
 
 def chat_title(update: Update) -> str:
@@ -68,10 +84,22 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
     await message.reply_text(text, reply_markup=markup, do_quote=False)
 
 
+async def reply_all(
+    update: Update, texts: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer with several messages (a long list, split); buttons go under the last."""
+    for i, text in enumerate(texts):
+        await reply(update, text, markup if i == len(texts) - 1 else None)
+
+
 async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the message a button belongs to; an edit that changes nothing is fine."""
+    """Edit the message a button belongs to; an edit that changes nothing is fine, and so is
+    one of a message that is gone or too old to edit (the tap has its answer already)."""
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as e:
-        if "not modified" not in str(e).lower():
+        problem = str(e).lower()
+        if any(gone in problem for gone in _GONE):
+            log.info("tapped message not edited error=%s", e)
+        elif "not modified" not in problem:
             raise

@@ -7,6 +7,7 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot import render
 from bot.context import Context
@@ -34,6 +35,18 @@ async def stale_button(update: Update, context: Context) -> None:
     assert query is not None
     _, t = await chat_and_translator(update, context)
     await query.answer(render.stale_button(t), show_alert=True)
+
+
+async def tap_without_chat(update: Update, context: Context) -> None:
+    """Runs before every handler: a tap whose message is in no chat (the bot's buttons are
+    all in chats) gets the stale-button answer and goes no further."""
+    query = update.callback_query
+    if query is None or update.effective_chat is not None:
+        return
+    default = context.runtime.config.i18n.default_language
+    t = context.translator(pick_language(query.from_user.language_code, default))
+    await query.answer(render.stale_button(t), show_alert=True)
+    raise ApplicationHandlerStop
 
 
 async def throttled(update: Update, context: Context, *, minutes: int) -> None:

@@ -6,8 +6,9 @@ from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
 from bot import render
+from bot.callbacks import LanguageTap
 from bot.context import Context
-from bot.handlers.common import chat_and_translator, edit, log, may_change, reply
+from bot.handlers.common import chat_and_translator, edit, log, may_change, reply, tapped
 from bot.i18n import parse_language
 from storage import chats
 from storage.types import Chat
@@ -47,10 +48,8 @@ async def language(update: Update, context: Context) -> None:
 
 async def choose(update: Update, context: Context) -> None:
     """A tap on a language button."""
-    query = update.callback_query
-    assert query is not None
-    assert context.matches
-    wanted = context.matches[0].group(1)
+    query, tap = tapped(update, LanguageTap)
+    wanted = tap.language
     chat, t = await chat_and_translator(update, context)
     if not await may_change(update, context, chat):
         await query.answer(render.admins_only(t), show_alert=True)

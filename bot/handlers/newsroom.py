@@ -18,8 +18,16 @@ from telegram.error import TelegramError
 from bot import newsroom as room
 from bot import render
 from bot import stats as figures
+from bot.callbacks import AlertAction, AlertTap, FetchTap, number
 from bot.context import Context
-from bot.handlers.common import ADMIN_STATUSES, chat_and_translator, edit, reply
+from bot.handlers.common import (
+    ADMIN_STATUSES,
+    chat_and_translator,
+    edit,
+    reply,
+    reply_all,
+    tapped,
+)
 from bot.i18n import Translator
 from bot.render import newsroom as view
 from storage import feeds, newsroom, outbox, subscriptions
@@ -27,32 +35,46 @@ from storage import stats as stored_stats
 from storage.types import Broadcast, BroadcastKind, Section
 
 log = logging.getLogger(__name__)
-_ID = re.compile(r"^/\w+(@\w+)?\s+#?(\d+)\s*")
+MAX_USER_ID = 2**53  # Telegram's ids fit in 52 bits (its documentation); chats' with a prefix
+MAX_CHAT_ID = 2**53
+_USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
 async def _gate(
     update: Update, context: Context, action: str, *, owner: bool = False
 ) -> tuple[Translator, str] | None:
-    """The translator and language if the sender may do `action` here; else a short refusal,
-    logged and audited."""
+    """The translator and language if the sender may do `action` here; else a short refusal.
+    Editors' refused attempts go to the audit log, everyone else's to the strangers' tally.
+    Outside a private chat everyone gets the same refusal: a group must not learn who edits."""
     chat, t = await chat_and_translator(update, context)
     user = update.effective_user
     runtime = context.runtime
-    allowed = user is not None and (
-        room.is_owner(runtime, user.id) if owner else await room.is_editor(runtime, user.id)
-    )
-    if not allowed:
-        reason = "owners only" if owner else "editors only"
-        outcome = "refused: not an owner" if owner else "refused: not an editor"
-    elif not chat.is_private:
+    user_id = user.id if user is not None else 0
+    editor = user is not None and await room.is_editor(runtime, user_id)
+    if not chat.is_private:
         reason, outcome = "private only", "refused: not in a private chat"
+    elif not editor:
+        reason, outcome = "editors only", "refused: not an editor"
+    elif owner and not room.is_owner(runtime, user_id):
+        reason, outcome = "owners only", "refused: not an owner"
     else:
         return t, chat.language
-    user_id = user.id if user is not None else 0
-    log.warning("editor command refused user=%s chat=%s action=%s", user_id, chat.id, action)
-    await newsroom.audit(context.db, user_id, action, f"chat {chat.id}", outcome, runtime.now())
+    await _refused(context, user_id, action, f"chat {chat.id}", outcome, editor=editor)
     await reply(update, view.refusal(t, reason))
     return None
+
+
+async def _refused(
+    context: Context, user_id: int, action: str, target: str, outcome: str, *, editor: bool
+) -> None:
+    """Record a refused attempt: an editor's in the audit log, anyone else's as a tally."""
+    runtime = context.runtime
+    if editor:
+        log.warning("editor command refused user=%s action=%s outcome=%s", user_id, action, outcome)
+        await newsroom.audit(runtime.db, user_id, action, target, outcome, runtime.now())
+    else:
+        log.info("stranger refused user=%s action=%s", user_id, action)
+        await newsroom.stranger_tried(runtime.db, user_id, action, runtime.now())
 
 
 def _user(update: Update) -> int:
@@ -73,8 +95,15 @@ async def breaking(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     runtime = context.runtime
+    text = message.text or ""
+    command = text.split(maxsplit=1)[0] if text.strip() else ""
     try:
-        draft = room.read_draft(message.text_html or "", runtime.sections)
+        draft = room.read_draft(
+            text,
+            room.entities_of(message),
+            runtime.sections,
+            start=text.find(command) + len(command),
+        )
     except room.BadDraft as e:
         hint = view.breaking_usage(t, runtime.sections, lang)
         if e.reason == "tag":
@@ -175,14 +204,14 @@ async def _follow_up(
     t, _lang = gate
     message = update.effective_message
     assert message is not None
-    text_html = message.text_html or ""
-    found = _ID.match(text_html)
+    text = message.text or ""
+    found = room.read_alert_id(text)
     usage = view.recall_usage(t) if kind is BroadcastKind.RECALL else view.correct_usage(t)
     if found is None:
         await _audit(context, update, kind.value, "", "refused: no id")
         await reply(update, usage)
         return
-    alert_id = int(found.group(2))
+    alert_id, after = found
     try:
         alert = await room.alert_to_change(context.runtime, alert_id, _user(update))
     except room.Refused as e:
@@ -193,7 +222,7 @@ async def _follow_up(
         await _ask_recall(update, context, t, alert)
         return
     try:
-        draft = room.read_draft(text_html[found.end() :], [], command=False)
+        draft = room.read_draft(text, room.entities_of(message), [], start=after)
     except room.BadDraft:
         await _audit(context, update, kind.value, f"#{alert_id}", "refused: empty")
         await reply(update, usage)
@@ -220,20 +249,22 @@ async def _ask_recall(update: Update, context: Context, t: Translator, alert: Br
 
 async def tap(update: Update, context: Context) -> None:
     """A preview's button: send, send silently, or cancel; only for the preview's editor."""
-    query = update.callback_query
-    assert query is not None
-    assert context.match is not None
-    broadcast_id, action = int(context.match.group(1)), context.match.group(2)
+    query, button = tapped(update, AlertTap)
+    broadcast_id, action = button.broadcast_id, button.action
     _chat, t = await chat_and_translator(update, context)
     runtime = context.runtime
     user_id = query.from_user.id
-    name = "cancel" if action == view.CANCEL else "confirm"
+    name = "cancel" if action is AlertAction.CANCEL else "confirm"
+    if not await room.is_editor(runtime, user_id):  # a forged or stolen button: it says nothing
+        await _refused(context, user_id, name, "", "refused: not an editor", editor=False)
+        await query.answer(render.stale_button(t), show_alert=True)
+        return
     try:
-        if action == view.CANCEL:
+        if action is AlertAction.CANCEL:
             await room.cancel(runtime, broadcast_id, user_id)
         else:
             broadcast = await room.confirm(
-                runtime, broadcast_id, user_id, silent=action == view.QUIET
+                runtime, broadcast_id, user_id, silent=action is AlertAction.QUIET
             )
     except room.Refused as e:
         await newsroom.audit(context.db, user_id, name, f"#{broadcast_id}", f"refused: {e.reason}",
@@ -243,7 +274,7 @@ async def tap(update: Update, context: Context) -> None:
             "alert tap refused user=%s broadcast=%s reason=%s", user_id, broadcast_id, e.reason
         )
         return
-    if action == view.CANCEL:
+    if action is AlertAction.CANCEL:
         await query.answer()
         await edit(query, view.cancelled(t, broadcast_id))
         await newsroom.audit(
@@ -271,7 +302,7 @@ async def broadcasts(update: Update, context: Context) -> None:
         assert b.item_id is not None
         items.append((b, await outbox.counts(runtime.db, b.item_id)))
     zone = ZoneInfo(runtime.config.digest.timezone)
-    await reply(update, view.broadcasts_list(t, items, zone, runtime.sections, lang))
+    await reply_all(update, view.broadcasts_list(t, items, zone, runtime.sections, lang))
 
 
 async def audit(update: Update, context: Context) -> None:
@@ -280,9 +311,14 @@ async def audit(update: Update, context: Context) -> None:
     if gate is None:
         return
     t, _ = gate
+    runtime = context.runtime
     entries = await newsroom.audit_log(context.db, 20)
-    zone = ZoneInfo(context.runtime.config.digest.timezone)
-    await reply(update, view.audit_list(t, entries, zone))
+    week_ago = runtime.now() - dt.timedelta(days=7)
+    strangers, people, attempts = await newsroom.strangers(context.db, week_ago)
+    zone = ZoneInfo(runtime.config.digest.timezone)
+    await reply_all(
+        update, view.audit_list(t, entries, zone, strangers, people=people, attempts=attempts)
+    )
 
 
 async def editors(update: Update, context: Context) -> None:
@@ -291,13 +327,13 @@ async def editors(update: Update, context: Context) -> None:
         return
     t, _ = gate
     listed = await newsroom.editors(context.db)
-    await reply(update, view.editors_list(t, context.runtime.config.telegram.owners, listed))
+    await reply_all(update, view.editors_list(t, context.runtime.config.telegram.owners, listed))
 
 
 def _target_user(update: Update, context: Context) -> int | None:
     """The user id in the command's argument, or the author of a forwarded message it replies to."""
-    if context.args and context.args[0].isdigit():
-        return int(context.args[0])
+    if context.args:
+        return number(context.args[0].removeprefix("#"), MAX_USER_ID) or None
     message = update.effective_message
     replied = message.reply_to_message if message else None
     if replied is not None and isinstance(replied.forward_origin, MessageOriginUser):
@@ -358,10 +394,10 @@ async def stats(update: Update, context: Context) -> None:
     audience = figures.audience(await stored_stats.chat_lives(runtime.db), now)
     per_section = await subscriptions.count_by_section(runtime.db)
     deliveries = await stored_stats.deliveries_since(runtime.db, now - dt.timedelta(days=1))
-    text = view.stats_text(
+    texts = view.stats_text(
         t, audience, runtime.sections, per_section=per_section, deliveries=deliveries, lang=lang
     )
-    await reply(update, text)
+    await reply_all(update, texts)
     png = await asyncio.to_thread(figures.chart_png, audience.per_day, view.chart_title(t))
     message = update.effective_message
     assert message is not None
@@ -407,8 +443,11 @@ async def channel_add(update: Update, context: Context) -> None:
 
 async def _channel(context: Context, name: str) -> ChatFullInfo | str:
     """The channel `name` (@username or id) where the bot may post, or what is wrong."""
+    chat_id = number(name, MAX_CHAT_ID, signed=True)
+    if chat_id is None and not _USERNAME.fullmatch(name):
+        return "not found"  # neither an id nor a @username: no need to ask Telegram
     try:
-        chat = await context.bot.get_chat(int(name) if name.lstrip("-").isdigit() else name)
+        chat = await context.bot.get_chat(chat_id if chat_id is not None else name)
     except TelegramError:
         return "not found"
     if chat.type != ChatType.CHANNEL:
@@ -454,7 +493,7 @@ async def channels(update: Update, context: Context) -> None:
         return
     t, lang = gate
     listed = await room.channels(context.runtime)
-    await reply(update, view.channels_list(t, listed, lang))
+    await reply_all(update, view.channels_list(t, listed, lang))
 
 
 async def sources(update: Update, context: Context) -> None:
@@ -464,10 +503,10 @@ async def sources(update: Update, context: Context) -> None:
         return
     t, _ = gate
     runtime = context.runtime
-    text, markup = view.sources_view(
+    texts, markup = view.sources_view(
         t, await feeds.listed(runtime.db), ZoneInfo(runtime.config.ingest.timezone)
     )
-    await reply(update, text, markup)
+    await reply_all(update, texts, markup)
 
 
 async def fetch(update: Update, context: Context) -> None:
@@ -478,28 +517,28 @@ async def fetch(update: Update, context: Context) -> None:
     t, _ = gate
     reports = await room.fetch_all(context.runtime)
     await _audit(context, update, "fetch", "all feeds", f"{sum(r.new for r in reports)} new")
-    await reply(update, view.fetched(t, reports))
+    await reply_all(update, view.fetched(t, reports))
 
 
 async def fetch_tap(update: Update, context: Context) -> None:
-    """The "Fetch now" button under /sources (editors only, like the command)."""
-    query = update.callback_query
-    assert query is not None
+    """The "Fetch now" button under /sources (editors only, like the command): what came in,
+    then the feeds' health again, in new messages (either can be long)."""
+    query, _ = tapped(update, FetchTap)
     _chat, t = await chat_and_translator(update, context)
     runtime = context.runtime
-    if not await room.is_editor(runtime, query.from_user.id):
-        await newsroom.audit(context.db, query.from_user.id, "fetch", "all feeds",
-                             "refused: not an editor", runtime.now())  # fmt: skip
-        await query.answer(view.tap_refusal(t, "not an editor"), show_alert=True)
+    user_id = query.from_user.id
+    if not await room.is_editor(runtime, user_id):
+        await _refused(context, user_id, "fetch", "all feeds", "refused", editor=False)
+        await query.answer(render.stale_button(t), show_alert=True)
         return
     await query.answer(view.started_fetch(t))
     reports = await room.fetch_all(runtime)
-    await newsroom.audit(context.db, query.from_user.id, "fetch", "all feeds",
-                         f"{sum(r.new for r in reports)} new", runtime.now())  # fmt: skip
-    text, markup = view.sources_view(
+    await _audit(context, update, "fetch", "all feeds", f"{sum(r.new for r in reports)} new")
+    await reply_all(update, view.fetched(t, reports))
+    texts, markup = view.sources_view(
         t, await feeds.listed(runtime.db), ZoneInfo(runtime.config.ingest.timezone)
     )
-    await edit(query, view.fetched(t, reports) + "\n\n" + text, markup)
+    await reply_all(update, texts, markup)
 
 
 async def set_editor_menu(context: Context, user_id: int, *, editor: bool) -> None:

@@ -6,8 +6,9 @@ from telegram import Update
 
 from bot import render
 from bot import sections as lookup
+from bot.callbacks import ModeTap, SectionTap
 from bot.context import Context
-from bot.handlers.common import chat_and_translator, edit, may_change, reply
+from bot.handlers.common import chat_and_translator, edit, may_change, reply, tapped
 from bot.i18n import Translator
 from storage import subscriptions
 from storage.errors import SectionNotFound
@@ -22,27 +23,25 @@ async def show(update: Update, context: Context) -> None:
     await reply(update, text, markup)
 
 
-async def _tap(update: Update, context: Context) -> tuple[str, str, Chat, Translator] | None:
-    """A tap on a section's button: (prefix, slug, chat, translator), or None if refused."""
-    query = update.callback_query
-    assert query is not None
-    assert context.matches
-    prefix, slug = context.matches[0].group(1), context.matches[0].group(2)
+async def _allowed(update: Update, context: Context) -> tuple[Chat, Translator] | None:
+    """The chat and translator if the tapper may change the chat's sections; else None, and
+    the tap is answered."""
     chat, t = await chat_and_translator(update, context)
     if not await may_change(update, context, chat):
-        await query.answer(render.admins_only(t), show_alert=True)
+        assert update.callback_query is not None
+        await update.callback_query.answer(render.admins_only(t), show_alert=True)
         return None
-    return prefix, slug, chat, t
+    return chat, t
 
 
 async def toggle(update: Update, context: Context) -> None:
     """A tap on a section button: flip the subscription, answer, redraw the list."""
-    tapped = await _tap(update, context)
-    if tapped is None:
+    query, tap = tapped(update, SectionTap)
+    allowed = await _allowed(update, context)
+    if allowed is None:
         return
-    prefix, slug, chat, t = tapped
-    query = update.callback_query
-    assert query is not None
+    chat, t = allowed
+    slug = tap.slug
     section = lookup.find(context.runtime.sections, slug)
     try:
         if section is None:
@@ -52,17 +51,17 @@ async def toggle(update: Update, context: Context) -> None:
         await query.answer(render.section_gone(t), show_alert=True)
     else:
         await query.answer(render.toggled(t, section, chat.language, now_on=now_on))
-    await _redraw(update, context, welcome=prefix == render.TOGGLE_WELCOME)
+    await _redraw(update, context, welcome=tap.welcome)
 
 
 async def toggle_mode(update: Update, context: Context) -> None:
     """A tap on a section's mode: instant ↔ in digests."""
-    tapped = await _tap(update, context)
-    if tapped is None:
+    query, tap = tapped(update, ModeTap)
+    allowed = await _allowed(update, context)
+    if allowed is None:
         return
-    prefix, slug, chat, t = tapped
-    query = update.callback_query
-    assert query is not None
+    chat, t = allowed
+    slug = tap.slug
     section = lookup.find(context.runtime.sections, slug)
     modes = await subscriptions.modes_of_chat(context.db, chat.id)
     if section is None or slug not in modes:
@@ -71,7 +70,7 @@ async def toggle_mode(update: Update, context: Context) -> None:
         mode = Mode.DIGEST if modes[slug] is Mode.INSTANT else Mode.INSTANT
         await subscriptions.set_mode(context.db, chat.id, slug, mode)
         await query.answer(render.mode_set(t, section, chat.language, mode))
-    await _redraw(update, context, welcome=prefix == render.MODE_WELCOME)
+    await _redraw(update, context, welcome=tap.welcome)
 
 
 async def _redraw(update: Update, context: Context, *, welcome: bool) -> None:

@@ -6,8 +6,9 @@ from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
 from bot import render
+from bot.callbacks import StopTap
 from bot.context import Context
-from bot.handlers.common import chat_and_translator, edit, log, may_change, reply
+from bot.handlers.common import chat_and_translator, edit, log, may_change, reply, tapped
 from storage import chats
 
 
@@ -23,14 +24,12 @@ async def stop(update: Update, context: Context) -> None:
 
 async def confirm(update: Update, context: Context) -> None:
     """The answer to the confirmation: yes deletes the chat's data, no leaves it be."""
-    query = update.callback_query
-    assert query is not None
-    assert context.matches
+    query, tap = tapped(update, StopTap)
     chat, t = await chat_and_translator(update, context)
     if not await may_change(update, context, chat):
         await query.answer(render.admins_only(t), show_alert=True)
         return
-    if context.matches[0].group(1) != "yes":
+    if not tap.confirmed:
         await query.answer()
         await edit(query, render.stop_cancelled(t))
         return

@@ -3,32 +3,26 @@
 This module holds the subscriber views; `bot.render.news` the headlines and cards.
 
 Everything that comes from outside (titles, names, what a user typed) is escaped here.
-Callback data is built here too and stays within Telegram's 64 bytes.
+Callback data is made by `bot.callbacks`, the one codec that also reads it back.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callbacks import LanguageTap, ModeTap, SectionTap, StopTap, encode
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
 from storage.types import Mode, Section
 
 ON, OFF = "✅", "➕"
-MAX_CALLBACK_BYTES = 64
+MAX_TEXT = 4096  # a message's length after entities, in UTF-16 code units
 
-# callback_data prefixes: toggling a section in the plain view or in the welcome view,
-# picking a language, confirming /stop.
-TOGGLE = "sec"
-TOGGLE_WELCOME = "wsec"
-MODE = "mode"
-MODE_WELCOME = "wmode"
-LANGUAGE = "lang"
-STOP = "stop"
-
-View = tuple[str, InlineKeyboardMarkup | None]
+Markup = InlineKeyboardMarkup | None
+View = tuple[str, Markup]
 
 
 def esc(text: str) -> str:
@@ -36,11 +30,56 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def callback(*parts: str) -> str:
-    data = ":".join(parts)
-    if not 1 <= len(data.encode()) <= MAX_CALLBACK_BYTES:
-        raise ValueError(f"callback_data out of bounds: {data!r}")
-    return data
+def utf16_len(text: str) -> int:
+    """A text's length as Telegram counts it (UTF-16 code units: an emoji is two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def visible_text(text_html: str) -> str:
+    """What a reader sees of our HTML: the text without its tags, entities decoded."""
+    parser = _Text()
+    parser.feed(text_html)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def visible_length(text_html: str) -> int:
+    """The length Telegram counts: the text after entities, in UTF-16 code units."""
+    return utf16_len(visible_text(text_html))
+
+
+def split(blocks: Sequence[str], *, separator: str = "\n", limit: int = MAX_TEXT) -> list[str]:
+    """Whole blocks (each well-formed HTML) joined into as few messages as fit Telegram's
+    limit; a block too long for any message alone is cut as plain text. Every list the bot
+    can make long goes through here."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    gap = utf16_len(separator)
+    for whole in blocks:
+        block, length = whole, visible_length(whole)
+        if length > limit:
+            plain = visible_text(whole)
+            while utf16_len(plain) > limit - 1:
+                plain = plain[: len(plain) - (utf16_len(plain) - limit) - 1]
+            block, length = esc(plain) + "…", utf16_len(plain) + 1
+        if current and size + gap + length > limit:
+            messages.append(separator.join(current))
+            current, size = [], 0
+        size += (gap if current else 0) + length
+        current.append(block)
+    if current:
+        messages.append(separator.join(current))
+    return [m for m in messages if m.strip()]
 
 
 def quoted(title: str, limit: int = 64) -> str:
@@ -101,13 +140,13 @@ def sections_view(
     lines.append(t.gettext("Tap a section to subscribe or unsubscribe."))
     if count:
         lines.append(t.gettext("⚡ each story as it comes, 🗞 only in digests: tap to switch."))
-    toggle, mode = (TOGGLE_WELCOME, MODE_WELCOME) if intro else (TOGGLE, MODE)
+    welcome = bool(intro)
     rows = []
     for s in sections:
         row = [
             InlineKeyboardButton(
                 f"{ON if s.slug in subscribed else OFF} {s.title(language)}",
-                callback_data=callback(toggle, s.slug),
+                callback_data=encode(SectionTap(s.slug, welcome)),
             )
         ]
         if s.slug in subscribed:
@@ -116,7 +155,7 @@ def sections_view(
                 if subscribed[s.slug] is Mode.INSTANT
                 else t.gettext("🗞 In digests")
             )
-            row.append(InlineKeyboardButton(label, callback_data=callback(mode, s.slug)))
+            row.append(InlineKeyboardButton(label, callback_data=encode(ModeTap(s.slug, welcome))))
         rows.append(row)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
@@ -256,7 +295,7 @@ def language_view(t: Translator, current: str) -> View:
     buttons = [
         InlineKeyboardButton(
             ("✓ " if lang == current else "") + LANGUAGE_NAMES[lang],
-            callback_data=callback(LANGUAGE, lang),
+            callback_data=encode(LanguageTap(lang)),
         )
         for lang in LANGUAGES
     ]
@@ -278,8 +317,8 @@ def stop_confirm(t: Translator) -> View:
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(t.gettext("Yes, delete"), callback_data=callback(STOP, "yes")),
-                InlineKeyboardButton(t.gettext("Cancel"), callback_data=callback(STOP, "no")),
+                InlineKeyboardButton(t.gettext("Yes, delete"), callback_data=encode(StopTap(True))),
+                InlineKeyboardButton(t.gettext("Cancel"), callback_data=encode(StopTap(False))),
             ]
         ]
     )

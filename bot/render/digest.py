@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot.i18n import Translator
-from bot.render import esc
+from bot.render import MAX_TEXT, esc, utf16_len
+from bot.render.news import link
 from storage.types import Article, Section
 
-MAX_TEXT = 4096
 BULLET = "• "
 
 
@@ -33,7 +33,7 @@ def digest(
     day = format_date(local.date(), "d MMMM", locale=lang)
     title = t.gettext("Digest")
     heading = f"🗞 <b>{title}</b> · {esc(day)}, {local:%H:%M}"
-    heading_len = len(f"🗞 {title} · {day}, {local:%H:%M}")
+    heading_len = utf16_len(f"🗞 {title} · {day}, {local:%H:%M}")
     order = {s.slug: i for i, s in enumerate(sections)}
     shown = sorted(articles, key=lambda a: -a.id)[:max_items]
     by_section: dict[str, list[Article]] = {s.slug: [] for s in sections}
@@ -48,15 +48,13 @@ def digest(
             continue
         name = section.title(lang)
         lines.append(("", 0))
-        lines.append((f"<b>{esc(name)}</b>", len(name)))
+        lines.append((f"<b>{esc(name)}</b>", utf16_len(name)))
         for a in by_section[section.slug]:
-            lines.append(
-                (f'{BULLET}<a href="{esc(a.url)}">{esc(a.title)}</a>', len(BULLET + a.title))
-            )
+            lines.append((BULLET + link(a.url, esc(a.title)), utf16_len(BULLET + a.title)))
     rest = len(articles) - len(shown)
     if rest > 0:
         more = t.ngettext("…and {count} more: /latest", "…and {count} more: /latest", rest)
-        lines += [("", 0), (more.format(count=rest), len(more.format(count=rest)))]
+        lines += [("", 0), (more.format(count=rest), utf16_len(more.format(count=rest)))]
     messages: list[str] = []
     current, size = [heading], heading_len
     for html, visible in lines:

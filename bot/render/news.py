@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -16,16 +16,28 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
+from bot import urls
+from bot.callbacks import CardTap, LatestPage, SearchPage, encode
 from bot.i18n import Translator
-from bot.render import View, callback, esc
+from bot.render import View, esc
 from storage.types import Article, Page, Section
 
-LATEST = "lt"  # lt:<scope>:<offset>, scope = a section slug, "mine" or "all"
-SEARCH = "sr"  # sr:<search id>:<offset>
-CARD = "card"  # card:<article id>
-MINE, ALL = "mine", "all"
+MINE, ALL = "mine", "all"  # the scopes of /latest besides a section's slug
 PAGE_SIZE = 10
+MAX_PAGES = 50  # deeper than this, a reader searches; pages past it are never walked
 INLINE_DESCRIPTION = 120
+
+
+def clamp_offset(offset: int, page_size: int = PAGE_SIZE) -> int:
+    """A page's offset as the pager makes them: a multiple of the page size, at most
+    MAX_PAGES deep (a forged `lt:all:1000000000` costs what the last page costs)."""
+    return min(max(0, offset), (MAX_PAGES - 1) * page_size) // page_size * page_size
+
+
+def link(url: str, text_html: str) -> str:
+    """`text_html` as a link to `url`; only the text when the URL is not one Telegram takes."""
+    checked = urls.checked(url)
+    return f'<a href="{urls.href(checked)}">{text_html}</a>' if checked else text_html
 
 
 def when(
@@ -53,32 +65,41 @@ def _headlines(
 ) -> list[str]:
     return [
         f"{start + i}. {esc(when(a.published, now, zone=zone, lang=lang, t=t))} "
-        f'<a href="{esc(a.url)}">{esc(a.title)}</a>'
+        + link(a.url, esc(a.title))
         for i, a in enumerate(articles)
     ]
 
 
 def _number_buttons(page: Page) -> list[list[InlineKeyboardButton]]:
     buttons = [
-        InlineKeyboardButton(str(page.offset + i + 1), callback_data=callback(CARD, str(a.id)))
+        InlineKeyboardButton(str(page.offset + i + 1), callback_data=encode(CardTap(a.id)))
         for i, a in enumerate(page.articles)
     ]
     return [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
 
 
-def _pager(t: Translator, page: Page, *prefix: str) -> list[InlineKeyboardButton]:
+def _pager(
+    t: Translator, page: Page, to: Callable[[int], LatestPage | SearchPage]
+) -> list[InlineKeyboardButton]:
     row = []
     if page.offset > 0:
-        newer = str(max(0, page.offset - PAGE_SIZE))
-        row.append(
-            InlineKeyboardButton(t.gettext("◀ Newer"), callback_data=callback(*prefix, newer))
-        )
-    if page.has_more:
-        older = str(page.offset + PAGE_SIZE)
-        row.append(
-            InlineKeyboardButton(t.gettext("Older ▶"), callback_data=callback(*prefix, older))
-        )
+        newer = encode(to(max(0, page.offset - PAGE_SIZE)))
+        row.append(InlineKeyboardButton(t.gettext("◀ Newer"), callback_data=newer))
+    if _deeper(page):
+        older = encode(to(page.offset + PAGE_SIZE))
+        row.append(InlineKeyboardButton(t.gettext("Older ▶"), callback_data=older))
     return row
+
+
+def _deeper(page: Page) -> bool:
+    return page.has_more and page.offset + PAGE_SIZE <= clamp_offset(page.offset + PAGE_SIZE)
+
+
+def _bottom(t: Translator, page: Page) -> list[str]:
+    """At the deepest page, where older news is to be found."""
+    if page.has_more and not _deeper(page):
+        return ["", t.gettext("Older news: /search and a few words.")]
+    return []
 
 
 def latest_view(
@@ -106,12 +127,13 @@ def latest_view(
     lines = [f"<b>{heading}</b>", ""]
     if page.articles:
         lines += _headlines(page.articles, page.offset + 1, now=now, zone=zone, lang=lang, t=t)
+        lines += _bottom(t, page)
     else:
         lines.append(t.gettext("No news here yet."))
     if scope == MINE and not followed:
         lines += ["", t.gettext("Choose your sections with /sections.")]
     rows = _number_buttons(page)
-    pager = _pager(t, page, LATEST, scope)
+    pager = _pager(t, page, lambda offset: LatestPage(scope, offset))
     if pager:
         rows.append(pager)
     scopes = [
@@ -120,7 +142,7 @@ def latest_view(
     scopes += [(s.slug, s.title(lang)) for s in sections]
     switch = [
         InlineKeyboardButton(
-            ("• " if key == scope else "") + label, callback_data=callback(LATEST, key, "0")
+            ("• " if key == scope else "") + label, callback_data=encode(LatestPage(key, 0))
         )
         for key, label in scopes
     ]
@@ -146,8 +168,9 @@ def search_view(
     heading = t.gettext("Search: «{query}»").format(query=shown)
     lines = [f"🔎 <b>{heading}</b>", ""]
     lines += _headlines(page.articles, page.offset + 1, now=now, zone=zone, lang=lang, t=t)
+    lines += _bottom(t, page)
     rows = _number_buttons(page)
-    pager = _pager(t, page, SEARCH, str(search_id))
+    pager = _pager(t, page, lambda offset: SearchPage(search_id, offset))
     if pager:
         rows.append(pager)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
@@ -172,10 +195,12 @@ def card(
     lines = [f"<b>{esc(article.title)}</b>"] + ([esc(meta)] if meta else [])
     if article.summary:
         lines += ["", esc(article.summary)]
+    url = urls.checked(article.url)
+    if url is None:  # no link readers could open: the story without one, no preview
+        return "\n".join(lines), LinkPreviewOptions(is_disabled=True)
     more = t.gettext("Read more →")
-    lines += ["", f'<a href="{esc(article.url)}">{more}</a>']
-    preview = LinkPreviewOptions(url=article.url, prefer_large_media=True)
-    return "\n".join(lines), preview
+    lines += ["", f'<a href="{urls.href(url)}">{esc(more)}</a>']
+    return "\n".join(lines), LinkPreviewOptions(url=url, prefer_large_media=True)
 
 
 def inline_result(
@@ -196,8 +221,8 @@ def inline_result(
         id=str(article.id),
         title=article.title,
         description=description,
-        url=article.url,
-        thumbnail_url=article.image_url,
+        url=urls.checked(article.url),
+        thumbnail_url=urls.checked(article.image_url),
         input_message_content=InputTextMessageContent(
             text, parse_mode=ParseMode.HTML, link_preview_options=preview
         ),

@@ -5,42 +5,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import urls
+from bot.callbacks import AlertAction, AlertTap, FetchTap, encode
 from bot.i18n import Translator
-from bot.render import View, callback, esc
-from storage.types import AuditEntry, Broadcast, BroadcastKind, DeliveryState, Feed, Section
+from bot.render import Markup, View, esc, split
+from storage.types import (
+    AuditEntry,
+    Broadcast,
+    BroadcastKind,
+    DeliveryState,
+    Feed,
+    Section,
+    Stranger,
+)
 
 if TYPE_CHECKING:
     from bot.ingest import FeedReport
     from bot.stats import Audience
 
-MAX_TEXT = 4096
-ALERT = "al"  # callback_data: al:<broadcast id>:<send|quiet|cancel>
-SEND, QUIET, CANCEL = "send", "quiet", "cancel"
-ACTIONS = (SEND, QUIET, CANCEL)
 BAR = 12  # cells in the progress bar
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def visible_length(text_html: str) -> int:
-    """The length Telegram counts: the text after entities, in UTF-16 code units."""
-    parser = _Text()
-    parser.feed(text_html)
-    parser.close()
-    return len("".join(parser.parts).encode("utf-16-le")) // 2
 
 
 def alert_message(t: Translator, body_html: str, url: str | None) -> dict[str, Any]:
@@ -48,9 +36,10 @@ def alert_message(t: Translator, body_html: str, url: str | None) -> dict[str, A
     text (already safe HTML), a preview of the link if there is one."""
     heading, more = t.gettext("Breaking"), t.gettext("Read more →")
     text = f"⚡️ <b>{esc(heading)}</b>\n\n{body_html}"
-    if url:
-        text += f'\n\n<a href="{esc(url)}">{esc(more)}</a>'
-        preview: dict[str, Any] = {"url": url, "prefer_large_media": True}
+    checked = urls.checked(url)
+    if checked:
+        text += f'\n\n<a href="{urls.href(checked)}">{esc(more)}</a>'
+        preview: dict[str, Any] = {"url": checked, "prefer_large_media": True}
     else:
         preview = {"is_disabled": True}
     return {"text": text, "link_preview_options": preview}
@@ -89,12 +78,18 @@ def preview_controls(
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(t.gettext("Send"), callback_data=_data(broadcast_id, SEND)),
                 InlineKeyboardButton(
-                    t.gettext("Send silently"), callback_data=_data(broadcast_id, QUIET)
+                    t.gettext("Send"), callback_data=_data(broadcast_id, AlertAction.SEND)
+                ),
+                InlineKeyboardButton(
+                    t.gettext("Send silently"), callback_data=_data(broadcast_id, AlertAction.QUIET)
                 ),
             ],
-            [InlineKeyboardButton(t.gettext("Cancel"), callback_data=_data(broadcast_id, CANCEL))],
+            [
+                InlineKeyboardButton(
+                    t.gettext("Cancel"), callback_data=_data(broadcast_id, AlertAction.CANCEL)
+                )
+            ],
         ]
     )
     return text, markup
@@ -117,9 +112,9 @@ def follow_up_controls(t: Translator, broadcast: Broadcast, count: int) -> View:
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(yes, callback_data=_data(broadcast.id, SEND)),
+                InlineKeyboardButton(yes, callback_data=_data(broadcast.id, AlertAction.SEND)),
                 InlineKeyboardButton(
-                    t.gettext("Cancel"), callback_data=_data(broadcast.id, CANCEL)
+                    t.gettext("Cancel"), callback_data=_data(broadcast.id, AlertAction.CANCEL)
                 ),
             ]
         ]
@@ -127,8 +122,8 @@ def follow_up_controls(t: Translator, broadcast: Broadcast, count: int) -> View:
     return text.format(id=broadcast.of_id, n=count), markup
 
 
-def _data(broadcast_id: int, action: str) -> str:
-    return callback(ALERT, str(broadcast_id), action)
+def _data(broadcast_id: int, action: AlertAction) -> str:
+    return encode(AlertTap(broadcast_id, action))
 
 
 def _duration(seconds: float) -> str:
@@ -201,9 +196,9 @@ def broadcasts_list(
     zone: ZoneInfo,
     sections: Sequence[Section],
     lang: str,
-) -> str:
+) -> list[str]:
     if not items:
-        return t.gettext("No alerts yet.")
+        return [t.gettext("No alerts yet.")]
     by_slug = {s.slug: s for s in sections}
     heading = t.gettext("Recent alerts")
     lines = [f"<b>{esc(heading)}</b>"]
@@ -226,25 +221,59 @@ def broadcasts_list(
         lines.append(
             f"#{broadcast.id} · {when} · <code>{broadcast.editor_id}</code> · {aim} · {figures}"
         )
-    return "\n".join(lines)
+    return split(lines)
 
 
-def audit_list(t: Translator, entries: Sequence[AuditEntry], zone: ZoneInfo) -> str:
-    if not entries:
-        return t.gettext("The audit log is empty.")
-    heading = t.gettext("Audit log")
-    lines = [f"<b>{esc(heading)}</b>"]
-    for e in entries:
-        lines.append(
+def audit_list(
+    t: Translator,
+    entries: Sequence[AuditEntry],
+    zone: ZoneInfo,
+    strangers: Sequence[Stranger] = (),
+    *,
+    people: int = 0,
+    attempts: int = 0,
+) -> list[str]:
+    """The editors' own entries, newest first; then, apart, who else tried editors' commands
+    this week (a stranger's flood never pushes editors' entries out)."""
+    if entries:
+        heading = t.gettext("Audit log")
+        lines = [f"<b>{esc(heading)}</b>"]
+        lines += [
             f"{_when(e.at, zone)} · <code>{e.user_id}</code> · {esc(e.action)} "
             f"{esc(e.target)} → {esc(e.outcome)}"
+            for e in entries
+        ]
+    else:
+        lines = [t.gettext("The audit log is empty.")]
+    if people:
+        others = t.gettext("Others who tried, last 7 days")
+        lines += ["", f"<b>{esc(others)}</b>"]
+        lines.append(
+            t.ngettext(
+                "{people} person, {attempts} attempts.",
+                "{people} people, {attempts} attempts.",
+                people,
+            ).format(people=people, attempts=attempts)
         )
-    return "\n".join(lines)
+        lines += [
+            t.ngettext(
+                "{id}: {n} time, the last {when} ({action})",
+                "{id}: {n} times, the last {when} ({action})",
+                s.attempts,
+            ).format(
+                id=f"<code>{s.user_id}</code>",
+                n=s.attempts,
+                when=_when(s.last_at, zone),
+                action=esc(s.last_action),
+            )
+            for s in strangers
+        ]
+    return split(lines)
 
 
 def editors_list(
     t: Translator, owners: Sequence[int], editors: Sequence[tuple[int, int, dt.datetime]]
-) -> str:
+) -> list[str]:
     owner_ids = ", ".join(f"<code>{o}</code>" for o in owners) or "—"
     lines = [t.gettext("<b>Owners:</b> {ids}").format(ids=owner_ids), ""]
     if not editors:
@@ -256,7 +285,7 @@ def editors_list(
             lines.append(
                 t.gettext("{id} (added by {by})").format(id=f"<code>{user_id}</code>", by=by)
             )
-    return "\n".join(lines)
+    return split(lines)
 
 
 def editor_menu(t: Translator) -> list[BotCommand]:
@@ -375,15 +404,13 @@ def editor_removed(t: Translator, user_id: int, *, removed: bool) -> str:
     return t.gettext("{id} was not an editor.").format(id=f"<code>{user_id}</code>")
 
 
-FETCH = "fetch"  # callback_data of the "Fetch now" button
-
-
-def sources_view(t: Translator, feeds: Sequence[Feed], zone: ZoneInfo) -> View:
-    """Each feed's health, with a button that polls them all now."""
+def sources_view(t: Translator, feeds: Sequence[Feed], zone: ZoneInfo) -> tuple[list[str], Markup]:
+    """Each feed's health, as many messages as it takes; the button that polls them all now
+    goes under the last one."""
     if not feeds:
-        return t.gettext("No feeds are configured."), None
+        return [t.gettext("No feeds are configured.")], None
     heading = t.gettext("Feeds")
-    lines = [f"<b>{esc(heading)}</b>"]
+    blocks = [f"<b>{esc(heading)}</b>"]
     for feed in feeds:
         mark = "🟢" if feed.failures == 0 and feed.last_success else "🔴" if feed.failures else "⚪️"
         never = t.gettext("never")
@@ -391,17 +418,32 @@ def sources_view(t: Translator, feeds: Sequence[Feed], zone: ZoneInfo) -> View:
         line = t.gettext(
             "last success {success} · failures in a row {failures} · next check {next}"
         ).format(success=success, failures=feed.failures, next=_when(feed.next_check, zone))
-        lines.append(f"{mark} {esc(feed.title or feed.url)}\n{esc(feed.url)}\n{line}")
+        name = _cut(feed.title or feed.url, 200)
+        block = [f"{mark} {esc(name)}", esc(_cut(feed.url, 300)), line]
+        if feed.dropped:
+            block.append(
+                t.ngettext(
+                    "the last poll dropped {n} unusable item",
+                    "the last poll dropped {n} unusable items",
+                    feed.dropped,
+                ).format(n=feed.dropped)
+            )
         if feed.last_error:
-            error = t.gettext("last error: {error}").format(error=esc(feed.last_error[:200]))
-            lines.append(error)
+            block.append(
+                t.gettext("last error: {error}").format(error=esc(_cut(feed.last_error, 200)))
+            )
+        blocks.append("\n".join(block))
     markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("Fetch now"), callback_data=callback(FETCH))]]
+        [[InlineKeyboardButton(t.gettext("Fetch now"), callback_data=encode(FetchTap()))]]
     )
-    return "\n\n".join(lines), markup
+    return split(blocks, separator="\n\n"), markup
 
 
-def fetched(t: Translator, reports: Sequence[FeedReport]) -> str:
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fetched(t: Translator, reports: Sequence[FeedReport]) -> list[str]:
     """What one poll of every feed brought."""
     new = sum(r.new for r in reports)
     failed = [r for r in reports if r.error]
@@ -410,8 +452,10 @@ def fetched(t: Translator, reports: Sequence[FeedReport]) -> str:
         "Polled {n} feeds: {new} new stories, {failed} failed.",
         len(reports),
     ).format(n=len(reports), new=new, failed=len(failed))
-    lines = [text] + [f"🔴 {esc(r.url)}: {esc((r.error or '')[:200])}" for r in failed]
-    return "\n".join(lines)
+    lines = [text] + [
+        f"🔴 {esc(_cut(r.url, 300))}: {esc(_cut(r.error or '', 200))}" for r in failed
+    ]
+    return split(lines)
 
 
 def stats_text(
@@ -422,7 +466,7 @@ def stats_text(
     per_section: Mapping[str, int],
     deliveries: Mapping[str, int],
     lang: str,
-) -> str:
+) -> list[str]:
     """The newsroom's figures: audience, sections, the week, the last day's deliveries."""
     heading = t.gettext("Audience")
     lines = [
@@ -453,7 +497,7 @@ def stats_text(
             **deliveries
         )
     )
-    return "\n".join(lines)
+    return split(lines)
 
 
 def chart_title(t: Translator) -> str:
@@ -495,13 +539,13 @@ def channel_removed(t: Translator, title: str) -> str:
 
 def channels_list(
     t: Translator, channels: Sequence[tuple[str, int, Sequence[Section]]], lang: str
-) -> str:
+) -> list[str]:
     """(title, id, sections) of each channel."""
     if not channels:
-        return t.gettext("No channels yet. Add one: /channel_add @channel #section")
+        return [t.gettext("No channels yet. Add one: /channel_add @channel #section")]
     heading = t.gettext("Channels")
     lines = [f"<b>{esc(heading)}</b>"]
     for title, chat_id, sections in channels:
         names = ", ".join(esc(s.title(lang)) for s in sections) or "—"
-        lines.append(f"{esc(title)} (<code>{chat_id}</code>): {names}")
-    return "\n".join(lines)
+        lines.append(f"{esc(_cut(title, 200))} (<code>{chat_id}</code>): {names}")
+    return split(lines)

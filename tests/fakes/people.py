@@ -83,9 +83,10 @@ class People:
         )
         if user is not None:
             message["from"] = user
-        if text.startswith("/"):
+        if text.startswith("/"):  # Telegram marks the command, before any formatting given
             command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+            entity = {"type": "bot_command", "offset": 0, "length": len(command)}
+            message["entities"] = [entity, *extra.get("entities", [])]
         await self.tg.push_update("message", message)
 
     async def tap(
