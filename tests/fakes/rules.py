@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.fakes import tg_html
 
@@ -24,6 +25,25 @@ class ApiError(Exception):
 
 def bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
+
+
+def valid_url(url: object, schemes: tuple[str, ...] = ("http", "https")) -> bool:
+    """A URL Telegram takes: a known scheme, a host, a port in range, nothing unescaped that
+    a URL may not hold (spaces, quotes, angle brackets, controls)."""
+    if not isinstance(url, str) or not url or len(url) > 2048:
+        return False
+    if any(c.isspace() or c in '"<>\\^`{|}' or ord(c) < 32 for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in schemes:
+        return False
+    if parts.scheme.lower() in ("http", "https"):
+        return bool(parts.hostname) and port != 0
+    return True
 
 
 def member_json(user: dict[str, Any], status: str) -> dict[str, Any]:
@@ -100,7 +120,7 @@ def keyboard(p: dict[str, Any]) -> list[list[dict[str, Any]]]:
             url = button.get("url")
             if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
                 raise bad("BUTTON_DATA_INVALID")
-            if url is not None and not url.startswith(("http://", "https://", "tg://")):
+            if url is not None and not valid_url(url, ("http", "https", "tg")):
                 raise bad("BUTTON_URL_INVALID")
             if data is None and url is None and not set(button) - {"text"}:
                 raise bad("BUTTON_TYPE_INVALID")
@@ -124,7 +144,7 @@ def commands(p: dict[str, Any]) -> list[dict[str, str]]:
 def link_preview(p: dict[str, Any]) -> None:
     options = p.get("link_preview_options") or {}
     url = options.get("url")
-    if url is not None and not str(url).startswith(("http://", "https://")):
+    if url is not None and not valid_url(url):
         raise bad("WEBPAGE_URL_INVALID")
 
 
@@ -141,6 +161,9 @@ def inline_results(p: dict[str, Any]) -> list[dict[str, Any]]:
     for result in results:
         if result.get("type") == "article" and not result.get("title"):
             raise bad("RESULT_TITLE_EMPTY")
+        for field in ("url", "thumbnail_url"):
+            if result.get(field) is not None and not valid_url(result[field]):
+                raise bad("ARTICLE_URL_INVALID" if field == "url" else "THUMBNAIL_URL_INVALID")
         content = result.get("input_message_content") or {}
         if "message_text" in content:
             message_text({"text": content["message_text"], "parse_mode": content.get("parse_mode")})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 SIMPLE = {
     "b": "bold",
@@ -133,10 +134,25 @@ def _check_attrs(tag: str, attrs: dict[str, str], stack: list[_Open], at: int) -
             raise _fail(f'Unsupported attribute "{name}" at byte offset {at}')
     if tag == "span" and attrs.get("class") != "tg-spoiler":
         raise _fail(f'Tag "span" must have class "tg-spoiler" at byte offset {at}')
-    if tag == "a" and not re.match(r"(https?|tg)://\S+|mailto:\S+", attrs.get("href", "")):
+    if tag == "a" and not _valid_href(attrs.get("href", "")):
         raise _fail(f'Invalid URL in "a" tag at byte offset {at}')
     if tag == "code" and "class" in attrs and (not stack or stack[-1].tag != "pre"):
         raise _fail(f"code with a language must be inside pre at byte offset {at}")
+
+
+def _valid_href(href: str) -> bool:
+    """What Telegram takes as a link: http(s) with a host and a port in range, tg:, mailto:;
+    after entities are decoded, no spaces, quotes or angle brackets."""
+    if href.startswith(("tg://", "mailto:")):
+        return bool(re.fullmatch(r"\S+", href))
+    if any(c.isspace() or c in '"<>' for c in href):
+        return False
+    try:
+        parts = urlsplit(href)
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
 
 
 def _entity(opened: _Open, end: int) -> dict[str, object] | None:
