@@ -36,6 +36,9 @@ def make_config(
         "telegram": {"token": TOKEN, "api_base_url": base_url},
         "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}"},
         "sections": SECTIONS if sections is None else sections,
+        # A reader in a test types faster than anyone: their answers need not wait Telegram's
+        # second. Tests of pacing set the real interval (and turn the fake's limits on).
+        "delivery": {"private_chat_interval": 0.02},
     }
     for name, values in tables.items():
         data[name] = data.get(name, {}) | values

@@ -76,8 +76,8 @@ async def test_pacing_keeps_to_the_bots_limit_without_a_429(
 
 
 async def test_one_private_chat_gets_one_message_a_second(tg: FakeTelegram, tmp_path: Path) -> None:
-    tg.flood = Flood(per_second=30)
-    async with started(tg, tmp_path) as kit:
+    tg.flood = Flood(per_second=30, private_burst=1)  # story posts get no burst
+    async with started(tg, tmp_path, delivery={"private_chat_interval": 1.0}) as kit:
         [chat] = await audience(kit, 1)
         titles = ["Перша", "Друга", "Третя"]
         await kit.runtime.post_stories([await story(kit, t, {"world"}) for t in titles])

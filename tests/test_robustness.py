@@ -20,8 +20,16 @@ ODD_ARGUMENTS = [
     "s_",
     "'; DROP TABLE chats; --",
     "\u202eRTL\u200b",
+    "../../etc/passwd",
+    "99999999999999999999999",
+    "-1 ² ٣",
+    "25:99-99:99",
+    'https://x.ua/a?b=1&c="2"',
 ]
-COMMANDS = ["/start", "/subscribe", "/unsubscribe", "/language", "/sections", "/help"]
+COMMANDS = [
+    "/start", "/subscribe", "/unsubscribe", "/language", "/sections", "/help", "/latest",
+    "/search", "/digest", "/schedule", "/timezone", "/quiet", "/topic", "/stop",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS)
