@@ -112,7 +112,9 @@ class FairUpdates(BaseUpdateProcessor):
         key = None
         if isinstance(update, Update):
             sender, chat = _who(update)
-            key = chat if chat is not None else sender
+            # A chat's updates keep their order; inline queries need none (each one replaces
+            # the one before it as the reader types).
+            key = chat if chat is not None or update.inline_query is not None else sender
             if costs(update):
                 verdict = self.throttle.check(sender, chat, self.clock())
                 if verdict is not Verdict.ALLOW:

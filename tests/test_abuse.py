@@ -4,6 +4,7 @@ short answer Telegram accepts, nobody reads what is another chat's, nothing rais
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -297,3 +298,19 @@ async def test_story_links_nobody_can_open_are_left_out_not_sent_broken(
     await kit.runtime.post_stories(ids)
     await eventually(lambda: kit.sent_to(readers[0]))
     no_failures(kit, caplog)
+
+
+async def test_an_inline_query_answered_too_late_is_no_failure(
+    room: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    kit = room
+    caplog.set_level(logging.INFO)
+    user = kit.people.person("Оксана")
+    # Telegram forgot this query already (the reader typed on): the answer is refused.
+    await kit.tg.push_update(
+        "inline_query",
+        {"id": "gone", "from": user, "query": "", "offset": "", "chat_type": "sender"},
+    )
+    await kit.tg.wait_for(lambda c: c.method == "answerInlineQuery")
+    await eventually(lambda: "inline answer too late" in caplog.text)
+    assert "update failed" not in caplog.text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot import render
 from bot import sections as lookup
@@ -17,6 +19,7 @@ from bot.render import View, news
 from storage import articles, subscriptions
 from storage.types import Chat
 
+log = logging.getLogger(__name__)
 INLINE_PAGE = 20
 INLINE_DEPTH = 200  # results an inline query pages through (then: search with more words)
 
@@ -153,14 +156,19 @@ async def inline(update: Update, context: Context) -> None:
     sections = {s.slug: s for s in runtime.sections}
     zone, now = _zone(context, None), runtime.now()
     results = [news.inline_result(t, lang, a, sections, now=now, zone=zone) for a in page.articles]
-    await inline_query.answer(
-        results,
-        cache_time=30,
-        is_personal=False,
-        # None, not "": PTB 22.8's ExtBot with Defaults sends "" as "[]".
-        next_offset=(
-            str(offset + len(results))
-            if page.has_more and offset + len(results) <= INLINE_DEPTH
-            else None
-        ),
-    )
+    try:
+        await inline_query.answer(
+            results,
+            cache_time=30,
+            is_personal=False,
+            # None, not "": PTB 22.8's ExtBot with Defaults sends "" as "[]".
+            next_offset=(
+                str(offset + len(results))
+                if page.has_more and offset + len(results) <= INLINE_DEPTH
+                else None
+            ),
+        )
+    except BadRequest as e:  # the reader typed on: Telegram no longer wants this answer
+        if "query is too old" not in str(e).lower():
+            raise
+        log.info("inline answer too late user=%s", inline_query.from_user.id)
