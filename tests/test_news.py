@@ -1,8 +1,10 @@
-"""The pure parts of news in: identity, dates, text, summaries, search terms, schedules."""
+"""The pure parts of news in: identity, dates, text, summaries, search terms, schedules; and
+how each takes hostile input (URLs, dates, text, XML, addresses, encodings)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +14,7 @@ from bot.news.identity import canonical_url, title_key
 from bot.news.stem import search_terms, stem
 from bot.news.story import sections_for
 from bot.news.summary import language_of, sentences, summarise
-from bot.news.text import html_to_text, strip_trailers
+from bot.news.text import clean, html_to_text, strip_trailers
 from bot.schedule import MAX_BACKOFF, next_feed_check
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -165,3 +167,22 @@ def test_feed_schedule() -> None:
     assert capped - now <= MAX_BACKOFF * 1.1
     waited = next_feed_check(now, interval=300, failures=1, retry_after=7200, key="https://a")
     assert waited - now == dt.timedelta(seconds=7200)
+
+
+# --- hostile input: each pure function takes anything and never raises --------------------------
+
+
+def test_text_is_cleaned_of_what_nothing_downstream_accepts() -> None:
+    assert clean("a\x00b\x01c\td\ne\ud800f\udfffg\x7fh\x85i\ufffe") == "abc\td\nefghi"
+    assert html_to_text("Ціни &#xD800;зросли&#0; на&#x1; 5%\x00") == "Ціни зросли на 5%"
+    assert html_to_text("Тире &#150; і лапки &#8217;") == "Тире – і лапки ’"
+    assert html_to_text("<![x[ y ]]>Текст") == "Текст"  # html.parser raised AssertionError
+
+
+def test_text_takes_linear_time_on_hostile_markup() -> None:
+    start = time.perf_counter()
+    for nasty in ("<a " * 50_000, "<!--x" * 50_000, '<a title="' * 50_000, "</" * 50_000):
+        html_to_text(nasty)
+    assert strip_trailers("Текст." + " […]" * 50_000) == "Текст." + " […]" * 49_996
+    assert summarise("Речення без кінця, " * 50_000) is None
+    assert time.perf_counter() - start < 2

@@ -9,6 +9,11 @@ import tokenize_uk
 
 LIMIT = 400  # characters a summary aims to stay within
 HARD_LIMIT = 700  # one sentence longer than this is no summary at all
+# Only the start of a text is split into sentences: a summary never reaches past LIMIT after a
+# first sentence of at most HARD_LIMIT, and splitting is far from linear (a megabyte of text
+# took minutes), so whatever lies beyond this cannot change the summary and is not looked at.
+SOURCE_LIMIT = 4 * HARD_LIMIT
+_WORD = re.compile(r"\S+")
 _END = re.compile(r"[.!?]['\"»”’)\]]*$")
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\s*(?:…|\.\.\.)\s*\])['\"»”’)\]]*$")
 # Anything that might end a sentence; an over-count, since abbreviations match too.
@@ -48,10 +53,24 @@ def is_complete(sentence: str) -> bool:
     return bool(_END.search(sentence)) and not _TRUNCATED.search(sentence)
 
 
+def _start(text: str) -> str:
+    """The text's first SOURCE_LIMIT characters or so, whitespace folded, whole words."""
+    if len(text) <= SOURCE_LIMIT:
+        return " ".join(text.split())
+    words: list[str] = []
+    size = 0
+    for m in _WORD.finditer(text):
+        words.append(m.group())
+        size += len(words[-1]) + 1
+        if size > SOURCE_LIMIT:
+            break
+    return " ".join(words)[:SOURCE_LIMIT]
+
+
 def summarise(text: str, *, limit: int = LIMIT) -> str | None:
     """1-3 whole sentences from the start of `text`, within about `limit` characters; None when
     the text has no whole sentence (then the article page is the better source)."""
-    text = " ".join(text.split())
+    text = _start(text)
     if not text:
         return None
     if len(text) <= limit and len(_CANDIDATE.findall(text)) <= 2 and is_complete(text):
