@@ -2,6 +2,10 @@
 
 fetch → parse → story → store; feeds are fetched concurrently under a cap, each within its
 deadline and size limit, so one slow or broken feed never holds up another. No Telegram here.
+
+Feeds are outside input. One bad item is one bad item: it is dropped and counted in the feed's
+health (`dropped`), and the rest are stored; at most MAX_ITEMS_PER_POLL items of one poll are
+used.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from storage.types import Feed, NewArticle, Outcome
 
 log = logging.getLogger(__name__)
 MAX_PAGES_PER_FEED = 20  # article pages fetched for summaries in one poll of one feed
+MAX_ITEMS_PER_POLL = 500  # items of one poll of one feed that are used; the rest are dropped
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
@@ -42,6 +47,7 @@ class FeedReport:
     error: str | None = None
     warning: str | None = None
     fresh: tuple[int, ...] = ()  # articles new to a section: candidates for story posts
+    dropped: int = 0  # items that could not be used (no valid link, no title, over the cap)
 
     def line(self) -> str:
         if self.error:
@@ -49,6 +55,8 @@ class FeedReport:
         if self.not_modified:
             return f"{self.url}: not modified"
         text = f"{self.url}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+        if self.dropped:
+            text += f", {self.dropped} dropped"
         return f"{text} (warning: {self.warning})" if self.warning else text
 
 
@@ -118,6 +126,7 @@ class Ingester:
             etag=fetched.etag,
             last_modified=fetched.last_modified,
             warning=parsed.warning,
+            dropped=parsed.dropped,
         )
         counts = {o: sum(1 for s in saved if s.outcome is o) for o in Outcome}
         report = FeedReport(
@@ -127,6 +136,7 @@ class Ingester:
             unchanged=counts[Outcome.UNCHANGED],
             warning=parsed.warning,
             fresh=tuple(s.article_id for s in saved if s.new_sections),
+            dropped=parsed.dropped,
         )
         log.info("ingested %s", report.line())
         return report
@@ -134,15 +144,25 @@ class Ingester:
     def _stories(
         self, body: bytes, url: str, content_type: str | None, feed_url: str, now: dt.datetime
     ) -> tuple[ParsedFeed, list[NewArticle]]:
-        """The CPU part, run in a thread: parse, route to sections, summarise."""
-        parsed = parse_feed(body, url=url, content_type=content_type, timezone=self.timezone)
+        """The CPU part, run in a thread: parse, route to sections, summarise. The feed's
+        `dropped` counts the items parsing could not use and those whose story failed."""
+        parsed = parse_feed(
+            body, url=url, content_type=content_type, timezone=self.timezone,
+            limit=MAX_ITEMS_PER_POLL,
+        )  # fmt: skip
         stories = []
+        dropped = parsed.dropped
         own = self.feed_sections.get(feed_url, set())
         for item in parsed.items:
-            sections = sections_for(item.categories, own, self.by_category)
-            if sections:
-                stories.append(story(item, sections, now=now, summary=description_summary(item)))
-        return parsed, stories
+            try:
+                sections = sections_for(item.categories, own, self.by_category)
+                if sections:
+                    summary = description_summary(item)
+                    stories.append(story(item, sections, now=now, summary=summary))
+            except Exception as e:  # one item's bug must not fail the feed
+                log.warning("item dropped feed=%s link=%s error=%r", feed_url, item.link, e)
+                dropped += 1
+        return replace(parsed, dropped=dropped), stories
 
     async def _fill_summaries(self, stories: list[NewArticle]) -> list[NewArticle]:
         """Stories whose feed gave no whole sentence get one from their page (new ones only)."""

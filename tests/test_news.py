@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.news.dates import parse_date
+from bot.news.dates import from_struct, parse_date
+from bot.news.defuse import defuse
 from bot.news.identity import canonical_url, title_key
 from bot.news.stem import search_terms, stem
 from bot.news.story import sections_for
 from bot.news.summary import language_of, sentences, summarise
 from bot.news.text import clean, html_to_text, strip_trailers
 from bot.schedule import MAX_BACKOFF, next_feed_check
+from bot.urls import checked
 
 KYIV = ZoneInfo("Europe/Kyiv")
 UTC = dt.UTC
@@ -172,6 +174,50 @@ def test_feed_schedule() -> None:
 # --- hostile input: each pure function takes anything and never raises --------------------------
 
 
+NASTY_URLS = [
+    "https://news.example.ua:99999/a", "http://[::1", "http://[::1]:8080/a?utm_source=x#f",
+    "https://user:pw@news.example.ua/a", 'https://news.example.ua/a"b<c>', "javascript:alert(1)",
+    "https://НОВИНИ.укр/Стаття?q=так&utm_medium=1", "http://news.example.ua:0/", "", " ",
+    "https://news.example.ua/%zz%41?a=%ff", "https://[fe80::1%25eth0]/", "http://x..y/",
+    "https://news.example.ua/\ud800", "https://news.example.ua/a\x00b",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", NASTY_URLS)
+def test_canonical_url_never_raises_and_keeps_checked_urls_valid(url: str) -> None:
+    assert isinstance(canonical_url(url), str)
+    good = checked(url)
+    if good is not None:
+        canonical = canonical_url(good)
+        assert checked(canonical) == canonical, canonical
+
+
+def test_canonical_url_keeps_ipv6_brackets() -> None:
+    assert canonical_url("http://[::1]:8080/a?utm_source=x") == "http://[::1]:8080/a"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Mon, 01 Jan 0001 00:00:00 +0200", "Fri, 31 Dec 9999 23:00:00 -0500",
+        "0001-01-01T00:00:00+02:00", "9999-12-31T23:59:59-05:00", "1 січня 0001 00:00 +02:00",
+        "31.12.9999 23:59 -05:00", "29.04.2024 18:00 +99:99", "Mon, 01 Jan 1 00:00:00 +9999",
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT", "1" * 5000, "1969-07-20T20:17:00Z",
+        "Mon, 32 Foo 2024 25:61:61 +0000", "\ud800", "\x00",
+    ],
+)  # fmt: skip
+def test_impossible_dates_are_no_dates(raw: str) -> None:
+    assert parse_date(raw, KYIV) is None
+
+
+def test_from_struct_takes_anything() -> None:
+    assert from_struct(time.struct_time((2024, 4, 29, 15, 0, 0, 0, 120, 0))) == dt.datetime(
+        2024, 4, 29, 15, 0, tzinfo=UTC
+    )
+    for bad in [(1, 1, 1, 0, 0, 0, 0, 1, 0), (10**20, 1, 1, 0, 0, 0, 0, 1, 0), (2024, 13)]:
+        assert from_struct(bad) is None  # type: ignore[arg-type]
+
+
 def test_text_is_cleaned_of_what_nothing_downstream_accepts() -> None:
     assert clean("a\x00b\x01c\td\ne\ud800f\udfffg\x7fh\x85i\ufffe") == "abc\td\nefghi"
     assert html_to_text("Ціни &#xD800;зросли&#0; на&#x1; 5%\x00") == "Ціни зросли на 5%"
@@ -186,3 +232,15 @@ def test_text_takes_linear_time_on_hostile_markup() -> None:
     assert strip_trailers("Текст." + " […]" * 50_000) == "Текст." + " […]" * 49_996
     assert summarise("Речення без кінця, " * 50_000) is None
     assert time.perf_counter() - start < 2
+
+
+def test_defuse_removes_entity_declarations_and_bad_references() -> None:
+    feed = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "<b">'
+        b'<!ENTITY big "aaaa"><!ENTITY % p SYSTEM "http://x/">]>'
+        b"<rss><t>&big; &#xD800; &#0; &#65; &#x1F600; &#150; &#99999999999;</t></rss>"
+    )
+    assert defuse(feed) == (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<b">]>'
+        b"<rss><t>&big;   &#x41; &#x1F600; &#x2013; </t></rss>"
+    )

@@ -1,4 +1,8 @@
-"""Dates as feeds write them, Ukrainian ones included, into aware UTC datetimes."""
+"""Dates as feeds write them, Ukrainian ones included, into aware UTC datetimes.
+
+A date that names no possible moment of news (year 1, year 9999 with an offset that passes the
+end of the calendar, before EARLIEST) is no date: these functions return None, never raise.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ import email.utils
 import re
 import time
 from zoneinfo import ZoneInfo
+
+EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)  # no news site published before this
+# What a date from outside can raise on its way to UTC: a bad field, a year past the calendar.
+_BAD = (ValueError, OverflowError, TypeError, IndexError)
 
 _MONTH_STEMS = {
     "січ": 1, "лют": 2, "бер": 3, "кві": 4, "кв": 4, "тра": 5, "чер": 6, "лип": 7,
@@ -28,6 +36,9 @@ _DOTTED = re.compile(
 )
 
 
+_RFC822_YEAR = re.compile(r"^(?:[a-z]+,?\s*)?\d{1,2}\s+[a-z]+\.?\s+(?P<y>\d+)\b", re.I)
+
+
 def _month(word: str) -> int | None:
     word = word.lower()
     for stem, number in _MONTH_STEMS.items():
@@ -46,15 +57,22 @@ def _offset(tz: str | None, default: dt.tzinfo) -> dt.tzinfo:
     return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
-def _build(m: re.Match[str], month: int, default: dt.tzinfo) -> dt.datetime | None:
-    try:
-        local = dt.datetime(
-            int(m["y"]), month, int(m["d"]), int(m["h"] or 0), int(m["mi"] or 0), int(m["s"] or 0),
-            tzinfo=_offset(m["tz"], default),
-        )  # fmt: skip
-    except ValueError:
+def _build(m: re.Match[str], month: int, default: dt.tzinfo) -> dt.datetime:
+    return dt.datetime(
+        int(m["y"]), month, int(m["d"]), int(m["h"] or 0), int(m["mi"] or 0), int(m["s"] or 0),
+        tzinfo=_offset(m["tz"], default),
+    )  # fmt: skip
+
+
+def _plausible(when: dt.datetime | None) -> dt.datetime | None:
+    """`when` in UTC, or None for a moment before EARLIEST or past the calendar's end."""
+    if when is None:
         return None
-    return local.astimezone(dt.UTC)
+    try:
+        utc = when.astimezone(dt.UTC)
+    except _BAD:
+        return None
+    return utc if utc >= EARLIEST else None
 
 
 def _english_rfc822(raw: str) -> str:
@@ -69,9 +87,17 @@ def _english_rfc822(raw: str) -> str:
 
 
 def parse_date(raw: str | None, default_tz: ZoneInfo) -> dt.datetime | None:
-    """The moment `raw` names, in UTC; times without an offset are in `default_tz`."""
-    if not raw or not raw.strip():
+    """The moment `raw` names, in UTC; times without an offset are in `default_tz`. None when
+    it names none (or none since EARLIEST); never raises."""
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 200:
         return None
+    try:
+        return _plausible(_parse(raw, default_tz))
+    except _BAD:
+        return None
+
+
+def _parse(raw: str, default_tz: ZoneInfo) -> dt.datetime | None:
     text = " ".join(raw.split())
     if m := _UK_WORDS.match(text):
         month = _month(m["mon"])
@@ -83,10 +109,11 @@ def parse_date(raw: str | None, default_tz: ZoneInfo) -> dt.datetime | None:
     except ValueError:
         parsed = None
     if parsed is None:
-        try:
-            parsed = email.utils.parsedate_to_datetime(_english_rfc822(text))
-        except (TypeError, ValueError, IndexError):
-            return None
+        rfc822 = _english_rfc822(text)
+        year = _RFC822_YEAR.match(rfc822)
+        if year and len(year["y"]) > 2 and int(year["y"]) < 1000:
+            return None  # email.utils takes "0001" for 2001, as it would "01"
+        parsed = email.utils.parsedate_to_datetime(rfc822)
         if parsed is None:
             return None
         if parsed.tzinfo is None:
@@ -95,14 +122,15 @@ def parse_date(raw: str | None, default_tz: ZoneInfo) -> dt.datetime | None:
             parsed = parsed.replace(tzinfo=dt.UTC if zoned else default_tz)
     elif parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_tz)
-    return parsed.astimezone(dt.UTC)
+    return parsed
 
 
 def from_struct(value: time.struct_time | None) -> dt.datetime | None:
-    """feedparser's `*_parsed` (UTC struct_time) as an aware datetime."""
+    """feedparser's `*_parsed` (UTC struct_time) as an aware datetime; None for no possible
+    date; never raises."""
     if value is None:
         return None
     try:
-        return dt.datetime(*value[:6], tzinfo=dt.UTC)
-    except (TypeError, ValueError):
+        return _plausible(dt.datetime(*value[:6], tzinfo=dt.UTC))
+    except _BAD:
         return None

@@ -1,4 +1,7 @@
-"""An article page's main text and metadata, with trafilatura (precision over recall)."""
+"""An article page's main text and metadata, with trafilatura (precision over recall).
+
+Texts come out clean (`bot.news.text.clean`), the image as a checked URL or None.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import trafilatura
 import trafilatura.settings
 
 from bot.news.summary import summarise
-from bot.news.text import html_to_text
+from bot.news.text import clean, html_to_text
+from bot.urls import checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +34,10 @@ def extract_page(html: bytes, url: str) -> PageContent | None:
     if not isinstance(doc, trafilatura.settings.Document) or not doc.text:
         return None
     title = html_to_text(doc.title or "")
-    lines = [line.strip() for line in (doc.text or "").splitlines() if line.strip()]
+    lines = [line.strip() for line in clean(doc.text or "").splitlines() if line.strip()]
     if lines and title and lines[0].casefold() == title.casefold():
         lines = lines[1:]  # trafilatura repeats the headline as the first line
-    image = doc.image if (doc.image or "").startswith(("http://", "https://")) else None
+    image = checked(doc.image) if isinstance(doc.image, str) else None
     return PageContent(title, " ".join(lines), image, html_to_text(doc.description or "") or None)
 
 

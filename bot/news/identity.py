@@ -19,13 +19,26 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, default port, tracking parameters and fragment removed."""
-    parts = urlsplit(url.strip())
+    """Scheme and host lower-cased, default port, tracking parameters and fragment removed.
+
+    Meant for URLs that `bot.urls.checked` returned, and the result of one is one too; any
+    other string comes back stripped and otherwise as it was. Never raises."""
+    try:
+        return _canonical(url.strip())
+    except ValueError:  # a port out of range, an unclosed "[": no URL to make canonical
+        return url.strip()
+
+
+def _canonical(url: str) -> str:
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets
     netloc = host
-    if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
-        netloc = f"{host}:{parts.port}"
+    port = parts.port
+    if port and port != DEFAULT_PORTS.get(scheme):
+        netloc = f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
     query = [

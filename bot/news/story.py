@@ -9,6 +9,7 @@ from bot.news.identity import canonical_url, title_key
 from bot.news.parse import FeedItem
 from bot.news.summary import language_of, summarise
 from bot.news.text import html_to_text, strip_trailers
+from bot.urls import checked
 from storage.types import NewArticle
 
 MAX_TITLE = 300
@@ -45,7 +46,8 @@ def description_summary(item: FeedItem) -> str | None:
 def story(
     item: FeedItem, sections: frozenset[str], *, now: dt.datetime, summary: str | None
 ) -> NewArticle:
-    """The record for `item`; a missing or future date becomes `now`."""
+    """The record for `item`; a missing or future date becomes `now`. Its URL is the item's
+    checked link made canonical, still a valid URL (`bot.urls.checked`)."""
     published = item.published or now
     if published > now + FUTURE_TOLERANCE:
         published = now
@@ -53,7 +55,7 @@ def story(
     if len(title) > MAX_TITLE:
         title = title[: MAX_TITLE - 1].rsplit(" ", 1)[0] + "…"
     return NewArticle(
-        url=canonical_url(item.link),
+        url=checked(canonical_url(item.link)) or item.link,
         guid=item.guid,
         title_key=title_key(item.title),
         title=title,
