@@ -5,7 +5,9 @@ deadline and size limit, so one slow or broken feed never holds up another. No T
 
 Feeds are outside input. One bad item is one bad item: it is dropped and counted in the feed's
 health (`dropped`), and the rest are stored; at most MAX_ITEMS_PER_POLL items of one poll are
-used.
+used. Article pages for summaries are fetched only from trusted hosts (`bot.news.hosts`), which
+learn the hosts the feeds are served from; an editor's page (`read_page`) may come from any
+public host. At most PAGE_CONCURRENCY pages are fetched at once, whatever the number of feeds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
@@ -22,8 +25,10 @@ from bot import schedule
 from bot.config import Config
 from bot.news.extract import PageContent, extract_page, page_summary
 from bot.news.fetch import FetchError, fetch
+from bot.news.hosts import Hosts, Refusal
 from bot.news.parse import NotAFeed, ParsedFeed, parse_feed
 from bot.news.story import description_summary, sections_for, story
+from bot.urls import checked
 from storage import articles, feeds
 from storage.db import Database
 from storage.errors import StorageError
@@ -32,6 +37,7 @@ from storage.types import Feed, NewArticle, Outcome
 log = logging.getLogger(__name__)
 MAX_PAGES_PER_FEED = 20  # article pages fetched for summaries in one poll of one feed
 MAX_ITEMS_PER_POLL = 500  # items of one poll of one feed that are used; the rest are dropped
+PAGE_CONCURRENCY = 8  # article pages fetched at once, all feeds together (each up to max_bytes)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
@@ -60,11 +66,28 @@ class FeedReport:
         return f"{text} (warning: {self.warning})" if self.warning else text
 
 
+@dataclass(frozen=True, slots=True)
+class PageRead:
+    """An article page as an editor asked for it: its content, or why there is none."""
+
+    content: PageContent | None
+    refusal: Refusal | None = None  # not fetched on purpose (a private address, not http…)
+    error: str | None = None  # in plain words: refused, HTTP 404, too large, no article…
+
+
+def _refused(url: str, refusal: Refusal) -> PageRead:
+    return PageRead(None, refusal, f"refused: {url[:200]} is {refusal.words}")
+
+
 class Ingester:
     """Polls the configured feeds into storage."""
 
-    def __init__(self, config: Config, db: Database, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: Config, db: Database, http: httpx.AsyncClient, hosts: Hosts | None = None
+    ) -> None:
         self.config, self.db, self.http = config, db, http
+        self.hosts = hosts or Hosts(config.feed_urls(), config.ingest.page_hosts)
+        self._pages = asyncio.Semaphore(PAGE_CONCURRENCY)
         self.timezone = ZoneInfo(config.ingest.timezone)
         self.feed_sections: dict[str, set[str]] = {url: set() for url in config.feed_urls()}
         for section in config.sections:
@@ -98,9 +121,11 @@ class Ingester:
                 deadline=cfg.timeout,
                 etag=feed.etag,
                 last_modified=feed.last_modified,
+                allow=lambda url: None if url == feed.url else self.hosts.open_refusal(url),
             )
         except FetchError as e:
             return await self._failed(feed, now, str(e), e.retry_after)
+        self.hosts.learn(feed.url, fetched.url)
         if fetched.not_modified:
             await feeds.record_success(
                 self.db, feed.id, now=now, next_check=self._next(feed, now), not_modified=True
@@ -179,20 +204,42 @@ class Ingester:
         return filled
 
     async def _page_summary(self, url: str) -> str | None:
-        content = await self.page(url)
-        return page_summary(content) if content else None
+        """A summary from the story's page, if it is on a trusted host and has one."""
+        if refusal := self.hosts.page_refusal(url):
+            log.info("page not fetched url=%s reason=%s", url, refusal.words)
+            return None
+        read = await self._read(url, self.hosts.page_refusal)
+        return page_summary(read.content) if read.content else None
 
     async def page(self, url: str) -> PageContent | None:
-        """An article page's title, text, image (None when it cannot be read as an article)."""
+        """An article page's title, text, image (None when it cannot be read as an article).
+        Any public host; see `read_page`."""
+        return (await self.read_page(url)).content
+
+    async def read_page(self, url: str) -> PageRead:
+        """An article page an editor asked for (`/post`), or why not: it may be on any public
+        host (or a configured one), never on a loopback, private, link-local or other
+        non-public address, checked after DNS and at every redirect."""
+        target = checked(url)
+        if target is None:
+            return _refused(url, Refusal.NOT_WEB)
+        if refusal := self.hosts.open_refusal(target):
+            return _refused(target, refusal)
+        return await self._read(target, self.hosts.open_refusal)
+
+    async def _read(self, url: str, allow: Callable[[str], Refusal | None]) -> PageRead:
         cfg = self.config.ingest
         try:
-            page = await fetch(
-                self.http, url, max_bytes=cfg.max_bytes, deadline=cfg.timeout, accept=PAGE_ACCEPT
-            )
+            async with self._pages:
+                page = await fetch(
+                    self.http, url, max_bytes=cfg.max_bytes, deadline=cfg.timeout,
+                    accept=PAGE_ACCEPT, allow=allow,
+                )  # fmt: skip
         except FetchError as e:
             log.info("page not fetched url=%s error=%s", url, e)
-            return None
-        return await asyncio.to_thread(extract_page, page.body, page.url)
+            return PageRead(None, e.refusal, str(e))
+        content = await asyncio.to_thread(extract_page, page.body, page.url)
+        return PageRead(content, None, None if content else "no article on the page")
 
     def _next(
         self, feed: Feed, now: dt.datetime, failures: int = 0, wait: float | None = None

@@ -14,6 +14,7 @@ from bot.delivery.engine import Engine
 from bot.i18n import Catalogs
 from bot.ingest import Ingester
 from bot.news.fetch import client
+from bot.news.hosts import Hosts
 from storage import sections as stored_sections
 from storage.db import Database
 from storage.types import NewSection, Section
@@ -69,6 +70,8 @@ async def open_runtime(config: Config) -> Runtime:
     except BaseException:
         await db.close()
         raise
-    http = client(timeout=config.ingest.timeout, user_agent=config.ingest.user_agent)
+    # The hosts the client may connect to on any address, and the ingester's trusted hosts.
+    hosts = Hosts(config.feed_urls(), config.ingest.page_hosts)
+    http = client(timeout=config.ingest.timeout, user_agent=config.ingest.user_agent, hosts=hosts)
     catalogs = Catalogs(config.i18n.default_language)
-    return Runtime(config, db, catalogs, http, Ingester(config, db, http), visible)
+    return Runtime(config, db, catalogs, http, Ingester(config, db, http, hosts), visible)

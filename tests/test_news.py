@@ -4,13 +4,19 @@ how each takes hostile input (URLs, dates, text, XML, addresses, encodings)."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import re
 import time
+import zlib
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.news.dates import from_struct, parse_date
+from bot.news.decode import PIECE, Decoder, Undecodable
 from bot.news.defuse import defuse
+from bot.news.fetch import retry_after
+from bot.news.hosts import Hosts, Refusal, address_refusal
 from bot.news.identity import canonical_url, title_key
 from bot.news.stem import search_terms, stem
 from bot.news.story import sections_for
@@ -173,7 +179,6 @@ def test_feed_schedule() -> None:
 
 # --- hostile input: each pure function takes anything and never raises --------------------------
 
-
 NASTY_URLS = [
     "https://news.example.ua:99999/a", "http://[::1", "http://[::1]:8080/a?utm_source=x#f",
     "https://user:pw@news.example.ua/a", 'https://news.example.ua/a"b<c>', "javascript:alert(1)",
@@ -218,6 +223,12 @@ def test_from_struct_takes_anything() -> None:
         assert from_struct(bad) is None  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("value", ["²", "٣", "9" * 400, "Fri, 31 Dec 99999 23:59:59 GMT", "x"])
+def test_retry_after_takes_anything(value: str) -> None:
+    seconds = retry_after(value, dt.datetime(2026, 11, 27, tzinfo=UTC))
+    assert seconds is None or seconds >= 0
+
+
 def test_text_is_cleaned_of_what_nothing_downstream_accepts() -> None:
     assert clean("a\x00b\x01c\td\ne\ud800f\udfffg\x7fh\x85i\ufffe") == "abc\td\nefghi"
     assert html_to_text("Ціни &#xD800;зросли&#0; на&#x1; 5%\x00") == "Ціни зросли на 5%"
@@ -244,3 +255,94 @@ def test_defuse_removes_entity_declarations_and_bad_references() -> None:
         b'<?xml version="1.0"?><!DOCTYPE rss [<b">]>'
         b"<rss><t>&big;   &#x41; &#x1F600; &#x2013; </t></rss>"
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "refusal"),
+    [
+        ("8.8.8.8", None), ("2001:4860:4860::8888", None), ("64:ff9b::808:808", None),
+        ("127.0.0.1", Refusal.LOOPBACK), ("::1", Refusal.LOOPBACK),
+        ("::ffff:127.0.0.1", Refusal.LOOPBACK), ("64:ff9b::7f00:1", Refusal.LOOPBACK),
+        ("2002:7f00:1::", Refusal.LOOPBACK),  # 6to4 of 127.0.0.1
+        ("10.0.0.1", Refusal.PRIVATE), ("172.16.5.4", Refusal.PRIVATE),
+        ("192.168.1.1", Refusal.PRIVATE), ("fd00::1", Refusal.PRIVATE),
+        ("100.64.0.1", Refusal.PRIVATE), ("::ffff:10.0.0.1", Refusal.PRIVATE),
+        ("::ffff:8.8.8.8", Refusal.NOT_PUBLIC),
+        ("169.254.169.254", Refusal.LINK_LOCAL), ("fe80::1", Refusal.LINK_LOCAL),
+        ("fe80::1%eth0", Refusal.LINK_LOCAL), ("0.0.0.0", Refusal.NOT_PUBLIC),
+        ("::", Refusal.NOT_PUBLIC), ("224.0.0.1", Refusal.NOT_PUBLIC),
+        ("ff02::1", Refusal.NOT_PUBLIC), ("240.0.0.1", Refusal.NOT_PUBLIC),
+        ("255.255.255.255", Refusal.NOT_PUBLIC), ("not an address", Refusal.NOT_PUBLIC),
+    ],
+)  # fmt: skip
+def test_address_refusals(address: str, refusal: Refusal | None) -> None:
+    assert address_refusal(address) is refusal
+
+
+def test_trusted_hosts_configured_and_learned() -> None:
+    hosts = Hosts(["http://127.0.0.1:8080/rss", "https://Feeds.Example.UA/x"], ["*.site.ua"])
+    assert hosts.configured("127.0.0.1")
+    assert hosts.configured("feeds.example.ua.")
+    assert hosts.configured("site.ua")
+    assert hosts.configured("www.news.site.ua")
+    assert not hosts.configured("evilsite.ua")
+    assert not hosts.configured("site.ua.evil")
+    assert not hosts.trusted("www.example.ua")
+    hosts.learn("https://Feeds.Example.UA/x", "https://www.example.ua/rss.xml")
+    assert hosts.trusted("www.example.ua")
+    assert not hosts.configured("www.example.ua")
+    hosts.learn("https://Feeds.Example.UA/x", "https://cdn.example.ua/rss.xml")  # it moved again
+    assert not hosts.trusted("www.example.ua")
+    assert hosts.trusted("cdn.example.ua")
+    assert hosts.page_refusal("https://cdn.example.ua/a") is None
+    assert hosts.page_refusal("https://other.example/a") is Refusal.UNTRUSTED
+    assert hosts.page_refusal("ftp://cdn.example.ua/a") is Refusal.NOT_WEB
+    assert hosts.open_refusal("https://other.example/a") is None  # its addresses: when connecting
+    assert hosts.open_refusal("http://10.1.2.3/") is Refusal.PRIVATE
+    assert hosts.open_refusal("http://127.0.0.1:8080/page") is None  # configured
+
+
+def _decoded(encodings: list[str], body: bytes, step: int = 1000) -> bytes:
+    decoder, out = Decoder(encodings), []
+    for i in range(0, len(body), step):
+        for piece in decoder.feed(body[i : i + step]):
+            assert len(piece) <= PIECE
+            out.append(piece)
+    decoder.finish()
+    return b"".join(out)
+
+
+def test_content_decoding() -> None:
+    data = bytes(range(256)) * 2000 + "Новина".encode() * 50_000
+    gz = gzip.compress(data)
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = packer.compress(data) + packer.flush()
+    assert _decoded(["gzip"], gz) == data
+    assert _decoded(["x-gzip"], gzip.compress(data[:10]) + gzip.compress(data[10:]), 7) == data
+    assert _decoded(["gzip"], gz + b"<html>trailing junk") == data
+    cut = _decoded(["gzip"], gz[: len(gz) // 2])  # a body cut short: taken as far as it goes
+    assert len(cut) > 0
+    assert cut == data[: len(cut)]
+    assert _decoded(["deflate"], zlib.compress(data), 1) == data
+    assert _decoded(["deflate"], raw, 1) == data
+    assert _decoded(["gzip", "gzip"], gzip.compress(gz)) == data
+    assert _decoded(["deflate", " GZIP "], gzip.compress(zlib.compress(data))) == data
+    assert _decoded(["identity"], data) == _decoded([], data) == data
+    for encodings, error in [
+        (["br"], "unsupported Content-Encoding: br"),
+        (["gzip"] * 4, "4 Content-Encodings stacked (at most 3)"),
+    ]:
+        with pytest.raises(Undecodable, match=re.escape(error)):
+            Decoder(encodings)
+    with pytest.raises(Undecodable, match="broken gzip data"):
+        _decoded(["gzip"], b"\x1f\x8b not gzip")
+
+
+def test_a_bomb_is_decoded_no_further_than_asked() -> None:
+    bomb = gzip.compress(bytes(50 << 20))
+    decoder, taken = Decoder(["gzip"]), 0
+    for piece in decoder.feed(bomb):
+        taken += len(piece)
+        if taken > 1 << 20:
+            break
+    assert taken <= (1 << 20) + PIECE
