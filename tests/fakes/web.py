@@ -1,5 +1,7 @@
 """A fake web on loopback for ingest tests: feeds and article pages, with the faults of the
-real one (errors, slowness, redirect loops, huge bodies, Retry-After) and conditional GET."""
+real one (errors, slowness, redirect loops, huge and endless bodies, Retry-After, bodies sent
+as they are with any Content-Encoding header) and conditional GET. A second instance with
+another `name` (e.g. `localhost`) plays another host."""
 
 from __future__ import annotations
 
@@ -23,13 +25,15 @@ class Resource:
     last_modified: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before the answer starts
-    redirect_to: str | None = None
+    redirect_to: str | None = None  # a path here, or an absolute URL; `body` goes along
     drip: int = 0  # send the body in this many slow pieces
     size: int = 0  # a generated body of this many bytes instead of `body`
+    endless: bool = False  # send `body` (or a comment) again and again until the client leaves
 
 
 class FakeWeb:
-    def __init__(self) -> None:
+    def __init__(self, name: str = "127.0.0.1") -> None:
+        self.name = name  # the host name in this web's URLs; it listens on 127.0.0.1
         self.resources: dict[str, Resource] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -44,7 +48,8 @@ class FakeWeb:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.base = f"http://{self.name}:{port}"
 
     async def stop(self) -> None:
         if self._runner:
@@ -70,7 +75,10 @@ class FakeWeb:
         if res.delay:
             await asyncio.sleep(res.delay)  # a slow server, on purpose
         if res.redirect_to:
-            raise web.HTTPFound(self.url(res.redirect_to))
+            target = res.redirect_to if "://" in res.redirect_to else self.url(res.redirect_to)
+            status = res.status if 300 <= res.status < 400 else 302
+            headers = res.headers | {"Location": target}
+            return web.Response(status=status, body=res.body, headers=headers)
         if res.etag and request.headers.get("If-None-Match") == res.etag:
             return web.Response(status=304)
         headers = dict(res.headers)
@@ -79,6 +87,8 @@ class FakeWeb:
         if res.last_modified:
             headers["Last-Modified"] = res.last_modified
         headers["Content-Type"] = res.content_type
+        if res.endless:
+            return await self._endless(request, res, headers)
         if res.size or res.drip:
             response = web.StreamResponse(status=res.status, headers=headers)
             await response.prepare(request)
@@ -92,3 +102,15 @@ class FakeWeb:
             await response.write_eof()
             return response
         return web.Response(status=res.status, body=res.body, headers=headers)
+
+    async def _endless(
+        self, request: web.Request, res: Resource, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=res.status, headers=headers)
+        await response.prepare(request)
+        try:
+            while True:
+                await response.write(res.body or b"<!-- more -->")
+                await asyncio.sleep(0.01)  # a slow server, on purpose
+        except (ConnectionError, RuntimeError):
+            return response  # the client left
