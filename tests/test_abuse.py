@@ -314,3 +314,20 @@ async def test_an_inline_query_answered_too_late_is_no_failure(
     await kit.tg.wait_for(lambda c: c.method == "answerInlineQuery")
     await eventually(lambda: "inline answer too late" in caplog.text)
     assert "update failed" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://localhost:{port}/a", "http://[::1]:{port}/a", "http://10.0.0.1/a",
+     "http://169.254.169.254/latest/meta-data/", "https://news.example.ua:99999/a"],
+)  # fmt: skip
+async def test_post_never_opens_this_machine_or_an_internal_network(
+    tg: FakeTelegram, web: FakeWeb, tmp_path: Path, url: str
+) -> None:
+    page = web.serve("a", "article.html", content_type="text/html")
+    async with started(tg, tmp_path, telegram={"owners": [OWNER]}) as kit:
+        editor = await owner(kit)
+        port = page.split(":")[2].split("/")[0]
+        answer = await editor.say(f"/post {url.format(port=port)}")
+        assert answer.text.startswith("Такої адреси Вісник не відкриває")
+    assert web.hits["a"] == 0

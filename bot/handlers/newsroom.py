@@ -133,7 +133,12 @@ async def post(update: Update, context: Context) -> None:
         await _audit(context, update, "post", e.tag, f"refused: {e.reason}")
         await reply(update, hint)
         return
-    page = await runtime.ingester.page(url)
+    read = await runtime.ingester.read_page(url)
+    page = read.content
+    if read.refusal is not None:  # loopback, a private network, not http(s): never fetched
+        await _audit(context, update, "post", url, f"refused: {read.refusal.value} address")
+        await reply(update, view.page_refused(t))
+        return
     if page is None or not page.title:
         await _audit(context, update, "post", url, "refused: page not readable")
         await reply(update, view.page_unreadable(t))

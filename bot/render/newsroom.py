@@ -364,6 +364,12 @@ def post_usage(t: Translator) -> str:
     )
 
 
+def page_refused(t: Translator) -> str:
+    return t.gettext(
+        "Visnyk does not open that address: only public web pages (http or https) can be posted."
+    )
+
+
 def page_unreadable(t: Translator) -> str:
     return t.gettext("Could not read an article at that link; check it opens in a browser.")
 
