@@ -30,6 +30,10 @@ _TRAILERS = re.compile(
 )
 TRAILER_WINDOW = 2000  # trailers are looked for in the last this many characters
 MAX_TRAILERS = 4  # at most this many, one after another
+# Words one of the trailers has within the text's last characters: most descriptions have
+# none, and are left without running the expression above.
+_MARKERS = ("читати", "читайте", "детальніше", "read ", "continue reading", "appeared first", "[")
+MARKER_WINDOW = 240
 
 
 def clean(text: str) -> str:
@@ -93,6 +97,9 @@ def html_to_text(html: str) -> str:
 
 def strip_trailers(text: str) -> str:
     """Drop "Read more"-style endings that feeds append to descriptions."""
+    end = text[-MARKER_WINDOW:].casefold()
+    if not any(marker in end for marker in _MARKERS):
+        return text.rstrip()
     head, tail = text[:-TRAILER_WINDOW], text[-TRAILER_WINDOW:]
     for _ in range(MAX_TRAILERS):
         shorter = _TRAILERS.sub("", tail).rstrip()
