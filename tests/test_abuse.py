@@ -331,3 +331,60 @@ async def test_post_never_opens_this_machine_or_an_internal_network(
         answer = await editor.say(f"/post {url.format(port=port)}")
         assert answer.text.startswith("Такої адреси Вісник не відкриває")
     assert web.hits["a"] == 0
+
+
+HOSTILE_ITEMS = [
+    ('Ціни &lt;b&gt;зросли&lt;/b&gt; &amp; "лапки" 🇺🇦', 'https://news.example.ua/a?id=1&amp;x="2"'),
+    ("Пробіли в посиланні", "https://news.example.ua/нова стаття/"),
+    ("Порт 99999", "https://news.example.ua:99999/x"),
+    ("Скрипт", "javascript:alert(1)"),
+    ("Рік перший", "https://news.example.ua/old"),
+    ("\u202eПеревернутий\u202c &#xD800; заголовок", "https://news.example.ua/rtl"),
+    ("Довгий " + "заголовок " * 60, "https://news.example.ua/long"),
+    ("Кирилиця в домені", "https://новини.укр/стаття?а=б"),
+]
+
+
+def hostile_feed() -> bytes:
+    items = []
+    for title, link in HOSTILE_ITEMS:
+        date = "Mon, 01 Jan 0001 00:00:00 +0000" if "перший" in title else ""
+        items.append(
+            f"<item><title>{title}</title><link>{link}</link>"
+            + (f"<pubDate>{date}</pubDate>" if date else "")
+            + '<enclosure url="javascript:x" type="image/png"/>'
+            + "<description><![CDATA[<p>Речення перше про подію &amp; наслідки. Друге."
+            + "</p><script>alert(1)</script>]]></description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Стрічка'
+        "</title>" + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+async def test_whatever_a_feed_holds_every_message_is_one_telegram_takes(
+    tg: FakeTelegram, web: FakeWeb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = web.serve("rss", hostile_feed())
+    sections = [{"slug": "world", "title": {"uk": "Світ", "en": "World"}, "feeds": [url]}]
+    async with started(
+        tg, tmp_path, sections=sections, ingest={"poll_interval": 3600},
+        delivery={"messages_per_second": 500},
+    ) as kit:  # fmt: skip
+        instant = await audience(kit, 1)
+        reports = await kit.runtime.ingester.run(kit.runtime.now(), only_due=False)
+        assert reports[0].error is None
+        stored_now = await articles.count(kit.db)
+        assert stored_now >= 5  # the items with a link readers can open
+        await kit.runtime.post_stories([i for r in reports for i in r.fresh])
+        await eventually(lambda: len(kit.sent_to(instant[0])) == stored_now)
+        reader = kit.reader()
+        await reader.say("/subscribe світ")
+        latest = await reader.say("/latest")
+        await reader.tap(latest, "1")
+        await reader.next_message()  # the card
+        await reader.say("/search заголовок")
+        await reader.say("/digest")
+        found = await kit.people.inline(reader.user, "")
+        assert len(found["results"]) == stored_now
+        no_failures(kit, caplog)
