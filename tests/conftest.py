@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.web import FakeWeb
-from tests.kit import TOKEN, Kit, started
+from tests.kit import OWNER, TOKEN, Kit, started
 
 
 @pytest.fixture
@@ -31,4 +31,13 @@ async def web() -> AsyncIterator[FakeWeb]:
 @pytest.fixture
 async def kit(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
     async with started(tg, tmp_path) as k:
+        yield k
+
+
+@pytest.fixture
+async def room(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
+    """The newsroom: an owner in the config, and a send rate that lets alerts go out at once."""
+    async with started(
+        tg, tmp_path, telegram={"owners": [OWNER]}, delivery={"messages_per_second": 500}
+    ) as k:
         yield k

@@ -19,6 +19,7 @@ from tests.fakes.people import Conversation, People
 from tests.fakes.telegram import BotMessage, FakeTelegram
 
 TOKEN = "123456789:AAEtestTOKENtestTOKENtestTOKEN12345"
+OWNER = 100001  # People hands out user ids from here: the first person made is the owner
 SECTIONS: list[dict[str, Any]] = [
     {"slug": "ukraine", "title": {"uk": "Україна", "en": "Ukraine"}},
     {"slug": "world", "title": {"uk": "Світ", "en": "World"}},
@@ -111,6 +112,13 @@ class Kit:
         """A new user in a private chat with the bot."""
         user = self.people.person(first_name, language_code)
         return self.people.talk(self.people.private(user), user)
+
+    def owner(self) -> Conversation:
+        """The bot's owner (`OWNER`, when the test's config names it), in a private chat; the
+        first person a test makes."""
+        owner = self.reader("Редакторка")
+        assert owner.user["id"] == OWNER
+        return owner
 
     def sent_to(self, chat_id: int, after: int = 0) -> list[BotMessage]:
         """Messages the bot sent to a chat (calls from index `after` on)."""

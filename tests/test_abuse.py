@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,11 @@ from bot.news.identity import title_key
 from storage import articles
 from storage.types import NewArticle
 from tests.delivery_kit import audience, story
-from tests.fakes.people import Conversation
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.web import FakeWeb
-from tests.kit import Kit, eventually, started
+from tests.kit import OWNER, Kit, eventually, started
 
-OWNER = 100001
 STALE = "Ця кнопка вже не діє. Надішліть команду ще раз."
-
-
-@pytest.fixture
-async def room(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
-    async with started(
-        tg, tmp_path, telegram={"owners": [OWNER]}, delivery={"messages_per_second": 500}
-    ) as kit:
-        yield kit
 
 
 def no_failures(kit: Kit, caplog: pytest.LogCaptureFixture) -> None:
@@ -167,12 +156,6 @@ async def test_inline_offsets_are_read_strictly(room: Kit, offset: str) -> None:
 # ---- the newsroom's tools ------------------------------------------------------------------
 
 
-async def owner(kit: Kit) -> Conversation:
-    editor = kit.reader("Редакторка")
-    assert editor.user["id"] == OWNER
-    return editor
-
-
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
@@ -191,14 +174,14 @@ async def test_numbers_editors_type_are_read_strictly(
     room: Kit, caplog: pytest.LogCaptureFixture, command: str, expected: str
 ) -> None:
     kit = room
-    editor = await owner(kit)
+    editor = kit.owner()
     assert expected in (await editor.say(command)).text
     no_failures(kit, caplog)
 
 
 async def test_an_editors_link_reaches_readers_exactly_as_typed(room: Kit) -> None:
     kit = room
-    editor = await owner(kit)
+    editor = kit.owner()
     readers = await audience(kit, 2)
     link = "https://news.example.ua/a?id=1&lang=uk"
     text = f"/breaking Новина дня {link}"
@@ -226,7 +209,7 @@ async def test_an_editors_link_reaches_readers_exactly_as_typed(room: Kit) -> No
 
 async def test_an_editors_formatting_is_kept_and_closed(room: Kit) -> None:
     kit = room
-    editor = await owner(kit)
+    editor = kit.owner()
     text = "/breaking Уряд & Рада: <не тег> ухвалили 🇺🇦 бюджет"
     body = text.removeprefix("/breaking ")
     start = len("/breaking ")
@@ -251,7 +234,7 @@ async def test_many_failing_feeds_are_listed_in_several_messages(
         tg, tmp_path, sections=sections, telegram={"owners": [OWNER]},
         ingest={"poll_interval": 3600},
     ) as kit:  # fmt: skip
-        editor = await owner(kit)
+        editor = kit.owner()
         await editor.send("/fetch")
         chat = editor.chat["id"]
         red = lambda: sum(m.text.count("🔴") for m in kit.sent_to(chat))  # noqa: E731
@@ -269,7 +252,7 @@ async def test_many_failing_feeds_are_listed_in_several_messages(
 
 async def test_a_strangers_flood_leaves_the_editors_audit_log_readable(room: Kit) -> None:
     kit = room
-    editor = await owner(kit)
+    editor = kit.owner()
     await editor.say("/editor_add 4242")
     stranger = kit.reader("Незнайомець")
     for _ in range(25):
@@ -326,7 +309,7 @@ async def test_post_never_opens_this_machine_or_an_internal_network(
 ) -> None:
     page = web.serve("a", "article.html", content_type="text/html")
     async with started(tg, tmp_path, telegram={"owners": [OWNER]}) as kit:
-        editor = await owner(kit)
+        editor = kit.owner()
         port = page.split(":")[2].split("/")[0]
         answer = await editor.say(f"/post {url.format(port=port)}")
         assert answer.text.startswith("Такої адреси Вісник не відкриває")

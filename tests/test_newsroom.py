@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from storage import articles, chats, newsroom
 from storage.types import ChatStatus
@@ -16,23 +13,7 @@ from tests.delivery_kit import audience, story
 from tests.fakes.people import Conversation
 from tests.fakes.telegram import BotMessage, FakeTelegram
 from tests.fakes.web import FakeWeb
-from tests.kit import Kit, eventually, started
-
-OWNER = 100001  # People hands out user ids from here: the first person made is the owner
-
-
-@pytest.fixture
-async def room(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
-    async with started(
-        tg, tmp_path, telegram={"owners": [OWNER]}, delivery={"messages_per_second": 500}
-    ) as kit:
-        yield kit
-
-
-def editor_of(kit: Kit) -> Conversation:
-    owner = kit.reader("Редакторка")
-    assert owner.user["id"] == OWNER
-    return owner
+from tests.kit import OWNER, Kit, eventually, started
 
 
 def alive(kit: Kit, chat_id: int) -> list[BotMessage]:
@@ -67,7 +48,7 @@ async def press(who: Conversation, controls: BotMessage, action: str, alert: int
 
 async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
     kit = room
-    editor = editor_of(kit)
+    editor = kit.owner()
     readers = await audience(kit, 150, section="world")
     others = await audience(kit, 20, section="economy")
     kit.tg.blocked_by.update(readers[:3])
@@ -119,7 +100,7 @@ async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
 
 async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     kit = room
-    editor = editor_of(kit)
+    editor = kit.owner()
     readers = await audience(kit, 5)
     other = await another_editor(kit, "Інший редактор")
     controls = await preview(kit, editor, "/breaking Вибухи в Києві")
@@ -157,7 +138,7 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
 
 async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
     kit = room
-    editor = editor_of(kit)
+    editor = kit.owner()
     readers = await audience(kit, 3)
     stranger = kit.reader("Незнайомець")
     for command in ("/breaking Фейк", "/recall 1", "/broadcasts", "/audit", "/editor_add 5"):
@@ -184,7 +165,7 @@ async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
 
 async def test_bad_input_gets_a_clear_answer(room: Kit) -> None:
     kit = room
-    editor = editor_of(kit)
+    editor = kit.owner()
     assert "Як: /breaking" in (await editor.say("/breaking")).text
     assert "Розділу #nowhere немає" in (await editor.say("/breaking #nowhere Текст")).text
     long = "/breaking " + "я" * 4100
@@ -196,7 +177,7 @@ async def test_bad_input_gets_a_clear_answer(room: Kit) -> None:
 
 async def test_recall_rules_foreign_and_too_old(room: Kit) -> None:
     kit = room
-    editor = editor_of(kit)
+    editor = kit.owner()
     readers = await audience(kit, 2)
     other = await another_editor(kit, "Інший редактор")
     controls = await preview(kit, other, "/breaking Новина іншого")
@@ -213,7 +194,7 @@ async def test_recall_rules_foreign_and_too_old(room: Kit) -> None:
 
 async def test_owners_manage_editors_and_their_menus(room: Kit) -> None:
     kit = room
-    owner = editor_of(kit)
+    owner = kit.owner()
     newcomer = kit.reader("Новенька")
     await newcomer.say("/start")
     assert "для редакторів" in (await newcomer.say("/breaking Спроба")).text
@@ -240,7 +221,7 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
         tg, tmp_path, sections=sections, telegram={"owners": [OWNER]},
         ingest={"poll_interval": 3600},
     ) as kit:  # fmt: skip
-        editor = editor_of(kit)
+        editor = kit.owner()
         report = await editor.say("/fetch")
         assert "Опитано 2 стрічки" in report.text
         assert "1 з помилкою" in report.text
@@ -276,7 +257,7 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
 
 async def test_stats_figures_and_a_real_png(room: Kit) -> None:
     kit = room
-    editor = editor_of(kit)
+    editor = kit.owner()
     readers = await audience(kit, 6, section="world")
     await audience(kit, 2, section="economy", kind="supergroup")
     await chats.set_status(kit.db, readers[0], ChatStatus.BLOCKED)
@@ -294,7 +275,7 @@ async def test_stats_figures_and_a_real_png(room: Kit) -> None:
 
 async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
     kit = room
-    editor = editor_of(kit)
+    editor = kit.owner()
     people = kit.people
     world = people.group("Вісник · Світ", kind="channel", username="visnyk_world",
                          bot_status="administrator")  # fmt: skip
