@@ -102,3 +102,43 @@ def test_help_is_valid_html_in_both_languages() -> None:
     for t in (UK, EN):
         for group in (False, True):
             tg_html.parse(render.help_text(t, group=group, bot="visnyk_bot"))
+
+
+def test_ten_headlines_of_the_longest_titles_fit_one_message() -> None:
+    """Telegram counts UTF-16 units: a 300-emoji title is 600 of them."""
+    import datetime as dt  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from bot.render import news  # noqa: PLC0415
+    from storage.types import Article, Page  # noqa: PLC0415
+
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+    titles = ["🔥" * 300, "Новина " * 43, "x" * 300]
+    page = Page(
+        tuple(
+            Article(
+                i,
+                f"https://news.example.ua/{i}",
+                titles[i % 3],
+                "",
+                None,
+                None,
+                "uk",
+                now,
+                now,
+                ("world",),
+            )
+            for i in range(10)
+        ),
+        0,
+        has_more=True,
+    )
+    sections = [section("world", "Світ")]
+    zone = ZoneInfo("Europe/Kyiv")
+    text, _ = news.latest_view(
+        UK, "uk", page, scope="all", sections=sections, followed=False, now=now, zone=zone
+    )
+    visible, _ = tg_html.parse(text)
+    assert tg_html.utf16_len(visible) <= 4096
+    assert render.cut("🔥" * 300, 200).endswith("…")
+    assert render.utf16_len(render.cut("🔥" * 300, 200)) <= 200

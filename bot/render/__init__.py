@@ -35,6 +35,21 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def cut(text: str, units: int) -> str:
+    """`text` within `units` UTF-16 code units, cut at a word where it can be, with "…"."""
+    if utf16_len(text) <= units:
+        return text
+    kept, size = [], 1  # room for the "…"
+    for ch in text:
+        size += 2 if ord(ch) > 0xFFFF else 1
+        if size > units:
+            break
+        kept.append(ch)
+    short = "".join(kept)
+    word = short.rsplit(" ", 1)[0]
+    return (word if len(word) > len(short) // 2 else short).rstrip() + "…"
+
+
 class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot.i18n import Translator
-from bot.render import MAX_TEXT, esc, utf16_len
-from bot.render.news import link
+from bot.render import MAX_TEXT, cut, esc, utf16_len
+from bot.render.news import HEADLINE, link
 from storage.types import Article, Section
 
 BULLET = "• "
@@ -50,7 +50,8 @@ def digest(
         lines.append(("", 0))
         lines.append((f"<b>{esc(name)}</b>", utf16_len(name)))
         for a in by_section[section.slug]:
-            lines.append((BULLET + link(a.url, esc(a.title)), utf16_len(BULLET + a.title)))
+            title = cut(a.title, HEADLINE)
+            lines.append((BULLET + link(a.url, esc(title)), utf16_len(BULLET + title)))
     rest = len(articles) - len(shown)
     if rest > 0:
         more = t.ngettext("…and {count} more: /latest", "…and {count} more: /latest", rest)

@@ -19,11 +19,12 @@ from telegram.constants import ParseMode
 from bot import urls
 from bot.callbacks import CardTap, LatestPage, SearchPage, encode
 from bot.i18n import Translator
-from bot.render import View, esc
+from bot.render import View, cut, esc
 from storage.types import Article, Page, Section
 
 MINE, ALL = "mine", "all"  # the scopes of /latest besides a section's slug
 PAGE_SIZE = 10
+HEADLINE = 200  # a headline in a list, in UTF-16 code units: ten of them always fit a message
 MAX_PAGES = 50  # deeper than this, a reader searches; pages past it are never walked
 INLINE_DESCRIPTION = 120
 
@@ -65,7 +66,7 @@ def _headlines(
 ) -> list[str]:
     return [
         f"{start + i}. {esc(when(a.published, now, zone=zone, lang=lang, t=t))} "
-        + link(a.url, esc(a.title))
+        + link(a.url, esc(cut(a.title, HEADLINE)))
         for i, a in enumerate(articles)
     ]
 
