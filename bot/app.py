@@ -63,6 +63,7 @@ DIGEST_TICK_SECONDS = 60
 PROGRESS_SECONDS = 3  # alerts' progress reports are edited this often
 STOP_GRACE = 2.0  # seconds updates may still finish at stop (a reply waiting out a limit may not)
 HANDLERS_AT_ONCE = 64  # updates of different chats handled concurrently
+INLINE_FACTOR = 3  # inline queries a user may send, as a multiple of [throttle] updates
 
 
 AnyApp = Application[Any, Context, Any, Any, Any, Any]
@@ -149,6 +150,9 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     updates = FairUpdates(
         Throttle(throttle.updates, throttle.seconds, throttle.pause),
         notice,
+        # Telegram sends an inline query at every pause in typing: a budget of their own, so
+        # that searching as one types never mutes a reader's commands.
+        inline=Throttle(throttle.updates * INLINE_FACTOR, throttle.seconds, throttle.pause),
         concurrency=HANDLERS_AT_ONCE,
     )
     defaults = Defaults(

@@ -2,10 +2,13 @@
 
 PTB hands every update to `FairUpdates.do_process_update` in a task of its own. Updates of one
 chat (or, with no chat, of one user) wait for those before them, so a chat gets its answers in
-the order it wrote; updates of different chats run at once, at most `concurrency` of them, so a
-reply that waits for its chat's flood limit, a 429 or a slow /fetch delays nobody else.
+the order it wrote; updates of different chats run at once, at most `concurrency` of them
+working. A reply that must wait for its own chat's flood limit or a 429 gives its place up
+while it waits (`waiting_for_the_chat`), so even many chats waiting out their minute never
+hold anyone else back. A chat with more than QUEUE_LIMIT updates waiting has the rest dropped.
 Before any of that, the throttle looks at who sent it: a chat or user past its limit gets one
-notice and is then ignored for a while, at the cost of this check and nothing more.
+notice and is then ignored for a while, at the cost of this check and nothing more; inline
+queries (one per pause in typing) have a budget of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +29,8 @@ from telegram.ext import BaseUpdateProcessor
 from bot.throttle import Throttle, Verdict
 
 log = logging.getLogger(__name__)
-MAX_WAITING = 4096  # updates held at once; PTB makes the rest wait for a place
+MAX_WAITING = 2**20  # PTB's own cap on updates in hand: ours are QUEUE_LIMIT per chat
+QUEUE_LIMIT = 100  # updates of one chat waiting their turn; an honest chat never has that many
 # Telegram's stand-ins for "someone anonymous": every anonymous group admin and every channel
 # post in a discussion group come from these users, so they are never one person to throttle.
 SHARED_SENDERS = frozenset({1087968824, 777000, 136817688})
@@ -37,6 +42,40 @@ Notice = Callable[[Update], Awaitable[None]]
 class _Turn:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
+
+
+class _Slot:
+    """One of the places for updates at work, held by one update, given up while it waits."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self.slots, self.held = slots, False
+
+    async def take(self) -> None:
+        await self.slots.acquire()
+        self.held = True
+
+    def give(self) -> None:
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+
+_slot: ContextVar[_Slot | None] = ContextVar("visnyk_update_slot", default=None)
+
+
+@contextlib.asynccontextmanager
+async def waiting_for_the_chat() -> AsyncIterator[None]:
+    """Around a wait that is this update's chat's alone (its flood limit, a 429 for it): other
+    chats' updates may work meanwhile. Outside an update (a job, the engine) it does nothing."""
+    slot = _slot.get()
+    if slot is None or not slot.held:
+        yield
+        return
+    slot.give()
+    try:
+        yield
+    finally:
+        await slot.take()
 
 
 def _who(update: Update) -> tuple[int | None, int | None]:
@@ -74,11 +113,13 @@ class FairUpdates(BaseUpdateProcessor):
         throttle: Throttle,
         notice: Notice,
         *,
+        inline: Throttle | None = None,
         concurrency: int = 64,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(max_concurrent_updates=MAX_WAITING)
         self.throttle, self.notice, self.clock = throttle, notice, clock
+        self.inline = inline or throttle
         self._slots = asyncio.Semaphore(concurrency)
         self._turns: dict[int, _Turn] = {}
         self._running: set[asyncio.Task[Any]] = set()
@@ -116,22 +157,34 @@ class FairUpdates(BaseUpdateProcessor):
             # the one before it as the reader types).
             key = chat if chat is not None or update.inline_query is not None else sender
             if costs(update):
-                verdict = self.throttle.check(sender, chat, self.clock())
+                throttle = self.throttle if update.inline_query is None else self.inline
+                verdict = throttle.check(sender, chat, self.clock())
                 if verdict is not Verdict.ALLOW:
                     _discard(coroutine)
-                    if verdict is Verdict.DROP:
-                        return
+                    if verdict is Verdict.DROP or update.inline_query is not None:
+                        return  # an inline query has no chat to tell
                     log.warning("throttled user=%s chat=%s", sender, chat)
                     coroutine = self.notice(update)
+        if key is not None and key in self._turns and self._turns[key].users >= QUEUE_LIMIT:
+            _discard(coroutine)
+            log.warning("update dropped: its chat has too many waiting chat=%s", key)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
+        slot = _Slot(self._slots)
         started = False
         try:
-            async with self._turn(key), self._slots:
+            async with self._turn(key):
+                await slot.take()
+                token = _slot.set(slot)
                 started = True
-                await coroutine
+                try:
+                    await coroutine
+                finally:
+                    _slot.reset(token)
         finally:
+            slot.give()
             self._running.discard(task)
             if not started:  # cancelled at stop while waiting for its turn
                 _discard(coroutine)

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import HANDLERS_AT_ONCE as HANDLERS
 from bot.app import STOP_GRACE
 from bot.delivery.pacer import JITTER, PRIVATE_BURST, Pacer
 from bot.throttle import Throttle, Verdict
+from bot.updates import QUEUE_LIMIT
 from storage import subscriptions
 from tests.fakes.flood import Flood
 from tests.fakes.rules import ApiError
@@ -228,3 +230,37 @@ def test_a_429_long_after_another_holds_only_its_chat() -> None:
     p.hold(3, chat_id=8)
     assert p._hold_until == 0.0
     assert p.chat_ready_at(8) == pytest.approx(clock.now + 3.05)
+
+
+async def test_many_chats_waiting_out_their_minute_hold_nobody_back(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """More chats than there are places for updates at work, each with a reply waiting for its
+    group's minute: the waits give their places up, and a reader elsewhere is answered."""
+    tg.flood = Flood(group_per_minute=1)
+    async with started(tg, tmp_path, delivery={"group_messages_per_minute": 1}) as kit:
+        members = [kit.people.person(f"Учасник {i}") for i in range(HANDLERS + 6)]
+        groups = [kit.people.group(f"Група {i}", members=(m,)) for i, m in enumerate(members)]
+        for group, member in zip(groups, members, strict=True):
+            for _ in range(2):  # the second reply waits a minute
+                await kit.people.talk(group, member).send("/help")
+        await eventually(lambda: all(kit.sent_to(g["id"]) for g in groups), within=15)
+        answer = await kit.reader("Ann", "en").say("/help")
+        assert answer.text.startswith("Visnyk brings")
+    assert tg.flood.rejected == 0
+
+
+async def test_a_chat_with_too_many_updates_waiting_has_the_rest_dropped(
+    tg: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.flood = Flood(group_per_minute=1)
+    async with started(tg, tmp_path, delivery={"group_messages_per_minute": 1}) as kit:
+        member = kit.people.person("Петро")
+        group = kit.people.group("Балакуча", members=(member,))
+        talk = kit.people.talk(group, member)
+        await talk.send("/help")
+        await talk.send("/help")  # waits a minute, and everything after it waits its turn
+        for i in range(QUEUE_LIMIT + 20):  # replies to the bot: not commands, never throttled
+            await talk.send(f"репліка {i}")
+        await eventually(lambda: "its chat has too many waiting" in caplog.text)
+        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk brings")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
+import pytest
+
 from storage import chats, subscriptions
 from storage.types import ChatStatus
 from tests.kit import Kit, eventually
@@ -55,10 +60,19 @@ async def test_added_to_a_group_says_hello_removed_marks_left(kit: Kit) -> None:
     await talk.say("/subscribe world")
     await kit.people.remove_bot(group, admin)
     await wait_status(kit, group["id"], ChatStatus.LEFT)
+    # Added again at once: active, subscriptions kept, no second hello (removing and adding a
+    # bot in a loop must not spend the group's messages on greetings).
+    await kit.people.add_bot(group, admin)
+    await wait_status(kit, group["id"], ChatStatus.ACTIVE)
+    assert await subscriptions.of_chat(kit.db, group["id"]) == {"world"}
+    await kit.people.remove_bot(group, admin)
+    await wait_status(kit, group["id"], ChatStatus.LEFT)
+    later = kit.runtime.now() + dt.timedelta(minutes=11)
+    kit.runtime.clock = lambda: later
     await kit.people.add_bot(group, admin)
     again = await talk.next_message()
     assert again.text.startswith("👋 Hello!")
-    assert await subscriptions.of_chat(kit.db, group["id"]) == {"world"}
+    assert len([m for m in kit.sent_to(group["id"]) if m.text.startswith("👋")]) == 2
 
 
 async def test_promotion_is_not_a_new_arrival(kit: Kit) -> None:
@@ -72,9 +86,22 @@ async def test_promotion_is_not_a_new_arrival(kit: Kit) -> None:
     assert len(kit.sent_to(group["id"], after=before)) == 1
 
 
-async def test_channel_is_registered_without_a_hello(kit: Kit) -> None:
-    editor = kit.people.person("Редактор")
-    channel = kit.people.group("Канал", admins=(editor,), kind="channel", bot_status="left")
-    await kit.people.change_bot_status(channel, editor, "left", "administrator")
+async def test_a_channel_is_the_newsrooms_only_by_channel_add(
+    room: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone can make the bot an administrator of their channel: that alone must not make it
+    one of the newsroom's (breaking news would go there)."""
+    caplog.set_level(logging.INFO)
+    kit = room
+    editor = kit.owner()
+    channel = kit.people.group("Канал", admins=(editor.user,), kind="channel", bot_status="left",
+                               username="kanal_test")  # fmt: skip
+    await kit.people.change_bot_status(channel, editor.user, "left", "administrator")
+    await eventually(lambda: "added to a channel, not registered" in caplog.text)
+    assert await status_of(kit, channel["id"]) is None
+    assert "Каналів ще немає" in (await editor.say("/channels")).text
+    assert "Канал" in (await editor.say("/channel_add @kanal_test")).text
     await wait_status(kit, channel["id"], ChatStatus.ACTIVE)
+    await kit.people.change_bot_status(channel, editor.user, "administrator", "left")
+    await wait_status(kit, channel["id"], ChatStatus.LEFT)
     assert kit.sent_to(channel["id"]) == []

@@ -18,6 +18,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.delivery.pacer import REPLY, Pacer
+from bot.updates import waiting_for_the_chat
 
 log = logging.getLogger(__name__)
 # Calls that put, change or remove a message: what Telegram's flood limits count.
@@ -57,7 +58,8 @@ class PacedReplies(BaseRateLimiter[None]):
         for attempt in range(MAX_RETRIES + 1):
             if counted:
                 if chat_id is not None:
-                    await self.pacer.wait_for_chat(chat_id)
+                    async with waiting_for_the_chat():
+                        await self.pacer.wait_for_chat(chat_id)
                 await self.pacer.acquire(REPLY)
                 if chat_id is not None:
                     self.pacer.note(chat_id)
@@ -77,7 +79,8 @@ class PacedReplies(BaseRateLimiter[None]):
                 if attempt == MAX_RETRIES or seconds > MAX_WAIT:
                     raise
                 if not counted:  # the pacer's waits above cover only counted calls
-                    await asyncio.sleep(seconds)
+                    async with waiting_for_the_chat():
+                        await asyncio.sleep(seconds)
         raise AssertionError("unreachable")
 
 

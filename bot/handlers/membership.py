@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from telegram import Update
@@ -16,6 +17,9 @@ from storage.types import ChatStatus, ChatType
 
 log = logging.getLogger(__name__)
 GONE = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.BANNED})
+# A group that adds the bot again within this long gets no second hello (adding and removing a
+# bot in a loop would otherwise spend the group's 20 messages a minute on greetings).
+HELLO_AGAIN = dt.timedelta(minutes=10)
 
 
 async def my_chat_member(update: Update, context: Context) -> None:
@@ -39,6 +43,11 @@ async def my_chat_member(update: Update, context: Context) -> None:
     known = await chats.get(context.db, change.chat.id)
     if known is None and not is_in:
         return  # never registered: nothing to mark
+    if chat_type is ChatType.CHANNEL and is_in:
+        # Anyone can make the bot an administrator of their channel; it becomes one of the
+        # newsroom's only by an editor's /channel_add (which checks the same rights).
+        log.info("added to a channel, not registered chat=%s", change.chat.id)
+        return
     language = pick_language(
         change.from_user.language_code, context.runtime.config.i18n.default_language
     )
@@ -47,7 +56,8 @@ async def my_chat_member(update: Update, context: Context) -> None:
         context.db, change.chat.id, type=chat_type, title=title, language=language, status=status
     )
     log.info("membership chat=%s type=%s status=%s", chat.id, chat_type.value, status.value)
-    if is_in and chat_type in (ChatType.GROUP, ChatType.SUPERGROUP):
+    recently = known is not None and context.runtime.now() - known.updated < HELLO_AGAIN
+    if is_in and chat_type in (ChatType.GROUP, ChatType.SUPERGROUP) and not recently:
         try:
             await context.bot.send_message(
                 chat.id, render.group_hello(context.translator(chat.language))
