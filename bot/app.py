@@ -64,6 +64,10 @@ PROGRESS_SECONDS = 3  # alerts' progress reports are edited this often
 STOP_GRACE = 2.0  # seconds updates may still finish at stop (a reply waiting out a limit may not)
 HANDLERS_AT_ONCE = 64  # updates of different chats handled concurrently
 INLINE_FACTOR = 3  # inline queries a user may send, as a multiple of [throttle] updates
+# What the bot handles; Telegram is asked for nothing else (edits, reactions, channel posts…).
+ALLOWED_UPDATES = (
+    Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.MY_CHAT_MEMBER,
+)  # fmt: skip
 
 
 AnyApp = Application[Any, Context, Any, Any, Any, Any]
@@ -298,4 +302,4 @@ def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None) -> None:
 
 def run(config: Config, *, heartbeat: Path | None = None) -> None:
     """Run by long polling until SIGINT or SIGTERM."""
-    build(config, heartbeat=heartbeat).run_polling(allowed_updates=Update.ALL_TYPES)
+    build(config, heartbeat=heartbeat).run_polling(allowed_updates=list(ALLOWED_UPDATES))

@@ -90,6 +90,24 @@ def _who(update: Update) -> tuple[int | None, int | None]:
     return sender, chat.id if chat is not None else None
 
 
+def ignored(update: Update) -> bool:
+    """An update no handler takes, dropped before it waits anywhere: in a group, a message that
+    is neither a command nor a group's move to a new id (replies to the bot, chatter it sees
+    without privacy mode), and anything that is not a message, tap, inline query or change of
+    the bot's membership."""
+    if update.callback_query or update.inline_query or update.my_chat_member:
+        return False
+    message = update.message
+    if message is None or update.effective_chat is None:
+        return True
+    if update.effective_chat.type == ChatType.PRIVATE:
+        return False
+    text = message.text or ""
+    return not text.startswith("/") and not (
+        message.migrate_to_chat_id or message.migrate_from_chat_id
+    )
+
+
 def costs(update: Update) -> bool:
     """Whether the update asks the bot for something: a tap, an inline query, anything in a
     private chat, or a command in a group that is not addressed to another bot."""
@@ -152,6 +170,9 @@ class FairUpdates(BaseUpdateProcessor):
             return
         key = None
         if isinstance(update, Update):
+            if ignored(update):
+                _discard(coroutine)
+                return
             sender, chat = _who(update)
             # A chat's updates keep their order; inline queries need none (each one replaces
             # the one before it as the reader types).

@@ -70,7 +70,7 @@ async def running(config: Config) -> AsyncIterator[visnyk_app.VisnykApp]:
         assert app.updater is not None
         await app.updater.start_polling(
             timeout=1,
-            allowed_updates=["message", "callback_query", "my_chat_member", "inline_query"],
+            allowed_updates=list(visnyk_app.ALLOWED_UPDATES),
         )
         await app.start()
         try:

@@ -371,3 +371,21 @@ async def test_whatever_a_feed_holds_every_message_is_one_telegram_takes(
         found = await kit.people.inline(reader.user, "")
         assert len(found["results"]) == stored_now
         no_failures(kit, caplog)
+
+
+async def test_a_tap_answered_too_late_is_no_failure(
+    room: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    kit = room
+    caplog.set_level(logging.INFO)
+    reader = kit.reader()
+    latest = await reader.say("/latest")
+    # Telegram no longer takes an answer to this tap (its deadline passed while the chat's
+    # earlier updates were handled): the fake knows no such query.
+    await kit.tg.push_update(
+        "callback_query",
+        {"id": "late", "from": reader.user, "chat_instance": "1", "data": "lt:all:0",
+         "message": kit.tg._message_json(latest) | {"chat": reader.chat}},
+    )  # fmt: skip
+    await eventually(lambda: "tap answered too late" in caplog.text)
+    assert "update failed" not in caplog.text

@@ -12,7 +12,7 @@ from bot.app import HANDLERS_AT_ONCE as HANDLERS
 from bot.app import STOP_GRACE
 from bot.delivery.pacer import JITTER, PRIVATE_BURST, Pacer
 from bot.throttle import Throttle, Verdict
-from bot.updates import QUEUE_LIMIT
+from bot.updates import QUEUE_LIMIT, FairUpdates
 from storage import subscriptions
 from tests.fakes.flood import Flood
 from tests.fakes.rules import ApiError
@@ -254,13 +254,33 @@ async def test_a_chat_with_too_many_updates_waiting_has_the_rest_dropped(
     tg: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tg.flood = Flood(group_per_minute=1)
+    async with started(
+        tg, tmp_path, delivery={"group_messages_per_minute": 1}, throttle={"updates": 1000}
+    ) as kit:
+        member = kit.people.person("Петро")
+        group = kit.people.group("Балакуча", members=(member,))
+        talk = kit.people.talk(group, member)
+        for _ in range(QUEUE_LIMIT + 20):  # the second reply waits a minute; the rest queue
+            await talk.send("/help")
+        await eventually(lambda: "its chat has too many waiting" in caplog.text)
+        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk brings")
+
+
+async def test_messages_no_handler_takes_never_wait_in_a_chats_queue(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """Replies to the bot in a group (privacy mode lets them through) are not commands: they
+    are dropped before they could fill the group's queue and crowd out an admin's command."""
+    tg.flood = Flood(group_per_minute=1)
     async with started(tg, tmp_path, delivery={"group_messages_per_minute": 1}) as kit:
         member = kit.people.person("Петро")
         group = kit.people.group("Балакуча", members=(member,))
         talk = kit.people.talk(group, member)
         await talk.send("/help")
-        await talk.send("/help")  # waits a minute, and everything after it waits its turn
-        for i in range(QUEUE_LIMIT + 20):  # replies to the bot: not commands, never throttled
+        await talk.send("/help")  # waits a minute, holding the group's turn
+        for i in range(150):
             await talk.send(f"репліка {i}")
-        await eventually(lambda: "its chat has too many waiting" in caplog.text)
-        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk brings")
+        await kit.reader("Ann", "en").say("/help")  # the updates before it were looked at
+        processor = kit.app.update_processor
+        assert isinstance(processor, FairUpdates)
+        assert processor._turns[group["id"]].users <= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot import render
 from bot.context import Context
@@ -23,6 +23,11 @@ async def on_error(update: object, context: Context) -> None:
     )
     if isinstance(error, RetryAfter):  # Telegram holds this chat back: an apology would wait too
         log.warning("reply given up chat=%s error=%s", chat_id, error)
+        return
+    if isinstance(error, BadRequest) and "query is too old" in str(error).lower():
+        # A tap answered after Telegram's deadline (its chat's earlier updates took that long):
+        # nothing to answer any more, and nobody to apologise to.
+        log.info("tap answered too late chat=%s", chat_id)
         return
     log.error("update failed chat=%s error=%r", chat_id, error, exc_info=error)
     if not isinstance(update, Update) or chat_id is None or isinstance(error, Forbidden):
