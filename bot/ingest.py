@@ -35,6 +35,7 @@ from storage.errors import StorageError
 from storage.types import Feed, NewArticle, Outcome
 
 log = logging.getLogger(__name__)
+SEARCHES_KEPT_FOR = dt.timedelta(days=7)  # a search's result pages can be turned this long
 MAX_PAGES_PER_FEED = 20  # article pages fetched for summaries in one poll of one feed
 MAX_ITEMS_PER_POLL = 500  # items of one poll of one feed that are used; the rest are dropped
 PAGE_CONCURRENCY = 8  # article pages fetched at once, all feeds together (each up to max_bytes)
@@ -267,7 +268,11 @@ class Ingester:
 
 
 async def prune(db: Database, config: Config, now: dt.datetime) -> int:
-    """Forget articles older than `[ingest] keep_days`."""
-    removed = await articles.prune(db, now - dt.timedelta(days=config.ingest.keep_days))
+    """Forget articles older than `[ingest] keep_days`, and searches older than a week."""
+    removed = await articles.prune(
+        db,
+        now - dt.timedelta(days=config.ingest.keep_days),
+        searches_before=now - SEARCHES_KEPT_FOR,
+    )
     log.info("pruned articles=%d", removed)
     return removed

@@ -16,6 +16,7 @@ from storage.types import Article, NewArticle, Outcome, Page, Saved
 
 TITLE_WINDOW = dt.timedelta(days=3)  # the same title this close in time is the same story
 ID_SHIFT = 24  # article id = publication second << ID_SHIFT | a hash of the URL
+SEARCHES_KEPT = 20  # per chat: the result pages of older searches say "no longer works"
 
 
 def article_id(published: dt.datetime, url: str) -> int:
@@ -353,22 +354,34 @@ async def count(db: Database) -> int:
         return int(await s.scalar(select(func.count()).select_from(ArticleRow)) or 0)
 
 
-async def prune(db: Database, before: dt.datetime) -> int:
-    """Forget articles published before `before`, and searches made before it."""
+async def prune(
+    db: Database, before: dt.datetime, searches_before: dt.datetime | None = None
+) -> int:
+    """Forget articles published before `before`, and searches made before `searches_before`
+    (default: `before`)."""
     async with db.transaction() as s:
         # Ids begin with the publication second: a range on the primary key.
         oldest_kept = int(before.timestamp()) << ID_SHIFT
         result = await s.execute(delete(ArticleRow).where(ArticleRow.id < oldest_kept))
-        await s.execute(delete(SearchRow).where(SearchRow.created < before))
+        await s.execute(delete(SearchRow).where(SearchRow.created < (searches_before or before)))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def save_search(db: Database, query: str, now: dt.datetime, chat_id: int) -> int:
-    """Keep a chat's search so that its result pages can be turned; only from that chat."""
+    """Keep a chat's search so that its result pages can be turned; only from that chat, and
+    only its last SEARCHES_KEPT (a chat searching all day keeps a handful of rows, not a
+    million)."""
     async with db.transaction() as s:
         row = SearchRow(query=query[:256], created=now, chat_id=chat_id)
         s.add(row)
         await s.flush()
+        older = (
+            select(SearchRow.id)
+            .where(SearchRow.chat_id == chat_id)
+            .order_by(SearchRow.id.desc())
+            .offset(SEARCHES_KEPT)
+        )
+        await s.execute(delete(SearchRow).where(SearchRow.id.in_(older)))
         return row.id
 
 

@@ -157,7 +157,9 @@ class SearchRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     query: Mapped[str] = mapped_column(String(256))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # only it may page
+    chat_id: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, index=True
+    )  # only it may page
 
 
 def is_modelled(name: str | None, type_: str, parent_names: object) -> bool:

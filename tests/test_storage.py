@@ -230,3 +230,19 @@ async def test_clashing_article_ids_are_bumped(
 def _story(url: str, published: dt.datetime, title: str) -> NewArticle:
     return NewArticle(url, None, title, title, "Текст новини.", None, None, "uk", published,
                       frozenset({"world"}))  # fmt: skip
+
+
+async def test_a_chat_keeps_its_last_searches_and_only_it_reads_them(db: Database) -> None:
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+    mine = [await articles.save_search(db, f"слово {i}", now, chat_id=1) for i in range(25)]
+    theirs = await articles.save_search(db, "інше", now, chat_id=2)
+    assert [await articles.get_search(db, i, 1) for i in mine[:5]] == [None] * 5
+    assert await articles.get_search(db, mine[-1], 1) == "слово 24"
+    assert await articles.get_search(db, mine[-1], 2) is None  # another chat's
+    assert await articles.get_search(db, theirs, 2) == "інше"
+    old = await articles.save_search(db, "давнє", now - dt.timedelta(days=8), chat_id=3)
+    await articles.prune(
+        db, now - dt.timedelta(days=30), searches_before=now - dt.timedelta(days=7)
+    )
+    assert await articles.get_search(db, old, 3) is None
+    assert await articles.get_search(db, theirs, 2) == "інше"

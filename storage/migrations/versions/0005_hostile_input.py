@@ -20,6 +20,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("dropped", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("searches") as batch:
         batch.add_column(sa.Column("chat_id", sa.BigInteger(), nullable=True))
+    op.create_index("ix_searches_chat_id", "searches", ["chat_id"])
     op.create_table(
         "strangers",
         sa.Column("user_id", sa.BigInteger(), primary_key=True, autoincrement=False),
@@ -34,6 +35,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_strangers_last_at", "strangers")
     op.drop_table("strangers")
+    op.drop_index("ix_searches_chat_id", "searches")
     with op.batch_alter_table("searches") as batch:
         batch.drop_column("chat_id")
     with op.batch_alter_table("feeds") as batch:
