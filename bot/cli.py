@@ -124,9 +124,8 @@ def _ingest(args: argparse.Namespace) -> None:
     async def once() -> list[str]:
         runtime = await open_runtime(config)
         try:
-            reports = await runtime.ingester.run(runtime.now(), only_due=False)
             # Posts wait in the outbox until the bot runs: nothing is lost, nothing floods.
-            await runtime.post_stories([i for r in reports for i in r.fresh])
+            reports = await runtime.ingest(only_due=False)
         finally:
             await runtime.close()
         return [r.line() for r in reports]

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -35,10 +38,15 @@ from storage.errors import StorageError
 from storage.types import Feed, NewArticle, Outcome
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SEARCHES_KEPT_FOR = dt.timedelta(days=7)  # a search's result pages can be turned this long
 MAX_PAGES_PER_FEED = 20  # article pages fetched for summaries in one poll of one feed
 MAX_ITEMS_PER_POLL = 500  # items of one poll of one feed that are used; the rest are dropped
 PAGE_CONCURRENCY = 8  # article pages fetched at once, all feeds together (each up to max_bytes)
+# An article's text is at the start of its page: extraction reads this much of it (trafilatura's
+# time grows faster than a page's size: 75 s of CPU on a hostile 4.7 MB page).
+PAGE_EXTRACT_BYTES = 512_000
+CPU_THREADS = 2  # parsing and extraction, in threads of their own (DNS keeps the default ones)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
@@ -96,20 +104,69 @@ class Ingester:
                 self.feed_sections[url].add(section.slug)
         self.by_category = {s.slug: s.categories for s in config.sections if s.categories}
         self._limit = asyncio.Semaphore(config.ingest.concurrency)
+        self._cpu = ThreadPoolExecutor(CPU_THREADS, thread_name_prefix="ingest-cpu")
+        self._polling: dict[int, asyncio.Task[FeedReport]] = {}  # feed id -> its poll
 
-    async def run(self, now: dt.datetime, *, only_due: bool = True) -> list[FeedReport]:
-        """Poll every feed (or only those due by `now`), concurrently under the cap."""
+    async def close(self) -> None:
+        """Stop the polls in flight (each is one feed's step: what it stored stays stored)."""
+        tasks = list(self._polling.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._cpu.shutdown(wait=False, cancel_futures=True)
+
+    async def start_due(
+        self, now: dt.datetime, on_report: Callable[[FeedReport], Awaitable[object]]
+    ) -> int:
+        """Start polling the feeds due by `now` that are not being polled already, each in a
+        task of its own, and return how many started: a feed that takes long (a slow server, a
+        page that is costly to read) delays only itself, never the next tick's other feeds."""
+        known = await feeds.ensure(self.db, self.config.feed_urls(), now)
+        due = [f for f in known if f.next_check <= now and f.id not in self._polling]
+        for feed in due:
+            task = asyncio.create_task(self._guarded(feed, now, on_report), name=f"poll {feed.url}")
+            self._polling[feed.id] = task
+            task.add_done_callback(functools.partial(self._done, feed.id))
+        return len(due)
+
+    def _done(self, feed_id: int, _task: asyncio.Task[FeedReport]) -> None:
+        self._polling.pop(feed_id, None)
+
+    async def run(
+        self,
+        now: dt.datetime,
+        *,
+        only_due: bool = True,
+        on_report: Callable[[FeedReport], Awaitable[object]] | None = None,
+    ) -> list[FeedReport]:
+        """Poll every feed (or only those due by `now`), concurrently under the cap.
+        `on_report` is called with each feed's report as soon as that feed is stored, so that
+        one slow feed never holds back the story posts of the others."""
         known = await feeds.ensure(self.db, self.config.feed_urls(), now)
         chosen = [f for f in known if not only_due or f.next_check <= now]
-        return list(await asyncio.gather(*(self._guarded(f, now) for f in chosen)))
+        return list(await asyncio.gather(*(self._guarded(f, now, on_report) for f in chosen)))
 
-    async def _guarded(self, feed: Feed, now: dt.datetime) -> FeedReport:
+    async def _guarded(
+        self,
+        feed: Feed,
+        now: dt.datetime,
+        on_report: Callable[[FeedReport], Awaitable[object]] | None,
+    ) -> FeedReport:
         async with self._limit:
             try:
-                return await self.poll(feed, now)
+                report = await self.poll(feed, now)
             except Exception as e:  # one feed's bug must not stop the others
                 log.exception("ingest failed feed=%s", feed.url)
-                return await self._failed(feed, now, f"internal error: {type(e).__name__}: {e}")
+                report = await self._failed(feed, now, f"internal error: {type(e).__name__}: {e}")
+        if on_report is not None:
+            try:
+                await on_report(report)
+            except Exception:  # posting is the caller's; a failure there is logged, not raised
+                log.exception("after ingest failed feed=%s", feed.url)
+        return report
+
+    async def _in_thread(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, function, *args)
 
     async def poll(self, feed: Feed, now: dt.datetime) -> FeedReport:
         """Fetch, parse and store one feed, and record how it went."""
@@ -133,7 +190,7 @@ class Ingester:
             )
             return FeedReport(feed.url, not_modified=True)
         try:
-            parsed, stories = await asyncio.to_thread(
+            parsed, stories = await self._in_thread(
                 self._stories, fetched.body, fetched.url, fetched.content_type, feed.url, now
             )
         except NotAFeed as e:
@@ -239,7 +296,7 @@ class Ingester:
         except FetchError as e:
             log.info("page not fetched url=%s error=%s", url, e)
             return PageRead(None, e.refusal, str(e))
-        content = await asyncio.to_thread(extract_page, page.body, page.url)
+        content = await self._in_thread(extract_page, page.body[:PAGE_EXTRACT_BYTES], page.url)
         return PageRead(content, None, None if content else "no article on the page")
 
     def _next(

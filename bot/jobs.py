@@ -17,14 +17,11 @@ STRANGERS_KEPT_DAYS = 30  # /audit shows a week of them
 
 
 async def ingest(context: Context) -> None:
-    """Poll the feeds that are due; post what is new to instant subscribers."""
-    runtime = context.runtime
-    reports = await runtime.ingester.run(runtime.now())
-    if reports:
-        new = sum(r.new for r in reports)
-        failed = sum(1 for r in reports if r.error)
-        log.info("ingest feeds=%d new=%d failed=%d", len(reports), new, failed)
-        await runtime.post_stories([i for r in reports for i in r.fresh])
+    """Start polling the feeds that are due, each on its own; each one's new stories go to
+    instant subscribers when it is stored."""
+    started = await context.runtime.start_ingest()
+    if started:
+        log.info("ingest started feeds=%d", started)
 
 
 async def digest_tick(context: Context) -> None:

@@ -320,9 +320,7 @@ async def language_of(runtime: Runtime, chat_id: int) -> str:
 
 async def fetch_all(runtime: Runtime) -> list[FeedReport]:
     """Poll every feed now, due or not; post what is new to instant subscribers."""
-    reports = await runtime.ingester.run(runtime.now(), only_due=False)
-    await runtime.post_stories([i for r in reports for i in r.fresh])
-    return reports
+    return await runtime.ingest(only_due=False)
 
 
 async def add_channel(

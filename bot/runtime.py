@@ -12,7 +12,7 @@ from bot.config import Config
 from bot.delivery import digests, stories
 from bot.delivery.engine import Engine
 from bot.i18n import Catalogs
-from bot.ingest import Ingester
+from bot.ingest import FeedReport, Ingester
 from bot.news.fetch import client
 from bot.news.hosts import Hosts
 from storage import sections as stored_sections
@@ -34,8 +34,22 @@ class Runtime:
     engine: Engine | None = None  # the running bot's; None in one-off commands
 
     async def close(self) -> None:
+        await self.ingester.close()
         await self.http.aclose()
         await self.db.close()
+
+    async def ingest(self, *, only_due: bool = True) -> list[FeedReport]:
+        """Poll the feeds (those due, or all) and wait for them all; each feed's new stories
+        are posted to instant subscribers as soon as that feed is stored."""
+        return await self.ingester.run(self.now(), only_due=only_due, on_report=self._posted)
+
+    async def start_ingest(self) -> int:
+        """Start polling the feeds that are due, each on its own (the bot's tick)."""
+        return await self.ingester.start_due(self.now(), self._posted)
+
+    async def _posted(self, report: FeedReport) -> None:
+        if report.fresh:
+            await self.post_stories(report.fresh)
 
     async def post_stories(self, article_ids: Sequence[int]) -> int:
         """Enqueue posts of these stories for their instant subscribers."""
