@@ -42,6 +42,7 @@ Notice = Callable[[Update], Awaitable[None]]
 class _Turn:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
+    dropped: int = 0  # updates dropped since the queue was last empty (logged once)
 
 
 class _Slot:
@@ -186,9 +187,12 @@ class FairUpdates(BaseUpdateProcessor):
                         return  # an inline query has no chat to tell
                     log.warning("throttled user=%s chat=%s", sender, chat)
                     coroutine = self.notice(update)
-        if key is not None and key in self._turns and self._turns[key].users >= QUEUE_LIMIT:
+        turn = self._turns.get(key) if key is not None else None
+        if turn is not None and turn.users >= QUEUE_LIMIT:
             _discard(coroutine)
-            log.warning("update dropped: its chat has too many waiting chat=%s", key)
+            turn.dropped += 1
+            if turn.dropped == 1:  # once until its queue empties: a flood is not a log flood
+                log.warning("updates dropped: its chat has too many waiting chat=%s", key)
             return
         task = asyncio.current_task()
         assert task is not None
@@ -224,6 +228,8 @@ class FairUpdates(BaseUpdateProcessor):
         finally:
             turn.users -= 1
             if not turn.users:
+                if turn.dropped:
+                    log.info("chat caught up chat=%s dropped=%d", key, turn.dropped)
                 del self._turns[key]
 
 
