@@ -24,6 +24,7 @@ _TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*")
 
+MAX_SECTION_TITLE = 64
 T = TypeVar("T")
 
 
@@ -266,6 +267,10 @@ def _section(key: str, value: Any) -> SectionConfig:
     titles = {}
     for lang in LANGUAGES:
         title = title_table.get(lang, _string, "").strip()
+        if len(title) > MAX_SECTION_TITLE:  # it goes on buttons and in a tap's 200-character answer
+            raise ConfigError(
+                title_table.key(lang), f"at most {MAX_SECTION_TITLE} characters, got {len(title)}"
+            )
         if title:
             titles[lang] = title
     title_table.finish()

@@ -138,6 +138,10 @@ def test_section_titles() -> None:
         ),
         ({"sections": [{"slug": "world"}]}, "sections[0].title: is required"),
         (
+            {"sections": [{"slug": "world", "title": {"uk": "С" * 65}}]},
+            "sections[0].title.uk: at most 64 characters, got 65",
+        ),
+        (
             {"sections": [{"slug": "world", "title": "Світ"}]},
             "sections[0].title: expected a table, got a string",
         ),
