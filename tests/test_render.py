@@ -142,3 +142,86 @@ def test_ten_headlines_of_the_longest_titles_fit_one_message() -> None:
     assert tg_html.utf16_len(visible) <= 4096
     assert render.cut("🔥" * 300, 200).endswith("…")
     assert render.utf16_len(render.cut("🔥" * 300, 200)) <= 200
+
+
+def _fits(messages: list[str]) -> bool:
+    """Every message valid HTML within Telegram's 4096 UTF-16 units, and none empty."""
+    for message in messages:
+        visible, _ = tg_html.parse(message)
+        if not visible.strip() or tg_html.utf16_len(visible) > 4096:
+            return False
+    return True
+
+
+def test_every_list_the_newsroom_can_make_long_is_split_to_fit() -> None:
+    import datetime as dt  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from bot.render import newsroom as view  # noqa: PLC0415
+    from bot.stats import Audience  # noqa: PLC0415
+    from storage.types import (  # noqa: PLC0415
+        AuditEntry,
+        Broadcast,
+        BroadcastKind,
+        BroadcastState,
+        DeliveryState,
+        Stranger,
+    )
+
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+    zone = ZoneInfo("Europe/Kyiv")
+    many = [section(f"s{i}", "Розділ з довгою назвою " * 2 + str(i), i=i) for i in range(300)]
+    lists = {
+        "editors": view.editors_list(UK, [1, 2], [(10**12 + i, 1, now) for i in range(600)]),
+        "channels": view.channels_list(
+            UK, [("Канал «" + "🔥" * 200 + "»", -(10**12) - i, many[:3]) for i in range(80)], "uk"
+        ),
+        "audit": view.audit_list(
+            UK,
+            [AuditEntry(now, 7, "breaking", "т" * 256, "о" * 256) for _ in range(20)],
+            zone,
+            [Stranger(10**12 + i, 10**6, now, now, "audit") for i in range(5)],
+            people=5,
+            attempts=5 * 10**6,
+        ),
+        "broadcasts": view.broadcasts_list(
+            UK,
+            [
+                (
+                    Broadcast(
+                        i,
+                        BroadcastKind.BREAKING,
+                        7,
+                        now,
+                        BroadcastState.DONE,
+                        tuple(s.slug for s in many),
+                        {},
+                        None,
+                        False,
+                        None,
+                        None,
+                        i,
+                        9,
+                        now,
+                        now,
+                    ),
+                    dict.fromkeys(DeliveryState, 10**6),
+                )
+                for i in range(10)
+            ],
+            zone,
+            many,
+            "uk",
+        ),
+        "stats": view.stats_text(
+            UK,
+            Audience(1, 2, 3, 4, 5, 6, 7, ()),
+            many,
+            per_section={s.slug: 10**6 for s in many},
+            deliveries={"sent": 1, "failed": 2, "retried": 3, "pending": 4},
+            lang="uk",
+        ),
+    }
+    for name, messages in lists.items():
+        assert len(messages) >= 2, name
+        assert _fits(messages), name
