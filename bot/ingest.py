@@ -269,11 +269,6 @@ class Ingester:
         read = await self._read(url, self.hosts.page_refusal)
         return page_summary(read.content) if read.content else None
 
-    async def page(self, url: str) -> PageContent | None:
-        """An article page's title, text, image (None when it cannot be read as an article).
-        Any public host; see `read_page`."""
-        return (await self.read_page(url)).content
-
     async def read_page(self, url: str) -> PageRead:
         """An article page an editor asked for (`/post`), or why not: it may be on any public
         host (or a configured one), never on a loopback, private, link-local or other

@@ -49,9 +49,6 @@ class Throttle:
                 break  # a muted user's update is not counted against their group
         return verdict
 
-    def muted(self, key: int, now: float) -> bool:
-        return self._muted.get(key, 0.0) > now
-
     def _sweep(self, now: float) -> None:
         """Forget keys with nothing in the window and mutes that have run out."""
         self._swept = now

@@ -436,7 +436,7 @@ async def test_post_refuses_addresses_that_are_not_public(
             assert (read.content, read.refusal) == (None, refusal), url
             assert read.error is not None
             assert read.error.startswith("refused: "), read.error
-            assert await runtime.ingester.page(url) is None
+            assert (await runtime.ingester.read_page(url)).content is None
         assert local.hits["page.html"] == 0
         assert other.hits["to-local.html"] == 2
         read = await runtime.ingester.read_page(other.url("page.html"))
