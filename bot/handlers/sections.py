@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
-from bot import render
+from bot import arrival, render
 from bot import sections as lookup
-from bot.callbacks import ModeTap, SectionTap
+from bot.callbacks import InstantTap, ModeTap, SectionTap
 from bot.context import Context
-from bot.handlers.common import chat_and_translator, edit, may_change, reply, tapped
+from bot.handlers.common import chat_and_translator, edit, may_change, reply, reply_all, tapped
 from bot.i18n import Translator
+from bot.render import arrival as first_minutes
 from storage import subscriptions
 from storage.errors import SectionNotFound
 from storage.types import Chat, Mode, Section
@@ -35,7 +36,8 @@ async def _allowed(update: Update, context: Context) -> tuple[Chat, Translator] 
 
 
 async def toggle(update: Update, context: Context) -> None:
-    """A tap on a section button: flip the subscription, answer, redraw the list."""
+    """A tap on a section button: flip the subscription, answer, redraw the list; a new
+    subscription brings its first look (latest headlines, next digest) below."""
     query, tap = tapped(update, SectionTap)
     allowed = await _allowed(update, context)
     if allowed is None:
@@ -49,9 +51,13 @@ async def toggle(update: Update, context: Context) -> None:
         now_on = await subscriptions.toggle(context.db, chat.id, slug)
     except SectionNotFound:
         await query.answer(render.section_gone(t), show_alert=True)
+        now_on = False
     else:
         await query.answer(render.toggled(t, section, chat.language, now_on=now_on))
     await _redraw(update, context, welcome=tap.welcome)
+    if now_on:
+        texts, markup = await arrival.first_look(context.runtime, chat, [slug])
+        await _send(context, query, chat, texts, markup)
 
 
 async def toggle_mode(update: Update, context: Context) -> None:
@@ -73,6 +79,45 @@ async def toggle_mode(update: Update, context: Context) -> None:
     await _redraw(update, context, welcome=tap.welcome)
 
 
+async def instant(update: Update, context: Context) -> None:
+    """The button under a first look: the section's stories as they come (set, not flipped);
+    the button goes and the message says so."""
+    query, tap = tapped(update, InstantTap)
+    allowed = await _allowed(update, context)
+    if allowed is None:
+        return
+    chat, t = allowed
+    section = lookup.find(context.runtime.sections, tap.slug)
+    modes = await subscriptions.modes_of_chat(context.db, chat.id)
+    if section is None or tap.slug not in modes:
+        await query.answer(render.section_gone(t), show_alert=True)
+        return
+    await subscriptions.set_mode(context.db, chat.id, tap.slug, Mode.INSTANT)
+    await query.answer(render.mode_set(t, section, chat.language, Mode.INSTANT))
+    redrawn = first_minutes.switched(
+        t, chat.language, section, arrival.message_html(query.message),
+        markup=getattr(query.message, "reply_markup", None), data=query.data or "",
+    )  # fmt: skip
+    if redrawn is not None:
+        await edit(query, *redrawn)
+
+
+async def _send(
+    context: Context,
+    query: CallbackQuery,
+    chat: Chat,
+    texts: list[str],
+    markup: InlineKeyboardMarkup | None,
+) -> None:
+    """New messages after the tapped one, in its chat and forum topic; buttons under the last."""
+    thread = getattr(query.message, "message_thread_id", None)
+    for i, text in enumerate(texts):
+        last = i == len(texts) - 1
+        await context.bot.send_message(
+            chat.id, text, reply_markup=markup if last else None, message_thread_id=thread
+        )
+
+
 async def _redraw(update: Update, context: Context, *, welcome: bool) -> None:
     query = update.callback_query
     assert query is not None
@@ -80,7 +125,8 @@ async def _redraw(update: Update, context: Context, *, welcome: bool) -> None:
     subscribed = await subscriptions.modes_of_chat(context.db, chat.id)
     intro = None
     if welcome:
-        intro = render.welcome_intro(t, query.from_user.first_name if chat.is_private else None)
+        name = query.from_user.first_name if chat.is_private else None
+        intro = render.welcome_intro(t, name, lang=chat.language)
     text, markup = render.sections_view(
         t, context.runtime.sections, subscribed, chat.language, intro=intro
     )
@@ -149,6 +195,7 @@ async def _change(update: Update, context: Context, *, follow: bool) -> None:
         await reply(update, render.unknown_sections(t, unknown, sections, chat.language))
         return
     change = subscriptions.subscribe if follow else subscriptions.unsubscribe
+    before = await subscriptions.of_chat(context.db, chat.id)
     changed: list[Section] = []
     unchanged: list[Section] = []
     for section in found:
@@ -159,6 +206,12 @@ async def _change(update: Update, context: Context, *, follow: bool) -> None:
         (changed if done else unchanged).append(section)
     summary = render.subscribed if follow else render.unsubscribed
     text = summary(t, changed, unchanged, chat.language)
-    if mode is not None:
-        text += "\n" + "\n".join(render.mode_set(t, s, chat.language, mode) for s in found)
-    await reply(update, text)
+    new = [s.slug for s in changed if follow and s.slug not in before]
+    if mode is not None:  # a new section's first look says how its stories come
+        switched = [s for s in found if s.slug not in new]
+        text = "\n".join([text, *(render.mode_set(t, s, chat.language, mode) for s in switched)])
+    if not new:
+        await reply(update, text)
+        return
+    texts, markup = await arrival.first_look(context.runtime, chat, new, head=text)
+    await reply_all(update, texts, markup)
