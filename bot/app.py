@@ -60,7 +60,7 @@ HEARTBEAT_SECONDS = 30
 INGEST_TICK_SECONDS = 30  # feeds fall due one by one (see bot.schedule); the tick polls those due
 PRUNE_SECONDS = 24 * 3600
 DIGEST_TICK_SECONDS = 60
-PROGRESS_SECONDS = 3  # alerts' progress reports are edited this often
+PROGRESS_SECONDS = 3  # flashes' progress reports are edited this often
 STOP_GRACE = 2.0  # seconds updates may still finish at stop (a reply waiting out a limit may not)
 HANDLERS_AT_ONCE = 64  # updates of different chats handled concurrently
 INLINE_FACTOR = 3  # inline queries a user may send, as a multiple of [throttle] updates
@@ -229,12 +229,13 @@ def _add_handlers(app: VisnykApp) -> None:
     taps = {
         callbacks.SectionTap: sections.toggle,
         callbacks.ModeTap: sections.toggle_mode,
+        callbacks.InstantTap: sections.instant,
         callbacks.LanguageTap: language.choose,
         callbacks.StopTap: stop.confirm,
         callbacks.LatestPage: browse.latest_page,
         callbacks.SearchPage: browse.search_page,
         callbacks.CardTap: browse.open_card,
-        callbacks.AlertTap: newsroom.tap,
+        callbacks.FlashTap: newsroom.tap,
         callbacks.FetchTap: newsroom.fetch_tap,
     }
     for kind, callback in taps.items():

@@ -33,13 +33,13 @@ def number(text: str, maximum: int = MAX_ID, *, signed: bool = False) -> int | N
     return -value if negative else value
 
 
-class AlertAction(StrEnum):
+class FlashAction(StrEnum):
     SEND = "send"
     QUIET = "quiet"
     CANCEL = "cancel"
 
 
-_ACTIONS = frozenset(a.value for a in AlertAction)
+_ACTIONS = frozenset(a.value for a in FlashAction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,13 @@ class ModeTap:
 
     slug: str
     welcome: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InstantTap:
+    """Get a followed section's stories as they come: sets instant mode, never flips it."""
+
+    slug: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +95,9 @@ class CardTap:
 
 
 @dataclass(frozen=True, slots=True)
-class AlertTap:
+class FlashTap:
     broadcast_id: int
-    action: AlertAction
+    action: FlashAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +106,8 @@ class FetchTap:
 
 
 Tap = (
-    SectionTap | ModeTap | LanguageTap | StopTap | LatestPage | SearchPage | CardTap | AlertTap
-    | FetchTap
+    SectionTap | ModeTap | LanguageTap | StopTap | LatestPage | SearchPage | CardTap | FlashTap
+    | FetchTap | InstantTap
 )  # fmt: skip
 
 
@@ -118,6 +125,8 @@ def encode(tap: Tap) -> str:  # noqa: PLR0911 - one line per kind of tap
             return _join("wsec" if welcome else "sec", slug)
         case ModeTap(slug, welcome):
             return _join("wmode" if welcome else "mode", slug)
+        case InstantTap(slug):
+            return _join("now", slug)
         case LanguageTap(language):
             return _join("lang", language)
         case StopTap(confirmed):
@@ -128,7 +137,7 @@ def encode(tap: Tap) -> str:  # noqa: PLR0911 - one line per kind of tap
             return _join("sr", search_id, offset)
         case CardTap(article_id):
             return _join("card", article_id)
-        case AlertTap(broadcast_id, action):
+        case FlashTap(broadcast_id, action):
             return _join("al", broadcast_id, action.value)
         case FetchTap():
             return "fetch"
@@ -143,6 +152,8 @@ def decode(data: object) -> Tap | None:  # noqa: PLR0911 - one branch per kind
     if kind in ("sec", "wsec", "mode", "wmode") and len(args) == 1 and _SLUG.fullmatch(args[0]):
         welcome = kind.startswith("w")
         return SectionTap(args[0], welcome) if "sec" in kind else ModeTap(args[0], welcome)
+    if kind == "now" and len(args) == 1 and _SLUG.fullmatch(args[0]):
+        return InstantTap(args[0])
     if kind == "lang" and len(args) == 1 and args[0] in LANGUAGES:
         return LanguageTap(args[0])
     if kind == "stop" and args in (["yes"], ["no"]):
@@ -163,5 +174,5 @@ def decode(data: object) -> Tap | None:  # noqa: PLR0911 - one branch per kind
         return None if search_id is None or offset is None else SearchPage(search_id, offset)
     if kind == "al" and second in _ACTIONS:
         broadcast_id = number(first)
-        return None if broadcast_id is None else AlertTap(broadcast_id, AlertAction(second))
+        return None if broadcast_id is None else FlashTap(broadcast_id, FlashAction(second))
     return None

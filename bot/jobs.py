@@ -30,7 +30,7 @@ async def digest_tick(context: Context) -> None:
 
 
 async def progress(context: Context) -> None:
-    """Edit the running alerts' progress reports."""
+    """Edit the running flashes' progress reports."""
     await newsroom.report(context.runtime, context.bot)
 
 

@@ -1,5 +1,5 @@
 """The newsroom's decisions and steps: who may edit, reading an editor's /breaking, previews
-that only their editor can confirm, enqueuing alerts, recalls and corrections, and the live
+that only their editor can confirm, enqueuing flashes, recalls and corrections, and the live
 progress reports. Handlers (bot/handlers/newsroom.py) only talk; this module does."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from telegram import Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
+from bot import sections as lookup
 from bot import urls
 from bot.callbacks import number
 from bot.delivery import stories
@@ -28,6 +29,7 @@ from bot.runtime import Runtime
 from storage import chats, newsroom, outbox, subscriptions
 from storage.types import (
     Article,
+    AuditOutcome,
     Broadcast,
     BroadcastKind,
     BroadcastState,
@@ -44,8 +46,8 @@ PREVIEW_LIFETIME = dt.timedelta(minutes=10)
 DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messages this long
 _TAG = re.compile(r"#([\w-]+)(?:\s+|$)")
 _URL = re.compile(r"(?:^|(?<=\s))(https?://\S+)$")
-# /recall 12, /correct #12 text: the alert's id as the first word (ASCII digits only).
-_ALERT_ID = re.compile(r"/\S+\s+#?([0-9]+)(?=\s|$)", re.ASCII)
+# /recall 12, /correct #12 text: the flash's id as the first word (ASCII digits only).
+_FLASH_ID = re.compile(r"/\S+\s+#?([0-9]+)(?=\s|$)", re.ASCII)
 
 
 async def is_editor(runtime: Runtime, user_id: int) -> bool:
@@ -68,7 +70,7 @@ class Draft:
 
 
 class BadDraft(ValueError):
-    """Why a /breaking cannot become an alert: `reason` is "empty" or "tag"; `tag` names it."""
+    """Why a /breaking cannot become a flash: `reason` is "empty" or "tag"; `tag` names it."""
 
     def __init__(self, reason: str, tag: str = "") -> None:
         super().__init__(reason)
@@ -85,15 +87,12 @@ def _tags(
     text: str, at: int, sections: Sequence[Section]
 ) -> tuple[tuple[Section, ...] | None, int]:
     """The `#section` tags from index `at` on, and the index after them (and their spaces)."""
-    by_slug = {s.slug: s for s in sections}
     chosen: list[Section] = []
     while at < len(text) and text[at].isspace():
         at += 1
     while match := _TAG.match(text, at):
         tag = match.group(1).lower()
-        section = by_slug.get(tag) or next(
-            (s for s in sections if tag in {t.lower() for t in s.titles.values()}), None
-        )
+        section = lookup.find(sections, tag)
         if section is None:
             raise BadDraft("tag", tag)
         if section not in chosen:
@@ -131,12 +130,12 @@ def read_draft(
     return Draft(chosen, body, url)
 
 
-def read_alert_id(text: str) -> tuple[int, int] | None:
-    """`/recall 12` or `/correct #12 …`: the alert's id and the index after it; None when there
-    is none, or it is no id an alert could have (`²`, 23 digits)."""
-    found = _ALERT_ID.match(text)
-    alert_id = number(found.group(1)) if found else None
-    return None if found is None or alert_id is None else (alert_id, found.end())
+def read_flash_id(text: str) -> tuple[int, int] | None:
+    """`/recall 12` or `/correct #12 …`: the flash's id and the index after it; None when there
+    is none, or it is no id a flash could have (`²`, 23 digits)."""
+    found = _FLASH_ID.match(text)
+    flash_id = number(found.group(1)) if found else None
+    return None if found is None or flash_id is None else (flash_id, found.end())
 
 
 def entities_of(message: Message) -> list[Entity]:
@@ -145,9 +144,9 @@ def entities_of(message: Message) -> list[Entity]:
 
 
 def payload(runtime: Runtime, draft: Draft) -> dict[str, list[dict[str, object]]]:
-    """The alert in every language: one message each."""
+    """The flash in every language: one message each."""
     return {
-        lang: [view.alert_message(runtime.catalogs.get(lang), draft.body_html, draft.url)]
+        lang: [view.flash_message(runtime.catalogs.get(lang), draft.body_html, draft.url)]
         for lang in LANGUAGES
     }
 
@@ -183,9 +182,9 @@ def overflow(message_payload: dict[str, list[dict[str, object]]]) -> int:
     return max(0, longest - MAX_TEXT)
 
 
-async def reached(runtime: Runtime, alert: Broadcast) -> int:
-    """How many chats hold a sent alert (what a recall or correction would act on)."""
-    return 0 if alert.item_id is None else await newsroom.reached(runtime.db, alert.item_id)
+async def reached(runtime: Runtime, flash: Broadcast) -> int:
+    """How many chats hold a sent flash (what a recall or correction would act on)."""
+    return 0 if flash.item_id is None else await newsroom.reached(runtime.db, flash.item_id)
 
 
 async def audience(runtime: Runtime, sections: Sequence[Section] | None) -> int:
@@ -196,8 +195,8 @@ async def audience(runtime: Runtime, sections: Sequence[Section] | None) -> int:
 class Refused(Exception):
     """A tap or a command that must not act; `reason` says which refusal to show."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: AuditOutcome) -> None:
+        super().__init__(reason.value)
         self.reason = reason
 
 
@@ -210,14 +209,14 @@ async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: 
         await newsroom.leave_preview(
             runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
         )
-        raise Refused("expired")
+        raise Refused(AuditOutcome.EXPIRED)
     if not await newsroom.leave_preview(
         runtime.db, broadcast.id, BroadcastState.SENDING, silent=silent, now=now
     ):
-        raise Refused("done")  # another tap got there first
-    if broadcast.kind is BroadcastKind.BREAKING:
+        raise Refused(AuditOutcome.ALREADY_SENT)  # another tap got there first
+    if broadcast.kind is BroadcastKind.FLASH:
         item = await outbox.put_item(
-            runtime.db, kind="breaking", key=f"alert:{broadcast.id}", priority=Priority.BREAKING,
+            runtime.db, kind="flash", key=f"flash:{broadcast.id}", priority=Priority.BREAKING,
             payload=broadcast.payload, now=now,
         )  # fmt: skip
         slugs = None if broadcast.sections is None else list(broadcast.sections)
@@ -231,7 +230,7 @@ async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: 
         assert original.item_id is not None
         op = DELETE if broadcast.kind is BroadcastKind.RECALL else EDIT
         item = await outbox.put_item(
-            runtime.db, kind=broadcast.kind.value, key=f"alert:{broadcast.id}",
+            runtime.db, kind=broadcast.kind.value, key=f"flash:{broadcast.id}",
             priority=Priority.BREAKING, payload={"op": op, **broadcast.payload}, now=now,
         )  # fmt: skip
         total = await newsroom.enqueue_follow_up(runtime.db, item, original.item_id, now)
@@ -253,42 +252,42 @@ async def cancel(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast
     if not await newsroom.leave_preview(
         runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=runtime.now()
     ):
-        raise Refused("done")
+        raise Refused(AuditOutcome.ALREADY_SENT)
     return broadcast
 
 
 async def _own_preview(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
     broadcast = await newsroom.get(runtime.db, broadcast_id)
     if broadcast is None:
-        raise Refused("unknown")
+        raise Refused(AuditOutcome.UNKNOWN)
     if broadcast.editor_id != user_id:
-        raise Refused("not yours")
+        raise Refused(AuditOutcome.NOT_YOURS)
     if not await is_editor(runtime, user_id):
-        raise Refused("not an editor")
+        raise Refused(AuditOutcome.NOT_EDITOR)
     if broadcast.state is BroadcastState.CANCELLED:
-        raise Refused("cancelled")
+        raise Refused(AuditOutcome.WAS_CANCELLED)
     if broadcast.state is not BroadcastState.PREVIEW:
-        raise Refused("done")
+        raise Refused(AuditOutcome.ALREADY_SENT)
     return broadcast
 
 
-async def alert_to_change(runtime: Runtime, alert_id: int, user_id: int) -> Broadcast:
-    """The sent alert that a recall or correction may act on. Raises Refused: unknown,
+async def flash_to_change(runtime: Runtime, flash_id: int, user_id: int) -> Broadcast:
+    """The sent flash that a recall or correction may act on. Raises Refused: unknown,
     another editor's (owners may act on any), still in preview, or too old to delete."""
-    alert = await newsroom.get(runtime.db, alert_id)
-    if alert is None or alert.kind is not BroadcastKind.BREAKING:
-        raise Refused("unknown")
-    if alert.editor_id != user_id and not is_owner(runtime, user_id):
-        raise Refused("foreign")
-    if alert.item_id is None:
-        raise Refused("not sent")
-    if runtime.now() - (alert.started or alert.created) > DELETABLE_FOR:
-        raise Refused("too old")
-    return alert
+    flash = await newsroom.get(runtime.db, flash_id)
+    if flash is None or flash.kind is not BroadcastKind.FLASH:
+        raise Refused(AuditOutcome.UNKNOWN)
+    if flash.editor_id != user_id and not is_owner(runtime, user_id):
+        raise Refused(AuditOutcome.FOREIGN)
+    if flash.item_id is None:
+        raise Refused(AuditOutcome.NOT_SENT)
+    if runtime.now() - (flash.started or flash.created) > DELETABLE_FOR:
+        raise Refused(AuditOutcome.TOO_OLD)
+    return flash
 
 
 async def report(runtime: Runtime, bot: ExtBot[None]) -> None:
-    """Edit each running alert's report with its figures; close those that are done."""
+    """Edit each running flash's report with its figures; close those that are done."""
     for broadcast in await newsroom.sending(runtime.db):
         if broadcast.item_id is None:
             continue
@@ -309,7 +308,7 @@ async def report(runtime: Runtime, bot: ExtBot[None]) -> None:
                 log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
         if counts[DeliveryState.PENDING] == 0:
             await newsroom.finish(runtime.db, broadcast.id, now)
-            log.info("alert done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
+            log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
 
 
 async def language_of(runtime: Runtime, chat_id: int) -> str:

@@ -10,8 +10,14 @@ from storage.types import Section
 ALL_WORDS = frozenset({"all", "усі", "все", "всі", "усе"})
 
 
+_TAG = re.compile(r"[\w-]+")
+
+
 def _key(text: str) -> str:
-    return " ".join(text.replace("’", "'").replace("ʼ", "'").casefold().lstrip("#").split())
+    """What a name is matched by: case, apostrophes, a leading '#', and `_` standing for a
+    space (as in a tag, `#наука_і_техніка`) do not matter."""
+    text = text.replace("’", "'").replace("ʼ", "'").replace("_", " ").casefold().lstrip("#")
+    return " ".join(text.split())
 
 
 def find(sections: Sequence[Section], name: str) -> Section | None:
@@ -20,9 +26,16 @@ def find(sections: Sequence[Section], name: str) -> Section | None:
     if not key:
         return None
     for section in sections:
-        if key == section.slug or key in {_key(t) for t in section.titles.values()}:
+        if key == _key(section.slug) or key in {_key(t) for t in section.titles.values()}:
             return section
     return None
+
+
+def tag(section: Section, language: str) -> str:
+    """How an editor tags the section (`#світ`, `#наука_і_техніка`): its title in `language`,
+    or its slug when the title cannot be one word."""
+    word = "_".join(section.title(language).casefold().split())
+    return word if _TAG.fullmatch(word) else section.slug
 
 
 def resolve(sections: Sequence[Section], text: str) -> tuple[list[Section], list[str]]:

@@ -168,7 +168,7 @@ def is_modelled(name: str | None, type_: str, parent_names: object) -> bool:
 
 
 class OutboxItemRow(Base):
-    """Something to send to many chats: a story post, a digest, a breaking alert."""
+    """Something to send to many chats: a story post, a digest, a breaking flash."""
 
     __tablename__ = "outbox_items"
 
@@ -201,7 +201,7 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
     message_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # For an edit or a delete: the messages it acts on (copied from the alert's delivery).
+    # For an edit or a delete: the messages it acts on (copied from the flash's delivery).
     target_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # a forum topic
 
@@ -222,9 +222,10 @@ class AuditRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int] = mapped_column(BigInteger)
-    action: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))  # an EditorAction code
     target: Mapped[str] = mapped_column(String(256))
-    outcome: Mapped[str] = mapped_column(String(256))
+    outcome: Mapped[str] = mapped_column(String(256))  # an AuditOutcome code
+    count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the outcome's figure
 
 
 class StrangerRow(Base):
@@ -241,12 +242,12 @@ class StrangerRow(Base):
 
 
 class BroadcastRow(Base):
-    """An editor's alert (or its recall or correction): preview, then sending, then done."""
+    """An editor's flash (or its recall or correction): preview, then sending, then done."""
 
     __tablename__ = "broadcasts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # breaking | recall | correct
+    kind: Mapped[str] = mapped_column(String(16))  # flash | recall | correct
     editor_id: Mapped[int] = mapped_column(BigInteger)
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     state: Mapped[str] = mapped_column(String(16), index=True)
@@ -254,7 +255,7 @@ class BroadcastRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> messages
     of_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("broadcasts.id"), nullable=True
-    )  # the alert a recall or correction acts on
+    )  # the flash a recall or correction acts on
     silent: Mapped[bool] = mapped_column(Boolean, default=False)
     report_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     report_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -1,6 +1,6 @@
-"""The newsroom: who edits, what editors did (the audit log), and their alerts.
+"""The newsroom: who edits, what editors did (the audit log), and their flashes.
 
-An alert goes preview → sending → done, or preview → cancelled; the step from preview is one
+A flash goes preview → sending → done, or preview → cancelled; the step from preview is one
 conditional UPDATE, so two taps (or two editors) can never send it twice.
 """
 
@@ -16,10 +16,12 @@ from storage.db import Database, insert_ignoring
 from storage.models import AuditRow, BroadcastRow, ChatRow, DeliveryRow, EditorRow, StrangerRow
 from storage.types import (
     AuditEntry,
+    AuditOutcome,
     Broadcast,
     BroadcastKind,
     BroadcastState,
     DeliveryState,
+    EditorAction,
     Priority,
     Stranger,
 )
@@ -63,13 +65,19 @@ async def is_editor(db: Database, user_id: int) -> bool:
 
 
 async def audit(  # noqa: PLR0917 - the columns of one entry, in their order
-    db: Database, user_id: int, action: str, target: str, outcome: str, now: dt.datetime
+    db: Database,
+    user_id: int,
+    action: EditorAction,
+    target: str,
+    outcome: AuditOutcome,
+    now: dt.datetime,
+    count: int | None = None,
 ) -> None:
     async with db.transaction() as s:
         s.add(
             AuditRow(
-                at=now, user_id=user_id, action=action[:32], target=target[:AUDIT_TARGET],
-                outcome=outcome[:256],
+                at=now, user_id=user_id, action=action.value, target=target[:AUDIT_TARGET],
+                outcome=outcome.value, count=count,
             )
         )  # fmt: skip
 
@@ -78,23 +86,25 @@ async def audit_log(db: Database, limit: int = 20) -> list[AuditEntry]:
     """The newest entries first."""
     async with db.transaction() as s:
         rows = await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
-        return [AuditEntry(r.at, r.user_id, r.action, r.target, r.outcome) for r in rows]
+        return [AuditEntry(r.at, r.user_id, r.action, r.target, r.outcome, r.count) for r in rows]
 
 
-async def stranger_tried(db: Database, user_id: int, action: str, now: dt.datetime) -> None:
+async def stranger_tried(
+    db: Database, user_id: int, action: EditorAction, now: dt.datetime
+) -> None:
     """Someone who is no editor tried an editors' command: one row a person, counted, so that
     a stranger's flood never pushes the editors' own entries out of the audit log."""
     async with db.transaction() as s:
         added = await s.execute(
             insert_ignoring(s, StrangerRow).values(
-                user_id=user_id, attempts=1, first_at=now, last_at=now, last_action=action[:32]
+                user_id=user_id, attempts=1, first_at=now, last_at=now, last_action=action.value
             )
         )
         if not added.rowcount:  # type: ignore[attr-defined]
             await s.execute(
                 update(StrangerRow)
                 .where(StrangerRow.user_id == user_id)
-                .values(attempts=StrangerRow.attempts + 1, last_at=now, last_action=action[:32])
+                .values(attempts=StrangerRow.attempts + 1, last_at=now, last_action=action.value)
             )
 
 
@@ -151,7 +161,7 @@ async def create(
     total: int,
     now: dt.datetime,
 ) -> Broadcast:
-    """A new alert (or recall, or correction) in preview."""
+    """A new flash (or recall, or correction) in preview."""
     async with db.transaction() as s:
         row = BroadcastRow(
             kind=kind.value, editor_id=editor_id, created=now, state=BroadcastState.PREVIEW.value,

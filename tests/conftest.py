@@ -36,7 +36,7 @@ async def kit(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
 
 @pytest.fixture
 async def room(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
-    """The newsroom: an owner in the config, and a send rate that lets alerts go out at once."""
+    """The newsroom: an owner in the config, and a send rate that lets flashes go out at once."""
     async with started(
         tg, tmp_path, telegram={"owners": [OWNER]}, delivery={"messages_per_second": 500}
     ) as k:

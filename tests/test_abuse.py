@@ -159,12 +159,12 @@ async def test_inline_offsets_are_read_strictly(room: Kit, offset: str) -> None:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/editor_add ²", "Як: /editor_add"),
-        ("/editor_add 99999999999999999999999", "Як: /editor_add"),
-        ("/editor_add -5", "Як: /editor_add"),
-        ("/recall 99999999999999999999999", "Як: /recall"),
-        ("/recall ٣", "Як: /recall"),
-        ("/correct -1 Текст", "Як: /correct"),
+        ("/editor_add ²", "Формат: /editor_add"),
+        ("/editor_add 99999999999999999999999", "Формат: /editor_add"),
+        ("/editor_add -5", "Формат: /editor_add"),
+        ("/recall 99999999999999999999999", "Формат: /recall"),
+        ("/recall ٣", "Формат: /recall"),
+        ("/correct -1 Текст", "Формат: /correct"),
         ("/channel_add -99999999999999999999", "Каналу -99999999999999999999 немає"),
         ("/channel_add @@@", "Каналу @@@ немає"),
         ("/channel_add ²", "Каналу ² немає"),
@@ -258,8 +258,8 @@ async def test_a_strangers_flood_leaves_the_editors_audit_log_readable(room: Kit
     for _ in range(25):
         await stranger.say("/audit")
     log = await editor.say("/audit")
-    assert "editor_add 4242 → added" in log.text
-    assert "Інші, хто пробував, за 7 днів" in log.text
+    assert "/editor_add 4242 → додано" in log.text
+    assert "Сторонні спроби за 7 днів" in log.text
     assert f"{stranger.user['id']}: 25 разів" in log.text
 
 

@@ -43,9 +43,9 @@ async def test_latest_of_the_chats_sections_pages_and_switches(kit: Kit) -> None
     message = await reader.say("/latest")
     lines = message.text.splitlines()
     assert lines[0] == "Останні новини · ваші розділи"
-    assert lines[2] == "1. 15:00 Світова новина 0"
-    assert lines[3] == "2. 14:00 Світова новина 1"
-    assert lines[11] == "10. 06:00 Світова новина 9"
+    assert lines[2] == "1. 15:00 · Світова новина 0"
+    assert lines[3] == "2. 14:00 · Світова новина 1"
+    assert lines[11] == "10. 06:00 · Світова новина 9"
     assert len(lines) == 12
     assert message.entities[1] == {
         "offset": message.text.index("Світова новина 0"),
@@ -60,14 +60,14 @@ async def test_latest_of_the_chats_sections_pages_and_switches(kit: Kit) -> None
     await reader.tap(message, "Давніші")
     await reader.edited(message)
     lines = message.text.splitlines()
-    assert lines[2] == "11. 05:00 Світова новина 10"
-    assert lines[3] == "12. 04:00 Світова новина 11"
+    assert lines[2] == "11. 05:00 · Світова новина 10"
+    assert lines[3] == "12. 04:00 · Світова новина 11"
     assert [b["text"] for b in message.keyboard[1]] == ["◀ Новіші"]
 
     await reader.tap(message, "Економіка")
     await reader.edited(message)
     assert message.text.splitlines()[0] == "Останні новини · Економіка"
-    assert message.text.splitlines()[2] == "1. 14:30 Курс гривні стабільний"
+    assert message.text.splitlines()[2] == "1. 14:30 · Курс гривні стабільний"
     assert message.button("• Економіка")
 
 
@@ -80,15 +80,15 @@ async def test_times_yesterday_and_older(kit: Kit) -> None:
     )
     uk = await kit.reader().say("/latest війна")
     assert uk.text.splitlines()[2:] == [
-        "1. вчора, 18:05 Вчорашня новина",
-        "2. 29 квітня Давня новина",
-        "3. 31 грудня 2025 Торішня новина",
+        "1. вчора, 18:05 · Вчорашня новина",
+        "2. 29 квітня · Давня новина",
+        "3. 31 грудня 2025 · Торішня новина",
     ]
     en = await kit.reader("Ann", "en").say("/latest war")
     assert en.text.splitlines()[2:] == [
-        "1. yesterday, 18:05 Вчорашня новина",
-        "2. 29 April Давня новина",
-        "3. 31 December 2025 Торішня новина",
+        "1. yesterday, 18:05 · Вчорашня новина",
+        "2. 29 April · Давня новина",
+        "3. 31 December 2025 · Торішня новина",
     ]
 
 
@@ -97,8 +97,8 @@ async def test_latest_without_subscriptions_and_with_bad_input(kit: Kit) -> None
     reader = kit.reader()
     message = await reader.say("/latest")
     assert message.text.splitlines()[0] == "Останні новини · усі розділи"
-    assert "1. 15:00 Новина <b>дня</b> & ніч" in message.text
-    assert message.text.endswith("Оберіть свої розділи: /sections.")
+    assert "1. 15:00 · Новина <b>дня</b> & ніч" in message.text
+    assert message.text.endswith("Оберіть свої розділи командою /sections.")
     unknown = await reader.say("/latest марс")
     assert unknown.text.startswith("Такого розділу немає: «марс».")
     empty = await reader.say("/latest наука і техніка")
@@ -153,19 +153,19 @@ async def test_search_finds_inflected_words(kit: Kit) -> None:
     assert found.text.splitlines() == [
         "🔎 Пошук: «Зеленського»",
         "",
-        "1. 14:00 Зеленський провів розмову з прем'єром Польщі",
+        "1. 14:00 · Зеленський провів розмову з прем'єром Польщі",
     ]
     kyiv = await reader.say("/search Києві")
     assert kyiv.text.splitlines()[2:] == [
-        "1. 13:00 Київ отримав нові автобуси",
-        "2. 12:00 У Львові відкрили виставку",
+        "1. 13:00 · Київ отримав нові автобуси",
+        "2. 12:00 · У Львові відкрили виставку",
     ]
     lviv = await reader.say("/search львів виставка")
-    assert lviv.text.splitlines()[2:] == ["1. 12:00 У Львові відкрили виставку"]
+    assert lviv.text.splitlines()[2:] == ["1. 12:00 · У Львові відкрили виставку"]
     nothing = await reader.say("/search Марс")
     assert (
         nothing.text
-        == "За запитом «Марс» нічого не знайдено. Спробуйте інші слова або гляньте /latest."
+        == "За запитом «Марс» нічого не знайдено. Спробуйте інші слова або дивіться /latest."
     )
     usage = await reader.say("/search")
     assert usage.text == "Що шукати? Наприклад: /search Зеленський"
@@ -187,9 +187,9 @@ async def test_search_pages(kit: Kit) -> None:
     await reader.tap(results, "Давніші")
     await reader.edited(results)
     assert results.text.splitlines()[2:] == [
-        "11. 14:50 Обстріл Харкова №10",
-        "12. 14:49 Обстріл Харкова №11",
-        "13. 14:48 Обстріл Харкова №12",
+        "11. 14:50 · Обстріл Харкова №10",
+        "12. 14:49 · Обстріл Харкова №11",
+        "13. 14:48 · Обстріл Харкова №12",
     ]
     stale = await reader.tap(results, "", data="sr:424242:10")
     assert stale["text"] == "Ця кнопка вже не діє. Надішліть команду ще раз."

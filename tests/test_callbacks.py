@@ -7,10 +7,11 @@ import pytest
 from bot.callbacks import (
     MAX_ID,
     MAX_OFFSET,
-    AlertAction,
-    AlertTap,
     CardTap,
     FetchTap,
+    FlashAction,
+    FlashTap,
+    InstantTap,
     LanguageTap,
     LatestPage,
     ModeTap,
@@ -27,13 +28,14 @@ LONGEST: list[Tap] = [
     SectionTap("x" * 32),
     SectionTap("x" * 32, welcome=True),
     ModeTap("x" * 32, welcome=True),
+    InstantTap("x" * 32),
     LanguageTap("uk"),
     StopTap(True),
     StopTap(False),
     LatestPage("x" * 32, MAX_OFFSET),
     SearchPage(MAX_ID, MAX_OFFSET),
     CardTap(MAX_ID),
-    *(AlertTap(MAX_ID, action) for action in AlertAction),
+    *(FlashTap(MAX_ID, action) for action in FlashAction),
     FetchTap(),
 ]
 
@@ -51,9 +53,11 @@ def test_the_formats_of_buttons_already_in_chats() -> None:
     assert decode("lt:mine:10") == LatestPage("mine", 10)
     assert decode("sr:12:20") == SearchPage(12, 20)
     assert decode("card:1234") == CardTap(1234)
-    assert decode("al:7:quiet") == AlertTap(7, AlertAction.QUIET)
+    assert decode("al:7:quiet") == FlashTap(7, FlashAction.QUIET)
     assert decode("stop:yes") == StopTap(True)
     assert decode("fetch") == FetchTap()
+    assert decode("now:world") == InstantTap("world")
+    assert encode(InstantTap("world")) == "now:world"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +68,7 @@ def test_the_formats_of_buttons_already_in_chats() -> None:
         "lt:all:-10", "lt:ALL:0", "lt:all", "lt:../x:0", "sr:1", "sr:x:0", "sr:1:1e3",
         "al:1:launch", "al:1", "al:-1:send", "lang:ru", "lang:", "stop:maybe", "sec:",
         "sec:World", "sec:" + "x" * 33, "mode:a:b", "fetch:1", "\x00", "card:1\n",
-        "ＣＡＲＤ:1", "sec:світ",
+        "ＣＡＲＤ:1", "sec:світ", "now:", "now:World", "now:a:b", "now:" + "x" * 33,
     ],
 )  # fmt: skip
 def test_anything_else_is_not_a_tap(data: object) -> None:

@@ -56,7 +56,7 @@ async def test_quiet_hours_send_silently(kit: Kit) -> None:
     # 03:00 in Kyiv.
     kit.runtime.clock = lambda: dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
     answer = await reader.say("/quiet 23:00-07:00")
-    assert answer.text.startswith("✅ Quiet hours: 23:00-07:00")
+    assert answer.text.startswith("✅ Quiet hours: 23:00–07:00")
     await kit.runtime.post_stories([await story(kit, "Нічна новина", {"world"})])
     post = await reader.next_message()
     assert post.silent is True

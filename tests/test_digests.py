@@ -179,7 +179,7 @@ async def test_digest_now_leaves_the_schedule(kit: Kit) -> None:
     await reader.say("/subscribe війна")
     assert (
         await reader.say("/digest")
-    ).text == "Від минулого дайджесту нічого нового. Гляньте /latest."
+    ).text == "Від минулого дайджесту нічого нового. Дивіться /latest."
     await story(kit, "Новина з фронту", {"war"}, published=kyiv(2026, 11, 27, 9, 0))
     before = await chats.get(kit.db, reader.chat["id"])
     message = await reader.say("/digest")
@@ -200,11 +200,13 @@ async def test_schedule_and_timezone_commands(kit: Kit) -> None:
     assert shown.text.startswith("Дайджести: 08:00, 20:00 (Europe/Kyiv), щодня.")
     changed = await reader.say("/schedule 7:30 19.00")
     assert changed.text.startswith(
-        "✅ Дайджести: 07:30, 19:00 (Europe/Kyiv), щодня.\nНаступний дайджест: 19:00."
+        "✅ Дайджести: 07:30, 19:00 (Europe/Kyiv), щодня.\nНаступний дайджест — сьогодні о 19:00."
     )
     weekdays = await reader.say("/schedule будні")
     assert "у будні" in weekdays.text
-    assert (await reader.say("/schedule 25:00")).text.startswith("Вкажіть час як ГГ:ХХ")
+    assert (await reader.say("/schedule 25:00")).text.startswith(
+        "Вкажіть від одного до шести значень часу у форматі ГГ:ХХ"
+    )
     off = await reader.say("/schedule off")
     assert off.text.startswith("✅ Дайджести вимкнено.")
     chat = await chats.get(kit.db, reader.chat["id"])

@@ -19,7 +19,7 @@ from tests.fakes.rules import ApiError
 from tests.fakes.telegram import FakeTelegram
 from tests.kit import Kit, eventually, started
 
-HELP_UK = "Вісник приносить новини редакції в цей чат."
+HELP_UK = "Вісник надсилає новини редакції в цей чат."
 NOTICE_UK = "⏳ Забагато запитів за короткий час."
 
 
@@ -56,7 +56,7 @@ async def test_a_chat_that_floods_is_told_once_then_ignored(
         chat = flooder.chat["id"]
         await eventually(lambda: len(kit.sent_to(chat)) == 6)
         other = kit.reader("Ann", "en")
-        assert (await other.say("/help")).text.startswith("Visnyk brings")
+        assert (await other.say("/help")).text.startswith("Visnyk sends")
         texts = texts_to(kit, chat)
         assert [HELP_UK in t for t in texts] == [False] + [True] * 4 + [False]
         assert texts[-1] == (
@@ -107,7 +107,7 @@ async def test_a_429_holds_only_its_chat(tg: FakeTelegram, tmp_path: Path) -> No
         retried = next(c for c in calls if c.params["chat_id"] == held.chat["id"])
         assert first_other.index < retried.index
         assert retried.at - refused.at >= 2.0  # the hold was obeyed for that chat
-        assert answer.text.startswith("Visnyk brings")
+        assert answer.text.startswith("Visnyk sends")
         assert HELP_UK in late.text
     assert tg.flood.ignored == 0  # nothing was sent into the hold
 
@@ -123,7 +123,7 @@ async def test_a_reply_held_for_long_is_given_up_quietly(
         )
         await held.send("/help")
         await eventually(lambda: "reply given up" in caplog.text)
-        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk brings")
+        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk sends")
     # Neither a retry into the hold nor an apology (which would only wait for it too).
     assert [c.ok for c in tg.calls if c.params.get("chat_id") == held.chat["id"]] == [False]
 
@@ -143,7 +143,7 @@ async def test_a_slow_command_delays_only_its_own_chat_and_order_is_kept(
     monkeypatch.setattr(subscriptions, "modes_of_chat", stuck)
     await slow.send("/sections")
     await slow.send("/help")
-    assert (await quick.say("/help")).text.startswith("Visnyk brings")
+    assert (await quick.say("/help")).text.startswith("Visnyk sends")
     assert texts_to(kit, slow.chat["id"]) == []  # /help waits for /sections: its chat's order
     release.set()
     await eventually(lambda: len(texts_to(kit, slow.chat["id"])) == 2)
@@ -246,7 +246,7 @@ async def test_many_chats_waiting_out_their_minute_hold_nobody_back(
                 await kit.people.talk(group, member).send("/help")
         await eventually(lambda: all(kit.sent_to(g["id"]) for g in groups), within=15)
         answer = await kit.reader("Ann", "en").say("/help")
-        assert answer.text.startswith("Visnyk brings")
+        assert answer.text.startswith("Visnyk sends")
     assert tg.flood.rejected == 0
 
 
@@ -263,7 +263,7 @@ async def test_a_chat_with_too_many_updates_waiting_has_the_rest_dropped(
         for _ in range(QUEUE_LIMIT + 20):  # the second reply waits a minute; the rest queue
             await talk.send("/help")
         await eventually(lambda: "its chat has too many waiting" in caplog.text)
-        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk brings")
+        assert (await kit.reader("Ann", "en").say("/help")).text.startswith("Visnyk sends")
 
 
 async def test_messages_no_handler_takes_never_wait_in_a_chats_queue(

@@ -54,17 +54,17 @@ def test_ukrainian_plural_forms() -> None:
         ).format(count=n)
         for n in (1, 2, 4, 5, 11, 12, 21, 22, 25, 101, 111)
     }
-    assert words[1] == "Підписано на 1 розділ."
-    assert words[2] == "Підписано на 2 розділи."
-    assert words[4] == "Підписано на 4 розділи."
-    assert words[5] == "Підписано на 5 розділів."
-    assert words[11] == "Підписано на 11 розділів."
-    assert words[12] == "Підписано на 12 розділів."
-    assert words[21] == "Підписано на 21 розділ."
-    assert words[22] == "Підписано на 22 розділи."
-    assert words[25] == "Підписано на 25 розділів."
-    assert words[101] == "Підписано на 101 розділ."
-    assert words[111] == "Підписано на 111 розділів."
+    assert words[1] == "Ви підписані на 1 розділ."
+    assert words[2] == "Ви підписані на 2 розділи."
+    assert words[4] == "Ви підписані на 4 розділи."
+    assert words[5] == "Ви підписані на 5 розділів."
+    assert words[11] == "Ви підписані на 11 розділів."
+    assert words[12] == "Ви підписані на 12 розділів."
+    assert words[21] == "Ви підписані на 21 розділ."
+    assert words[22] == "Ви підписані на 22 розділи."
+    assert words[25] == "Ви підписані на 25 розділів."
+    assert words[101] == "Ви підписані на 101 розділ."
+    assert words[111] == "Ви підписані на 111 розділів."
 
 
 class Placeholders(dict[str, object]):

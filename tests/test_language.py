@@ -32,7 +32,7 @@ async def test_command_menus_are_registered_in_both_languages(kit: Kit) -> None:
 async def test_language_buttons(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/language")
-    assert message.text == "Мова бота: Українська. Оберіть:"
+    assert message.text == "Бот розмовляє українською. Оберіть мову:"
     assert [b["text"] for b in message.buttons()] == ["✓ Українська", "English"]
     answer = await reader.tap(message, "English")
     assert answer["text"] == "✅ The bot now speaks English."
@@ -49,8 +49,8 @@ async def test_language_buttons(kit: Kit) -> None:
 
 async def test_language_argument(kit: Kit) -> None:
     reader = kit.reader("Ann", "en")
-    assert (await reader.say("/language українська")).text == "✅ Мова бота тепер: Українська."
+    assert (await reader.say("/language українська")).text == "✅ Тепер бот розмовляє українською."
     assert (await reader.say("/language EN")).text == "✅ The bot now speaks English."
     hint = await reader.say("/language klingon")
-    assert hint.text == "Unknown language. Use /language uk or /language en."
-    assert (await reader.say("/language")).text == "The bot's language: English. Choose:"
+    assert hint.text == "Unknown language. Use /language ukrainian or /language english."
+    assert (await reader.say("/language")).text == "The bot speaks English. Choose a language:"

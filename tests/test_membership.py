@@ -53,7 +53,7 @@ async def test_added_to_a_group_says_hello_removed_marks_left(kit: Kit) -> None:
     await kit.people.add_bot(group, admin)
     hello = await talk.next_message()
     assert hello.text == (
-        "👋 Hello! I am Visnyk, I bring the newsroom's stories to this chat.\n"
+        "👋 Hello! I am Visnyk: I send the newsroom's stories to this chat.\n"
         "Administrators: choose sections with /sections."
     )
     assert await status_of(kit, group["id"]) is ChatStatus.ACTIVE

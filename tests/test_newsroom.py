@@ -8,12 +8,13 @@ import struct
 from pathlib import Path
 
 from storage import articles, chats, newsroom
-from storage.types import ChatStatus
+from storage.types import AuditOutcome, ChatStatus
 from tests.delivery_kit import audience, story
 from tests.fakes.people import Conversation
 from tests.fakes.telegram import BotMessage, FakeTelegram
 from tests.fakes.web import FakeWeb
 from tests.kit import OWNER, Kit, eventually, started
+from tests.ukrainian import assert_ukrainian
 
 
 def alive(kit: Kit, chat_id: int) -> list[BotMessage]:
@@ -38,10 +39,10 @@ def controls_id(controls: BotMessage) -> int:
     return int(controls.keyboard[0][0]["callback_data"].split(":")[1])
 
 
-async def press(who: Conversation, controls: BotMessage, action: str, alert: int = 0) -> str:
-    """Press a preview's button by what it does (send, quiet, cancel); with `alert`, press it
+async def press(who: Conversation, controls: BotMessage, action: str, flash: int = 0) -> str:
+    """Press a preview's button by what it does (send, quiet, cancel); with `flash`, press it
     again after it is gone (a replayed press). Returns the text the tap was answered with."""
-    data = f"al:{alert or controls_id(controls)}:{action}"
+    data = f"al:{flash or controls_id(controls)}:{action}"
     answer = await who.tap(controls, "", data=data)
     return str(answer.get("text", ""))
 
@@ -64,19 +65,19 @@ async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
     await eventually(lambda: all(alive(kit, r) for r in readers[3:]), within=10)
     await eventually(lambda: "готово" in controls.text, within=15)
     assert "надіслано 147" in controls.text
-    assert "заблоковано 3" in controls.text
+    assert "заблокували бота: 3" in controls.text
     assert not any(alive(kit, o) for o in others)  # #world only
     got = alive(kit, readers[5])[0]
     assert got.text == shown.text
     assert got.params["link_preview_options"]["url"] == "https://news.example.ua/a"
-    alert_id = int(controls.text.split("#")[1].split(":")[0].split()[0])
+    flash_id = int(controls.text.split("#")[1].split(":")[0].split()[0])
 
     listing = await editor.say("/broadcasts")
-    assert f"#{alert_id}" in listing.text
+    assert f"#{flash_id}" in listing.text
     assert "надіслано 147" in listing.text
 
     # Correct it everywhere.
-    await editor.say(f"/correct {alert_id} Уряд <b>не</b> подавав у відставку")
+    await editor.say(f"/correct {flash_id} Уряд <b>не</b> подавав у відставку")
     ask = await editor.next_message()
     assert "147 чатах" in ask.text
     await editor.tap(ask, "Змінити всюди")
@@ -86,16 +87,23 @@ async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
     assert "змінено 147" in ask.text
 
     # Recall it everywhere.
-    ask = await editor.say(f"/recall {alert_id}")
+    ask = await editor.say(f"/recall {flash_id}")
     assert "147 чатах" in ask.text
     await editor.tap(ask, "Видалити всюди")
     await eventually(lambda: not any(alive(kit, r) for r in readers), within=10)
     await eventually(lambda: "готово" in ask.text, within=15)
     assert "видалено 147" in ask.text
 
+    # The audit log reads in the editor's language: commands, and what each came to.
     log = await editor.say("/audit")
-    for action in ("breaking", "confirm", "correct", "recall"):
-        assert action in log.text
+    lines = log.text.splitlines()
+    assert lines[0] == "Журнал дій"
+    assert f"/breaking #{flash_id} #world → перегляд для 150 чатів" in lines[-1]
+    assert f"підтвердження #{flash_id} → надіслано в 150 чатів" in log.text
+    assert f"/correct #{flash_id} → перегляд для 147 чатів" in log.text
+    assert f"/recall #{flash_id} → перегляд для 147 чатів" in log.text
+    assert log.text.count("підтвердження") == 3
+    assert_ukrainian(log.html)
 
 
 async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
@@ -104,7 +112,7 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     readers = await audience(kit, 5)
     other = await another_editor(kit, "Інший редактор")
     controls = await preview(kit, editor, "/breaking Вибухи в Києві")
-    alert = controls_id(controls)
+    flash = controls_id(controls)
     # Another editor's tap on this preview sends nothing.
     other_view = kit.people.talk(editor.chat, other.user)
     assert "Надіслати може лише редактор" in await press(other_view, controls, "send")
@@ -113,7 +121,7 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     await eventually(lambda: all(alive(kit, r) for r in readers))
     assert all(alive(kit, r)[0].silent for r in readers)
     # A second tap (a replayed press) sends nothing more.
-    assert "вже надіслано" in await press(editor, controls, "send", alert)
+    assert "вже надіслано" in await press(editor, controls, "send", flash)
     # A forged press for a preview that never existed sends nothing either.
     assert "Цього перегляду вже немає" in await press(editor, controls, "send", 9999)
     assert all(len(alive(kit, r)) == 1 for r in readers)
@@ -130,10 +138,19 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     assert "скасовано" in await press(editor, third, "send", third_id)
     assert all(len(alive(kit, r)) == 1 for r in readers)
     entries = await newsroom.audit_log(kit.db, 50)
-    refused = [e for e in entries if e.outcome.startswith("refused")]
-    assert {e.outcome for e in refused} >= {
-        "refused: not yours", "refused: done", "refused: expired", "refused: cancelled",
+    assert {e.outcome for e in entries} >= {
+        AuditOutcome.NOT_YOURS, AuditOutcome.ALREADY_SENT, AuditOutcome.EXPIRED,
+        AuditOutcome.WAS_CANCELLED, AuditOutcome.CANCELLED, AuditOutcome.SENT_SILENTLY,
     }  # fmt: skip
+    audit = await editor.say("/audit")
+    log = audit.text
+    for outcome in (
+        "відмовлено: перегляд іншого редактора", "відмовлено: уже надіслано",
+        "відмовлено: перегляд застарів", "відмовлено: перегляд уже скасовано",
+        "надіслано без звуку в 6 чатів", "скасування", "скасовано",
+    ):  # fmt: skip
+        assert outcome in log
+    assert_ukrainian(audit.html)
 
 
 async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
@@ -157,8 +174,8 @@ async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
     # Strangers' attempts are a tally apart; the audit log keeps the editors' own.
     entries = await newsroom.audit_log(kit.db, 50)
     assert {e.user_id for e in entries} == {editor.user["id"], second.user["id"]}
-    assert any(e.outcome == "refused: not an owner" for e in entries)
-    assert any(e.outcome == "refused: not in a private chat" for e in entries)
+    assert any(e.outcome == AuditOutcome.NOT_OWNER for e in entries)
+    assert any(e.outcome == AuditOutcome.NOT_PRIVATE for e in entries)
     _, people, attempts = await newsroom.strangers(kit.db, kit.runtime.now() - dt.timedelta(days=1))
     assert (people, attempts) == (2, 6)
 
@@ -166,13 +183,13 @@ async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
 async def test_bad_input_gets_a_clear_answer(room: Kit) -> None:
     kit = room
     editor = kit.owner()
-    assert "Як: /breaking" in (await editor.say("/breaking")).text
+    assert "Формат: /breaking" in (await editor.say("/breaking")).text
     assert "Розділу #nowhere немає" in (await editor.say("/breaking #nowhere Текст")).text
     long = "/breaking " + "я" * 4100
     assert "задовга на" in (await editor.say(long)).text
-    assert "Тривоги #999 немає" in (await editor.say("/recall 999")).text
-    assert "Як: /recall" in (await editor.say("/recall")).text
-    assert "Як: /correct" in (await editor.say("/correct abc")).text
+    assert "Блискавки #999 немає" in (await editor.say("/recall 999")).text
+    assert "Формат: /recall" in (await editor.say("/recall")).text
+    assert "Формат: /correct" in (await editor.say("/correct abc")).text
 
 
 async def test_recall_rules_foreign_and_too_old(room: Kit) -> None:
@@ -181,20 +198,20 @@ async def test_recall_rules_foreign_and_too_old(room: Kit) -> None:
     readers = await audience(kit, 2)
     other = await another_editor(kit, "Інший редактор")
     controls = await preview(kit, other, "/breaking Новина іншого")
-    alert = controls_id(controls)
+    flash = controls_id(controls)
     await press(other, controls, "send")
     await eventually(lambda: all(alive(kit, r) for r in readers))
-    # Every active chat gets the alert, its editor's own too (beside the preview): let it
+    # Every active chat gets the flash, its editor's own too (beside the preview): let it
     # arrive before the next answer is awaited there.
     copies = lambda: sum("Новина іншого" in m.text for m in alive(kit, other.chat["id"]))  # noqa: E731
     await eventually(lambda: copies() == 2)
     other.mark = len(kit.tg.calls)
-    # An editor may not recall another editor's alert; an owner may.
+    # An editor may not recall another editor's flash; an owner may.
     third = await another_editor(kit, "Третя редакторка")
-    assert "іншому редакторові" in (await third.say(f"/recall {alert}")).text
-    assert "Видалити тривогу" in (await editor.say(f"/recall {alert}")).text
+    assert "не ваша: змінити її може лише її автор" in (await third.say(f"/recall {flash}")).text
+    assert "Видалити блискавку" in (await editor.say(f"/recall {flash}")).text
     kit.runtime.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=49)
-    assert "понад 48 годин" in (await other.say(f"/recall {alert}")).text
+    assert "понад 48 годин" in (await other.say(f"/recall {flash}")).text
 
 
 async def test_owners_manage_editors_and_their_menus(room: Kit) -> None:
@@ -228,8 +245,8 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
     ) as kit:  # fmt: skip
         editor = kit.owner()
         report = await editor.say("/fetch")
-        assert "Опитано 2 стрічки" in report.text
-        assert "1 з помилкою" in report.text
+        assert "Оновлено 2 стрічки" in report.text
+        assert "з помилкою — 1" in report.text
         assert "gone.xml" in report.text
         assert await articles.count(kit.db) > 0
         listing = await editor.say("/sources")
@@ -238,7 +255,7 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
         assert "🟢" in listing.text
         before = web.hits["ukrinform.xml"]
         await editor.tap(listing, "Оновити зараз")
-        assert "Опитано 2 стрічки" in (await editor.next_message()).text
+        assert "Оновлено 2 стрічки" in (await editor.next_message()).text
         again = await editor.next_message()  # the feeds' health anew, with the button
         assert "🔴" in again.text
         assert again.button("Оновити зараз")
@@ -248,7 +265,7 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
 
         # /post: the article as a story card, with the same preview and confirmation.
         readers = await audience(kit, 3, section="world")
-        assert "Як: /post" in (await editor.say("/post не-посилання")).text
+        assert "Формат: /post" in (await editor.say("/post не-посилання")).text
         shown = await editor.say(f"/post {page} #world")
         assert shown.text.startswith("Фільм українського режисера отримав приз у Берліні\nСвіт")
         controls = await editor.next_message()
@@ -303,7 +320,7 @@ async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
     await press(editor, controls, "send")
     await eventually(lambda: any("Терміново для всіх" in m.text for m in alive(kit, world["id"])))
     assert not any("економіки" in m.text for m in alive(kit, world["id"]))
-    # The editor's own chat is an active chat too: the alert reaches it beside the preview,
+    # The editor's own chat is an active chat too: the flash reaches it beside the preview,
     # and must have before the next answer is awaited there.
     mine = lambda: [m for m in alive(kit, editor.chat["id"]) if "Терміново для всіх" in m.text]  # noqa: E731
     await eventually(lambda: len(mine()) == 2)
@@ -312,4 +329,4 @@ async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
     removed = await editor.say("/channel_remove @visnyk_world")
     assert "більше нічого не отримує" in removed.text
     assert "Каналів ще немає" in (await editor.say("/channels")).text
-    assert "не з каналів редакції" in (await editor.say("/channel_remove @visnyk_world")).text
+    assert "не є каналом редакції" in (await editor.say("/channel_remove @visnyk_world")).text

@@ -37,8 +37,8 @@ def test_outside_text_is_escaped() -> None:
         "➕ Наука і техніка",
     ]
     listing = render.section_list(SECTIONS, "en")
-    assert "Tricks &amp; &lt;Tech&gt; (<code>tricky</code>)" in listing
-    assert "Наука і техніка (<code>science</code>)" in listing  # Ukrainian when no English
+    assert "Tricks &amp; &lt;Tech&gt;" in listing
+    assert "Наука і техніка" in listing  # Ukrainian when no English
     hint = render.unknown_sections(UK, ["<b>", "x" * 500] + ["y"] * 10, SECTIONS, "uk")
     plain, _ = tg_html.parse(hint)
     assert "«<b>»" in plain
@@ -46,9 +46,36 @@ def test_outside_text_is_escaped() -> None:
 
 
 def test_welcome_escapes_the_name() -> None:
-    intro = render.welcome_intro(EN, "<Jo & Ann>")
+    intro = render.welcome_intro(EN, "<Jo & Ann>", lang="en")
     assert "Hello, &lt;Jo &amp; Ann&gt;!" in intro
     tg_html.parse(intro)
+
+
+@pytest.mark.parametrize(
+    ("name", "greeting"),
+    [
+        ("Оксана", "👋 Вітаю, Оксано!"),
+        ("Тарас", "👋 Вітаю, Тарасе!"),
+        ("Андрій", "👋 Вітаю, Андрію!"),
+        ("Петро", "👋 Вітаю, Петре!"),
+        ("Мар’яна", "👋 Вітаю, Мар’яно!"),
+        ("Марія", "👋 Вітаю, Маріє!"),
+        # No reliable vocative: no name rather than a wrong form.
+        ("Oksana", "👋 Вітаю!"),
+        ("Оксана 🌻", "👋 Вітаю!"),
+        ("Анна-Марія", "👋 Вітаю!"),
+        ("Київ", "👋 Вітаю!"),
+        ("<b>", "👋 Вітаю!"),
+        (None, "👋 Вітаю!"),
+    ],
+)
+def test_a_ukrainian_greeting_uses_the_vocative_or_no_name(name: str | None, greeting: str) -> None:
+    intro = render.welcome_intro(UK, name, lang="uk")
+    assert intro.splitlines()[0] == greeting
+
+
+def test_an_english_greeting_keeps_the_name_as_written() -> None:
+    assert render.welcome_intro(EN, "Оксана", lang="en").startswith("👋 Hello, Оксана!")
 
 
 def test_callback_data_stays_within_64_bytes() -> None:
@@ -190,7 +217,7 @@ def test_every_list_the_newsroom_can_make_long_is_split_to_fit() -> None:
                 (
                     Broadcast(
                         i,
-                        BroadcastKind.BREAKING,
+                        BroadcastKind.FLASH,
                         7,
                         now,
                         BroadcastState.DONE,

@@ -9,7 +9,7 @@ from tests.kit import Kit
 async def test_start_greets_registers_and_shows_sections(kit: Kit) -> None:
     reader = kit.reader("Оксана", "uk")
     message = await reader.say("/start")
-    assert message.text.startswith("👋 Вітаю, Оксана!")
+    assert message.text.startswith("👋 Вітаю, Оксано!")
     assert "Підписок поки немає." in message.text
     assert [b["text"] for b in message.buttons()] == [
         "➕ Україна",
@@ -36,7 +36,7 @@ async def test_language_follows_telegram_and_defaults_to_ukrainian(kit: Kit) -> 
     german = await kit.reader("Hans", "de").say("/start")
     assert german.text.startswith("👋 Hello, Hans!")
     unknown = await kit.reader("Хтось", None).say("/start")
-    assert unknown.text.startswith("👋 Вітаю, Хтось!")
+    assert unknown.text.startswith("👋 Вітаю!")
 
 
 async def test_welcome_buttons_keep_the_greeting(kit: Kit) -> None:
@@ -45,8 +45,8 @@ async def test_welcome_buttons_keep_the_greeting(kit: Kit) -> None:
     answer = await reader.tap(message, "Світ")
     assert answer["text"] == "✅ Підписано: Світ"
     await reader.edited(message)
-    assert message.text.startswith("👋 Вітаю, Оксана!")
-    assert "Підписано на 1 розділ." in message.text
+    assert message.text.startswith("👋 Вітаю, Оксано!")
+    assert "Ви підписані на 1 розділ." in message.text
     assert message.button("Світ")["text"] == "✅ Світ"
 
 
@@ -56,8 +56,11 @@ async def test_deep_link_subscribes_at_once(kit: Kit) -> None:
     assert "✅ Ви підписалися на «Економіка»." in message.text
     assert message.button("Економіка")["text"] == "✅ Економіка"
     assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == {"economy"}
+    look = await reader.next_message()  # the section's first look follows the greeting
+    assert look.text.startswith("Економіка\nУ цьому розділі ще немає новин.")
     again = await reader.say("/start s_economy")
-    assert "Ви вже підписані на «Економіка»." in again.text
+    assert again.text.startswith("👋 З поверненням, Оксано!\nВи вже підписані на «Економіка».")
+    assert "🗞 Економіка: лише в дайджестах" in again.text
 
 
 async def test_unknown_payloads_are_ignored_politely(kit: Kit) -> None:
@@ -77,5 +80,5 @@ async def test_help_lists_every_command(kit: Kit) -> None:
         assert command in uk.text
         assert command in en.text
     assert "/subscribe <розділ>" in uk.text
-    assert "Visnyk brings the newsroom's stories" in en.text
+    assert "Visnyk sends the newsroom's stories" in en.text
     assert "адміністратори" not in uk.text

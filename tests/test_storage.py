@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic import command
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
-from storage import articles, chats, sections, subscriptions
-from storage.db import Database, head_revision
+from storage import articles, chats, newsroom, sections, subscriptions
+from storage.db import Database, _alembic_config, head_revision
 from storage.errors import ChatNotFound, SectionNotFound, StorageError
 from storage.models import Base, is_modelled
-from storage.types import ChatStatus, ChatType, NewArticle, NewSection
+from storage.types import BroadcastKind, ChatStatus, ChatType, NewArticle, NewSection
 
 WORLD = NewSection("world", {"uk": "Світ", "en": "World"})
 ECONOMY = NewSection("economy", {"uk": "Економіка", "en": "Economy"})
@@ -246,3 +247,65 @@ async def test_a_chat_keeps_its_last_searches_and_only_it_reads_them(db: Databas
     )
     assert await articles.get_search(db, old, 3) is None
     assert await articles.get_search(db, theirs, 2) == "інше"
+
+
+async def test_0006_turns_old_english_audit_sentences_into_codes(tmp_path: Path) -> None:
+    """A newsroom upgraded from 0005 keeps its audit log, now as codes /audit shows in the
+    editor's language, and its breaking broadcasts become flashes."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    database = Database.open(url)
+
+    def to_0005(connection: Connection) -> None:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0005")
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(to_0005)
+    legacy = [
+        ("breaking", "chat -100", "refused: not in a private chat"),
+        ("breaking", "world,economy", "preview #4 for 120 chats"),
+        ("confirm", "#4", "silent to 120 chats"),
+        ("post", "https://x.example/a", "refused: private address"),
+        ("correct", "#4", "refused: 17 too long"),
+        ("recall", "#9", "refused: foreign"),
+        ("confirm", "#5", "refused: done"),
+        ("channel_add", "@c", "refused: not found"),
+        ("editor_remove", "5", "was not one"),
+        ("fetch", "all feeds", "3 new"),
+        ("breaking", "", "something no version wrote"),
+    ]
+    async with database.engine.begin() as conn:
+        for action, target, outcome in legacy:
+            await conn.execute(
+                text(
+                    "INSERT INTO audit (at, user_id, action, target, outcome) "
+                    "VALUES ('2026-11-27 10:00:00', 7, :a, :t, :o)"
+                ),
+                {"a": action, "t": target, "o": outcome},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO broadcasts (kind, editor_id, created, state, payload, silent, total)"
+                " VALUES ('breaking', 7, '2026-11-27 10:00:00', 'done', '{}', 0, 0)"
+            )
+        )
+    await database.upgrade()
+    entries = list(reversed(await newsroom.audit_log(database, 50)))
+    assert [(e.target, e.outcome, e.count) for e in entries] == [
+        ("-100", "not private", None),
+        ("world,economy", "preview", 120),
+        ("#4", "sent silently", 120),
+        ("https://x.example/a", "address refused", None),
+        ("#4", "too long", 17),
+        ("#9", "foreign", None),
+        ("#5", "already sent", None),
+        ("@c", "channel not found", None),
+        ("5", "absent", None),
+        ("", "fetched", 3),
+        ("", "something no version wrote", None),
+    ]
+    broadcast = await newsroom.get(database, 1)
+    assert broadcast is not None
+    assert broadcast.kind is BroadcastKind.FLASH
+    await database.close()

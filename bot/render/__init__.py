@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import LanguageTap, ModeTap, SectionTap, StopTap, encode
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, names
 from storage.types import Mode, Section
 
 ON, OFF = "✅", "➕"
@@ -105,21 +105,20 @@ def quoted(title: str, limit: int = 64) -> str:
 
 
 def section_list(sections: Sequence[Section], language: str) -> str:
-    """`Світ (world), Економіка (economy)`: the names a reader can type."""
-    return ", ".join(f"{esc(s.title(language))} (<code>{esc(s.slug)}</code>)" for s in sections)
+    """`Світ, Економіка, Наука і техніка`: the names a reader can type, in their language."""
+    return ", ".join(esc(s.title(language)) for s in sections)
 
 
-def welcome_intro(t: Translator, first_name: str | None) -> str:
-    greeting = (
-        t.gettext("Hello, {name}!").format(name=esc(first_name))
-        if first_name
-        else t.gettext("Hello!")
-    )
+def welcome_intro(t: Translator, first_name: str | None, *, lang: str) -> str:
+    """The first-time greeting; by name where the name can be put right (in Ukrainian, in the
+    vocative: «Вітаю, Оксано!»), else without one."""
+    name = names.address(first_name, lang)
+    greeting = t.gettext("Hello, {name}!").format(name=esc(name)) if name else t.gettext("Hello!")
     return "\n".join(
         [
             f"👋 {greeting}",
             t.gettext(
-                "I am <b>Visnyk</b>: I bring the newsroom's stories to this chat. "
+                "I am <b>Visnyk</b>: I send the newsroom's stories to this chat. "
                 "Pick the sections you want to follow."
             ),
             t.gettext("All commands: /help"),
@@ -213,7 +212,7 @@ def toggled(t: Translator, section: Section, language: str, *, now_on: bool) -> 
 
 def help_text(t: Translator, *, group: bool, bot: str) -> str:
     lines = [
-        t.gettext("<b>Visnyk</b> brings the newsroom's stories to this chat."),
+        t.gettext("<b>Visnyk</b> sends the newsroom's stories to this chat."),
         t.gettext("Follow the sections you care about and their news will come here."),
         "",
         t.gettext("/sections: the sections and your subscriptions"),
@@ -222,10 +221,10 @@ def help_text(t: Translator, *, group: bool, bot: str) -> str:
         t.gettext("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world"),
         t.gettext("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them"),
         t.gettext("/digest: the digest now"),
-        t.gettext("/schedule: when digests come (e.g. /schedule 08:00 20:00, /schedule off)"),
-        t.gettext("/timezone: the chat's time zone (e.g. /timezone Europe/Kyiv)"),
-        t.gettext("/quiet: hours when story posts come silently (e.g. /quiet 23:00-07:00)"),
-        t.gettext("/language: the bot's language (uk, en)"),
+        t.gettext("/schedule: when digests come, e.g. /schedule 08:00 20:00, or /schedule off"),
+        t.gettext("/timezone: the chat's time zone, e.g. /timezone Europe/Kyiv"),
+        t.gettext("/quiet: hours when stories come without sound, e.g. /quiet 23:00–07:00"),
+        t.gettext("/language: the bot's language, e.g. /language english"),
         t.gettext("/stop: unsubscribe from everything and delete this chat's data"),
         t.gettext("/help: this help"),
     ]
@@ -306,7 +305,11 @@ def admins_only(t: Translator) -> str:
 
 
 def language_view(t: Translator, current: str) -> View:
-    text = t.gettext("The bot's language: {name}. Choose:").format(name=LANGUAGE_NAMES[current])
+    texts = {
+        "uk": t.gettext("The bot speaks Ukrainian. Choose a language:"),
+        "en": t.gettext("The bot speaks English. Choose a language:"),
+    }
+    text = texts[current]
     buttons = [
         InlineKeyboardButton(
             ("✓ " if lang == current else "") + LANGUAGE_NAMES[lang],
@@ -318,11 +321,15 @@ def language_view(t: Translator, current: str) -> View:
 
 
 def language_set(t: Translator, language: str) -> str:
-    return t.gettext("✅ The bot now speaks {name}.").format(name=LANGUAGE_NAMES[language])
+    texts = {
+        "uk": t.gettext("✅ The bot now speaks Ukrainian."),
+        "en": t.gettext("✅ The bot now speaks English."),
+    }
+    return texts[language]
 
 
 def language_usage(t: Translator) -> str:
-    return t.gettext("Unknown language. Use /language uk or /language en.")
+    return t.gettext("Unknown language. Use /language ukrainian or /language english.")
 
 
 def stop_confirm(t: Translator) -> View:
@@ -353,7 +360,7 @@ def stop_cancelled(t: Translator) -> str:
 def group_hello(t: Translator) -> str:
     return "\n".join(
         [
-            t.gettext("👋 Hello! I am <b>Visnyk</b>, I bring the newsroom's stories to this chat."),
+            t.gettext("👋 Hello! I am <b>Visnyk</b>: I send the newsroom's stories to this chat."),
             t.gettext("Administrators: choose sections with /sections."),
         ]
     )

@@ -65,7 +65,7 @@ def _headlines(
     t: Translator,
 ) -> list[str]:
     return [
-        f"{start + i}. {esc(when(a.published, now, zone=zone, lang=lang, t=t))} "
+        f"{start + i}. {esc(when(a.published, now, zone=zone, lang=lang, t=t))} · "
         + link(a.url, esc(cut(a.title, HEADLINE)))
         for i, a in enumerate(articles)
     ]

@@ -1,5 +1,5 @@
-"""Pure rendering of the newsroom's views: alerts as subscribers see them, previews with their
-buttons, live progress reports, the lists of alerts, editors and audit entries."""
+"""Pure rendering of the newsroom's views: flashes as subscribers see them, previews with their
+buttons, live progress reports, the lists of flashes, editors and audit entries."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import sections as lookup
 from bot import urls
-from bot.callbacks import AlertAction, AlertTap, FetchTap, encode
+from bot.callbacks import FetchTap, FlashAction, FlashTap, encode
 from bot.i18n import Translator
 from bot.render import Markup, View, esc, split
 from storage.types import (
     AuditEntry,
+    AuditOutcome,
     Broadcast,
     BroadcastKind,
     DeliveryState,
+    EditorAction,
     Feed,
     Section,
     Stranger,
@@ -31,8 +34,8 @@ if TYPE_CHECKING:
 BAR = 12  # cells in the progress bar
 
 
-def alert_message(t: Translator, body_html: str, url: str | None) -> dict[str, Any]:
-    """One alert as a sendMessage's parameters (without the chat): a heading, the editor's
+def flash_message(t: Translator, body_html: str, url: str | None) -> dict[str, Any]:
+    """One flash as a sendMessage's parameters (without the chat): a heading, the editor's
     text (already safe HTML), a preview of the link if there is one."""
     heading, more = t.gettext("Breaking"), t.gettext("Read more →")
     text = f"⚡️ <b>{esc(heading)}</b>\n\n{body_html}"
@@ -47,8 +50,8 @@ def alert_message(t: Translator, body_html: str, url: str | None) -> dict[str, A
 
 def too_long(t: Translator, over: int) -> str:
     return t.ngettext(
-        "The alert is {n} character too long: Telegram takes at most 4096.",
-        "The alert is {n} characters too long: Telegram takes at most 4096.",
+        "The flash is {n} character too long: Telegram takes at most 4096.",
+        "The flash is {n} characters too long: Telegram takes at most 4096.",
         over,
     ).format(n=over)
 
@@ -66,8 +69,8 @@ def preview_controls(
     """What goes under the preview: whom it reaches, and the buttons."""
     text = (
         t.ngettext(
-            "<b>Alert #{id}</b>, preview above. It will reach {n} chat ({aim}).",
-            "<b>Alert #{id}</b>, preview above. It will reach {n} chats ({aim}).",
+            "<b>Flash #{id}</b> — the preview is above. It will reach {n} chat ({aim}).",
+            "<b>Flash #{id}</b> — the preview is above. It will reach {n} chats ({aim}).",
             count,
         ).format(id=broadcast_id, n=count, aim=aim)
         + "\n"
@@ -79,15 +82,16 @@ def preview_controls(
         [
             [
                 InlineKeyboardButton(
-                    t.gettext("Send"), callback_data=_data(broadcast_id, AlertAction.SEND)
+                    t.gettext("Send"), callback_data=_data(broadcast_id, FlashAction.SEND)
                 ),
                 InlineKeyboardButton(
-                    t.gettext("Send silently"), callback_data=_data(broadcast_id, AlertAction.QUIET)
+                    t.gettext("Send without sound"),
+                    callback_data=_data(broadcast_id, FlashAction.QUIET),
                 ),
             ],
             [
                 InlineKeyboardButton(
-                    t.gettext("Cancel"), callback_data=_data(broadcast_id, AlertAction.CANCEL)
+                    t.gettext("Cancel"), callback_data=_data(broadcast_id, FlashAction.CANCEL)
                 )
             ],
         ]
@@ -99,22 +103,22 @@ def follow_up_controls(t: Translator, broadcast: Broadcast, count: int) -> View:
     """The question under a recall or a correction."""
     if broadcast.kind is BroadcastKind.RECALL:
         text = t.ngettext(
-            "Delete alert #{id} in {n} chat?", "Delete alert #{id} in {n} chats?", count
+            "Delete flash #{id} in {n} chat?", "Delete flash #{id} in {n} chats?", count
         )
         yes = t.gettext("Delete everywhere")
     else:
         text = t.ngettext(
-            "Replace alert #{id} with the text above in {n} chat?",
-            "Replace alert #{id} with the text above in {n} chats?",
+            "Replace flash #{id} with the text above in {n} chat?",
+            "Replace flash #{id} with the text above in {n} chats?",
             count,
         )
         yes = t.gettext("Edit everywhere")
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(yes, callback_data=_data(broadcast.id, AlertAction.SEND)),
+                InlineKeyboardButton(yes, callback_data=_data(broadcast.id, FlashAction.SEND)),
                 InlineKeyboardButton(
-                    t.gettext("Cancel"), callback_data=_data(broadcast.id, AlertAction.CANCEL)
+                    t.gettext("Cancel"), callback_data=_data(broadcast.id, FlashAction.CANCEL)
                 ),
             ]
         ]
@@ -122,13 +126,16 @@ def follow_up_controls(t: Translator, broadcast: Broadcast, count: int) -> View:
     return text.format(id=broadcast.of_id, n=count), markup
 
 
-def _data(broadcast_id: int, action: AlertAction) -> str:
-    return encode(AlertTap(broadcast_id, action))
+def _data(broadcast_id: int, action: FlashAction) -> str:
+    return encode(FlashTap(broadcast_id, action))
 
 
-def _duration(seconds: float) -> str:
+def _duration(t: Translator, seconds: float) -> str:
+    """`45 с` under a minute, `1:05` (minutes and seconds) above."""
     seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+    if seconds >= 60:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    return t.gettext("{n} s").format(n=seconds)
 
 
 def progress(
@@ -145,22 +152,24 @@ def progress(
     total = max(broadcast.total, sent + failed + pending + skipped)
     done = total - pending
     title = {
-        BroadcastKind.BREAKING: t.gettext("Alert #{id}"),
-        BroadcastKind.RECALL: t.gettext("Recall of alert #{id}"),
-        BroadcastKind.CORRECT: t.gettext("Correction of alert #{id}"),
+        BroadcastKind.FLASH: t.gettext("Flash #{id}"),
+        BroadcastKind.RECALL: t.gettext("Recall of flash #{id}"),
+        BroadcastKind.CORRECT: t.gettext("Correction of flash #{id}"),
     }[broadcast.kind].format(id=broadcast.of_id or broadcast.id)
-    if broadcast.kind is BroadcastKind.BREAKING:
+    if broadcast.kind is BroadcastKind.FLASH:
         line = t.gettext(
-            "sent {sent} · failed {failed} · blocked {blocked} · pending {pending} of {total}"
+            "sent {sent} · failed {failed} · blocked the bot {blocked} · pending {pending}"
+            " of {total}"
         )
     elif broadcast.kind is BroadcastKind.RECALL:
         line = t.gettext(
-            "deleted {sent} · not deleted {failed} · blocked {blocked} · pending {pending}"
+            "deleted {sent} · not deleted {failed} · blocked the bot {blocked} · pending {pending}"
             " of {total}"
         )
     else:
         line = t.gettext(
-            "edited {sent} · not edited {failed} · blocked {blocked} · pending {pending} of {total}"
+            "edited {sent} · not edited {failed} · blocked the bot {blocked} · pending {pending}"
+            " of {total}"
         )
     # Skipped deliveries are the chats that blocked the bot, removed it or are gone.
     figures = line.format(sent=sent, failed=failed, blocked=skipped, pending=pending, total=total)
@@ -170,12 +179,12 @@ def progress(
     started = broadcast.started or broadcast.created
     elapsed = (now - started).total_seconds()
     if pending == 0:
-        status = t.gettext("done in {time}").format(time=_duration(elapsed))
+        status = t.gettext("done in {time}").format(time=_duration(t, elapsed))
         return f"✅ <b>{title}</b>: {status}\n{figures}"
     eta = elapsed / done * pending if done else None
     status = t.gettext("sending")
     tail = (
-        t.gettext("about {time} left").format(time=_duration(eta))
+        t.gettext("about {time} left").format(time=_duration(t, eta))
         if eta is not None
         else t.gettext("starting")
     )
@@ -183,7 +192,7 @@ def progress(
 
 
 def cancelled(t: Translator, broadcast_id: int) -> str:
-    return t.gettext("Alert #{id} cancelled: nothing was sent.").format(id=broadcast_id)
+    return t.gettext("Flash #{id} cancelled: nothing was sent.").format(id=broadcast_id)
 
 
 def _when(moment: dt.datetime, zone: ZoneInfo) -> str:
@@ -198,9 +207,9 @@ def broadcasts_list(
     lang: str,
 ) -> list[str]:
     if not items:
-        return [t.gettext("No alerts yet.")]
+        return [t.gettext("No flashes yet.")]
     by_slug = {s.slug: s for s in sections}
-    heading = t.gettext("Recent alerts")
+    heading = t.gettext("Recent flashes")
     lines = [f"<b>{esc(heading)}</b>"]
     for broadcast, counts in items:
         aim = targets(
@@ -239,8 +248,9 @@ def audit_list(
         heading = t.gettext("Audit log")
         lines = [f"<b>{esc(heading)}</b>"]
         lines += [
-            f"{_when(e.at, zone)} · <code>{e.user_id}</code> · {esc(e.action)} "
-            f"{esc(e.target)} → {esc(e.outcome)}"
+            f"{_when(e.at, zone)} · <code>{e.user_id}</code> · {_action(t, e.action)} "
+            + (f"{esc(e.target)} " if e.target else "")
+            + f"→ {_outcome(t, e.outcome, e.count)}"
             for e in entries
         ]
     else:
@@ -264,11 +274,75 @@ def audit_list(
                 id=f"<code>{s.user_id}</code>",
                 n=s.attempts,
                 when=_when(s.last_at, zone),
-                action=esc(s.last_action),
+                action=_action(t, s.last_action),
             )
             for s in strangers
         ]
     return split(lines)
+
+
+def _action(t: Translator, code: str) -> str:
+    """An audit entry's action: the command, or what the tap did."""
+    try:
+        action = EditorAction(code)
+    except ValueError:  # nothing this version writes
+        return esc(code)
+    if action is EditorAction.CONFIRM:
+        return t.gettext("confirmation")
+    if action is EditorAction.CANCEL:
+        return t.gettext("cancellation")
+    return f"/{action.value}"
+
+
+def _outcome(t: Translator, code: str, count: int | None) -> str:  # noqa: PLR0911
+    """An audit entry's outcome in the editor's language."""
+    try:
+        outcome = AuditOutcome(code)
+    except ValueError:  # nothing this version writes
+        return esc(code)
+    n = count or 0
+    if outcome is AuditOutcome.TOO_LONG:
+        return t.ngettext(
+            "refused: {n} character too long", "refused: {n} characters too long", n
+        ).format(n=n)
+    if outcome is AuditOutcome.PREVIEW and count is not None:
+        return t.ngettext("preview for {n} chat", "preview for {n} chats", n).format(n=n)
+    if outcome is AuditOutcome.SENT:
+        return t.ngettext("sent to {n} chat", "sent to {n} chats", n).format(n=n)
+    if outcome is AuditOutcome.SENT_SILENTLY:
+        return t.ngettext(
+            "sent without sound to {n} chat", "sent without sound to {n} chats", n
+        ).format(n=n)
+    if outcome is AuditOutcome.FETCHED:
+        return t.ngettext("{n} new story", "{n} new stories", n).format(n=n)
+    texts = {
+        AuditOutcome.NOT_PRIVATE: t.gettext("refused: not in a private chat"),
+        AuditOutcome.NOT_EDITOR: t.gettext("refused: not an editor"),
+        AuditOutcome.NOT_OWNER: t.gettext("refused: not an owner"),
+        AuditOutcome.USAGE: t.gettext("refused: wrong format"),
+        AuditOutcome.UNKNOWN_SECTION: t.gettext("refused: no such section"),
+        AuditOutcome.ADDRESS_REFUSED: t.gettext("refused: not a public web address"),
+        AuditOutcome.PAGE_UNREADABLE: t.gettext("refused: the page could not be read"),
+        AuditOutcome.UNKNOWN: t.gettext("refused: no such flash"),
+        AuditOutcome.FOREIGN: t.gettext("refused: another editor's flash"),
+        AuditOutcome.NOT_SENT: t.gettext("refused: never sent"),
+        AuditOutcome.TOO_OLD: t.gettext("refused: older than 48 hours"),
+        AuditOutcome.NOT_YOURS: t.gettext("refused: another editor's preview"),
+        AuditOutcome.EXPIRED: t.gettext("refused: the preview had expired"),
+        AuditOutcome.WAS_CANCELLED: t.gettext("refused: the preview had been cancelled"),
+        AuditOutcome.ALREADY_SENT: t.gettext("refused: sent already"),
+        AuditOutcome.CHANNEL_NOT_FOUND: t.gettext("refused: no such channel"),
+        AuditOutcome.NOT_A_CHANNEL: t.gettext("refused: not a channel"),
+        AuditOutcome.NOT_ADMIN: t.gettext("refused: the bot may not post there"),
+        AuditOutcome.NOT_OURS: t.gettext("refused: not one of the newsroom's channels"),
+        AuditOutcome.PREVIEW: t.gettext("preview"),
+        AuditOutcome.CANCELLED: t.gettext("cancelled"),
+        AuditOutcome.ADDED: t.gettext("added"),
+        AuditOutcome.ALREADY: t.gettext("already there"),
+        AuditOutcome.REMOVED: t.gettext("removed"),
+        AuditOutcome.ABSENT: t.gettext("was not there"),
+    }
+    return texts.get(outcome, esc(code))
 
 
 def editors_list(
@@ -277,13 +351,15 @@ def editors_list(
     owner_ids = ", ".join(f"<code>{o}</code>" for o in owners) or "—"
     lines = [t.gettext("<b>Owners:</b> {ids}").format(ids=owner_ids), ""]
     if not editors:
-        lines.append(t.gettext("No editors yet. Add one: /editor_add &lt;user id&gt;"))
+        lines.append(t.gettext("No editors yet. Add one: /editor_add &lt;user ID&gt;"))
     else:
         heading = t.gettext("Editors")
         lines.append(f"<b>{esc(heading)}:</b>")
         for user_id, by, _added in editors:
             lines.append(
-                t.gettext("{id} (added by {by})").format(id=f"<code>{user_id}</code>", by=by)
+                t.gettext("{id} (added by owner {by})").format(
+                    id=f"<code>{user_id}</code>", by=f"<code>{by}</code>"
+                )
             )
     return split(lines)
 
@@ -291,50 +367,54 @@ def editors_list(
 def editor_menu(t: Translator) -> list[BotCommand]:
     """The commands editors see besides the subscribers' ones."""
     return [
-        BotCommand("breaking", t.gettext("Push breaking news")),
-        BotCommand("post", t.gettext("Push an article as a story")),
-        BotCommand("recall", t.gettext("Delete an alert everywhere")),
-        BotCommand("correct", t.gettext("Edit an alert everywhere")),
-        BotCommand("broadcasts", t.gettext("Recent alerts")),
+        BotCommand("breaking", t.gettext("Send a flash: breaking news")),
+        BotCommand("post", t.gettext("Send an article as a story")),
+        BotCommand("recall", t.gettext("Delete a flash everywhere")),
+        BotCommand("correct", t.gettext("Edit a flash everywhere")),
+        BotCommand("broadcasts", t.gettext("Recent flashes")),
         BotCommand("audit", t.gettext("What editors did")),
         BotCommand("editors", t.gettext("Who edits")),
         BotCommand("stats", t.gettext("Audience and deliveries")),
         BotCommand("channels", t.gettext("The newsroom's channels")),
         BotCommand("sources", t.gettext("Feeds and their health")),
-        BotCommand("fetch", t.gettext("Poll every feed now")),
+        BotCommand("fetch", t.gettext("Update every feed now")),
     ]
 
 
-def refusal(t: Translator, reason: str, alert_id: int = 0) -> str:
+def refusal(t: Translator, reason: AuditOutcome, flash_id: int = 0) -> str:
     """Why an editor's command does nothing."""
     texts = {
-        "editors only": t.gettext("This command is for the newsroom's editors."),
-        "owners only": t.gettext("Only the bot's owners can change who edits."),
-        "private only": t.gettext("Editors' commands work only in a private chat with the bot."),
-        "unknown": t.gettext("There is no alert #{id}."),
-        "foreign": t.gettext(
-            "Alert #{id} is another editor's: only they or an owner can change it."
+        AuditOutcome.NOT_EDITOR: t.gettext("This command is for the newsroom's editors."),
+        AuditOutcome.NOT_OWNER: t.gettext("Only the bot's owners can change who edits."),
+        AuditOutcome.NOT_PRIVATE: t.gettext(
+            "Editors' commands work only in a private chat with the bot."
         ),
-        "not sent": t.gettext("Alert #{id} was never sent."),
-        "too old": t.gettext(
-            "Alert #{id} went out more than 48 hours ago: Telegram no longer lets bots delete "
+        AuditOutcome.UNKNOWN: t.gettext("There is no flash #{id}."),
+        AuditOutcome.FOREIGN: t.gettext(
+            "Flash #{id} is another editor's: only its author or an owner of the bot can change it."
+        ),
+        AuditOutcome.NOT_SENT: t.gettext("Flash #{id} was never sent."),
+        AuditOutcome.TOO_OLD: t.gettext(
+            "Flash #{id} went out more than 48 hours ago: Telegram no longer lets bots delete "
             "or edit it."
         ),
     }
-    return texts.get(reason, texts["editors only"]).format(id=alert_id)
+    return texts.get(reason, texts[AuditOutcome.NOT_EDITOR]).format(id=flash_id)
 
 
-def tap_refusal(t: Translator, reason: str) -> str:
+def tap_refusal(t: Translator, reason: AuditOutcome) -> str:
     """A preview's button pressed when it must not act (shown as an alert on the tap)."""
     texts = {
-        "not yours": t.gettext("Only the editor who made this preview can send it."),
-        "not an editor": t.gettext("This is for the newsroom's editors."),
-        "expired": t.gettext("This preview has expired; nothing was sent. Make a new one."),
-        "cancelled": t.gettext("This preview was cancelled; nothing was sent."),
-        "done": t.gettext("This was sent already; it goes out once."),
-        "unknown": t.gettext("This preview no longer exists."),
+        AuditOutcome.NOT_YOURS: t.gettext("Only the editor who made this preview can send it."),
+        AuditOutcome.NOT_EDITOR: t.gettext("This is for the newsroom's editors."),
+        AuditOutcome.EXPIRED: t.gettext(
+            "This preview has expired; nothing was sent. Make a new one."
+        ),
+        AuditOutcome.WAS_CANCELLED: t.gettext("This preview was cancelled; nothing was sent."),
+        AuditOutcome.ALREADY_SENT: t.gettext("This has been sent already: a flash goes out once."),
+        AuditOutcome.UNKNOWN: t.gettext("This preview no longer exists."),
     }
-    return texts.get(reason, texts["unknown"])
+    return texts.get(reason, texts[AuditOutcome.UNKNOWN])
 
 
 def started(t: Translator) -> str:
@@ -342,13 +422,13 @@ def started(t: Translator) -> str:
 
 
 def started_fetch(t: Translator) -> str:
-    return t.gettext("Polling the feeds…")
+    return t.gettext("Updating the feeds…")
 
 
 def breaking_usage(t: Translator, sections: Sequence[Section], lang: str) -> str:
-    tags = " ".join(f"#{s.slug}" for s in sections)
+    tags = " ".join(f"#{lookup.tag(s, lang)}" for s in sections)
     return (
-        t.gettext("Usage: /breaking [#section…] text [link]")
+        t.gettext("Format: /breaking [#section…] text [link]")
         + "\n"
         + t.gettext("Example: /breaking #world The minister has resigned https://…")
         + "\n"
@@ -360,13 +440,13 @@ def breaking_usage(t: Translator, sections: Sequence[Section], lang: str) -> str
 
 def post_usage(t: Translator) -> str:
     return t.gettext(
-        "Usage: /post &lt;link&gt; [#section…], e.g. /post https://news.example.ua/a #world"
+        "Format: /post &lt;link&gt; [#section…], e.g. /post https://news.example.ua/a #world"
     )
 
 
 def page_refused(t: Translator) -> str:
     return t.gettext(
-        "Visnyk does not open that address: only public web pages (http or https) can be posted."
+        "Visnyk does not open that address: only a link to a public web page can be posted."
     )
 
 
@@ -380,21 +460,21 @@ def unknown_tag(t: Translator, tag: str) -> str:
 
 def recall_usage(t: Translator) -> str:
     return t.gettext(
-        "Usage: /recall &lt;alert id&gt;, e.g. /recall 12. The ids are in /broadcasts."
+        "Format: /recall &lt;flash number&gt;, e.g. /recall 12. The numbers are in /broadcasts."
     )
 
 
 def correct_usage(t: Translator) -> str:
     return t.gettext(
-        "Usage: /correct &lt;alert id&gt; &lt;new text&gt;, "
+        "Format: /correct &lt;flash number&gt; &lt;new text&gt;, "
         "e.g. /correct 12 The minister has not resigned."
     )
 
 
 def editor_usage(t: Translator) -> str:
     return t.gettext(
-        "Usage: /editor_add &lt;user id&gt; (or send it in reply to a message forwarded from that "
-        "person); /editor_remove &lt;user id&gt;."
+        "Format: /editor_add &lt;user ID&gt; (or send it in reply to a message forwarded from "
+        "that person); /editor_remove &lt;user ID&gt;."
     )
 
 
@@ -422,21 +502,23 @@ def sources_view(t: Translator, feeds: Sequence[Feed], zone: ZoneInfo) -> tuple[
         never = t.gettext("never")
         success = _when(feed.last_success, zone) if feed.last_success else never
         line = t.gettext(
-            "last success {success} · failures in a row {failures} · next check {next}"
+            "last update {success} · failures in a row {failures} · next update {next}"
         ).format(success=success, failures=feed.failures, next=_when(feed.next_check, zone))
         name = _cut(feed.title or feed.url, 200)
         block = [f"{mark} {esc(name)}", esc(_cut(feed.url, 300)), line]
         if feed.dropped:
             block.append(
                 t.ngettext(
-                    "the last poll dropped {n} unusable item",
-                    "the last poll dropped {n} unusable items",
+                    "the last update dropped {n} unusable item",
+                    "the last update dropped {n} unusable items",
                     feed.dropped,
                 ).format(n=feed.dropped)
             )
         if feed.last_error:
             block.append(
-                t.gettext("last error: {error}").format(error=esc(_cut(feed.last_error, 200)))
+                t.gettext("last error: {error}").format(
+                    error=f"<code>{esc(_cut(feed.last_error, 200))}</code>"
+                )
             )
         blocks.append("\n".join(block))
     markup = InlineKeyboardMarkup(
@@ -454,12 +536,12 @@ def fetched(t: Translator, reports: Sequence[FeedReport]) -> list[str]:
     new = sum(r.new for r in reports)
     failed = [r for r in reports if r.error]
     text = t.ngettext(
-        "Polled {n} feed: {new} new stories, {failed} failed.",
-        "Polled {n} feeds: {new} new stories, {failed} failed.",
+        "Updated {n} feed: {new} new stories, {failed} failed.",
+        "Updated {n} feeds: {new} new stories, {failed} failed.",
         len(reports),
     ).format(n=len(reports), new=new, failed=len(failed))
     lines = [text] + [
-        f"🔴 {esc(_cut(r.url, 300))}: {esc(_cut(r.error or '', 200))}" for r in failed
+        f"🔴 {esc(_cut(r.url, 300))}: <code>{esc(_cut(r.error or '', 200))}</code>" for r in failed
     ]
     return split(lines)
 
@@ -512,27 +594,29 @@ def chart_title(t: Translator) -> str:
 
 def channel_usage(t: Translator) -> str:
     return t.gettext(
-        "Usage: /channel_add @channel [#section…] (without sections: all of them); "
+        "Format: /channel_add @channel [#section…] (without sections: all of them); "
         "/channel_remove @channel. Make the bot an administrator of the channel first."
     )
 
 
-def channel_problem(t: Translator, reason: str, name: str) -> str:
+def channel_problem(t: Translator, reason: AuditOutcome, name: str) -> str:
     texts = {
-        "not found": t.gettext("There is no channel {name}, or the bot cannot see it."),
-        "not a channel": t.gettext("{name} is not a channel."),
-        "not admin": t.gettext(
+        AuditOutcome.CHANNEL_NOT_FOUND: t.gettext(
+            "There is no channel {name}, or the bot cannot see it."
+        ),
+        AuditOutcome.NOT_A_CHANNEL: t.gettext("{name} is not a channel."),
+        AuditOutcome.NOT_ADMIN: t.gettext(
             "The bot is not an administrator of {name} with the right to post: make it one "
             "and try again."
         ),
-        "not ours": t.gettext("{name} is not one of the newsroom's channels."),
+        AuditOutcome.NOT_OURS: t.gettext("{name} is not one of the newsroom's channels."),
     }
     return texts[reason].format(name=esc(name[:64]))
 
 
 def channel_added(t: Translator, title: str, sections: Sequence[Section], lang: str) -> str:
     names = ", ".join(esc(s.title(lang)) for s in sections)
-    return t.gettext("Channel {title} now gets the stories of: {names}; and breaking news.").format(
+    return t.gettext("Channel {title} now gets the stories of: {names}; and flashes.").format(
         title=f"<b>{esc(title)}</b>", names=names
     )
 

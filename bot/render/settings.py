@@ -6,10 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
 from bot.i18n import Translator
 from bot.render import esc
+from bot.render.arrival import next_digest_line
 
 
 def schedule(
@@ -34,8 +33,7 @@ def schedule(
             )
         ]
         if upcoming is not None:
-            moment = _moment(t, lang, upcoming, now, ZoneInfo(zone))
-            lines.append(t.gettext("Next digest: {when}.").format(when=moment))
+            lines.append(next_digest_line(t, lang, upcoming, now, ZoneInfo(zone)))
     lines += [
         "",
         t.gettext(
@@ -46,20 +44,9 @@ def schedule(
     return "\n".join(lines)
 
 
-def _moment(t: Translator, lang: str, moment: dt.datetime, now: dt.datetime, zone: ZoneInfo) -> str:
-    """`20:00` today, `завтра, 08:00`, `29 листопада, 08:00` later."""
-    local, today = moment.astimezone(zone), now.astimezone(zone).date()
-    clock = f"{local:%H:%M}"
-    if local.date() == today:
-        return clock
-    if local.date() == today + dt.timedelta(days=1):
-        return t.gettext("tomorrow, {time}").format(time=clock)
-    return f"{format_date(local.date(), 'd MMMM', locale=lang)}, {clock}"
-
-
 def schedule_usage(t: Translator) -> str:
     return t.gettext(
-        "Give times as HH:MM (up to six), e.g. /schedule 08:00 20:00; or /schedule off, "
+        "Give one to six times as HH:MM, e.g. /schedule 08:00 20:00; or /schedule off, "
         "/schedule on, /schedule weekdays, /schedule daily."
     )
 
@@ -93,16 +80,16 @@ def timezone_usage(t: Translator, typed: str) -> str:
 
 def quiet(t: Translator, start: str | None, end: str | None) -> str:
     if not start or not end:
-        state = t.gettext("Quiet hours are off: story posts always come with a sound.")
+        state = t.gettext("Quiet hours are off: stories always come with sound.")
     else:
-        state = t.gettext("Quiet hours: {start}-{end}; story posts then come silently.").format(
+        state = t.gettext("Quiet hours: {start}–{end}; stories then come without sound.").format(
             start=start, end=end
         )
-    return "\n".join([state, t.gettext("Change them: /quiet 23:00-07:00, or /quiet off")])
+    return "\n".join([state, t.gettext("Change them: /quiet 23:00–07:00, or /quiet off")])
 
 
 def quiet_usage(t: Translator) -> str:
-    return t.gettext("Give quiet hours as HH:MM-HH:MM, e.g. /quiet 23:00-07:00, or /quiet off.")
+    return t.gettext("Give quiet hours as HH:MM–HH:MM, e.g. /quiet 23:00–07:00, or /quiet off.")
 
 
 def no_digest(t: Translator) -> str:
