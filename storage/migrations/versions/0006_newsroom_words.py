@@ -59,9 +59,10 @@ def outcome_code(text: str) -> tuple[str, int | None]:
         found = pattern.fullmatch(text)
         if found is None:
             continue
-        if not code:
-            return str(found.group(group)), None
-        return code, int(found.group(group)) if group else None
+        figure = found.group(group) if group else None
+        if not code:  # the reason is the code
+            return str(figure), None
+        return code, None if figure is None else int(figure)
     return text, None
 
 
