@@ -105,15 +105,15 @@ async def test_subscribe_answers_with_the_first_look(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/subscribe світ")
     assert message.text.splitlines() == [
-        "✅ Ви підписалися на «Світ».", "", *WORLD_LOOK, "", NEXT_TONIGHT,
+        "✅ Підписано: «Світ».", "", *WORLD_LOOK, "", NEXT_TONIGHT,
     ]  # fmt: skip
     assert [b["text"] for b in message.buttons()] == [INSTANT_BUTTON]
     # Already subscribed: nothing new to look at.
     again = await reader.say("/subscribe світ")
-    assert again.text == "Ви вже підписані на «Світ»."
+    assert again.text == "Уже є в підписках: «Світ»."
     assert again.keyboard == []
     gone = await reader.say("/unsubscribe світ")
-    assert gone.text == "Ви відписалися від «Світ»."
+    assert gone.text == "Відписано: «Світ»."
     assert gone.keyboard == []
 
 
@@ -123,8 +123,8 @@ async def test_several_sections_at_once_share_one_message(kit: Kit) -> None:
     await reader.say("/subscribe війна")
     message = await reader.say("/subscribe світ економіка війна")
     assert message.text.splitlines() == [
-        "✅ Ви підписалися на «Світ», «Економіка».",
-        "Ви вже підписані на «Війна».",
+        "✅ Підписано: «Світ», «Економіка».",
+        "Уже є в підписках: «Війна».",
         "",
         *WORLD_LOOK,
         "",
@@ -152,7 +152,7 @@ async def test_a_deep_link_subscribes_and_the_first_look_follows(kit: Kit) -> No
     reader = kit.reader()
     greeting = await reader.say("/start s_world")
     assert greeting.text.startswith("👋")
-    assert "✅ Ви підписалися на «Світ»." in greeting.text
+    assert "✅ Підписано: «Світ»." in greeting.text
     look = await reader.next_message()
     assert look.text.splitlines() == [*WORLD_LOOK, "", NEXT_TONIGHT]
     assert [b["text"] for b in look.buttons()] == [INSTANT_BUTTON]
@@ -177,7 +177,7 @@ async def test_a_section_without_stories_says_so(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/subscribe культура")
     assert message.text.splitlines() == [
-        "✅ Ви підписалися на «Культура».", "", "Культура", "У цьому розділі ще немає новин.",
+        "✅ Підписано: «Культура».", "", "Культура", "У цьому розділі ще немає новин.",
         "", NEXT_TONIGHT,
     ]  # fmt: skip
     assert [b["text"] for b in message.buttons()] == ["⚡ Культура: надсилати одразу"]
@@ -190,7 +190,8 @@ async def test_with_digests_off_the_button_is_the_way(kit: Kit) -> None:
     message = await reader.say("/subscribe світ")
     assert message.text.endswith(
         "Дайджести в цьому чаті вимкнено, тож новини цього розділу надходитимуть, лише якщо ви "
-        "перемкнете його на «одразу» (кнопка нижче) або ввімкнете дайджести: /schedule увімк"
+        "перемкнете його на «одразу» (кнопка нижче) або ввімкнете дайджести командою "
+        "/schedule увімк."
     )
     assert "Наступний дайджест" not in message.text
     assert [b["text"] for b in message.buttons()] == [INSTANT_BUTTON]
@@ -201,8 +202,8 @@ async def test_an_instant_subscription_needs_no_button(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/subscribe світ одразу")
     assert message.text.splitlines() == [
-        "✅ Ви підписалися на «Світ».", "", *WORLD_LOOK,
-        "⚡ Свіжі новини розділу надходитимуть сюди одразу, щойно їх опублікують.",
+        "✅ Підписано: «Світ».", "", *WORLD_LOOK,
+        "⚡ Новини розділу надходитимуть сюди, щойно їх опублікують.",
     ]  # fmt: skip
     assert message.keyboard == []
 
@@ -264,7 +265,7 @@ async def test_a_returning_reader_sees_their_sections(kit: Kit) -> None:
     assert back.text.splitlines() == [
         "👋 З поверненням, Оксано!",
         "",
-        "Розділи, за якими ви стежите:",
+        "Ваші підписки:",
         "🗞 Світ: лише в дайджестах",
         "⚡ Економіка: кожна новина одразу",
         "",
@@ -278,8 +279,8 @@ async def test_a_returning_reader_sees_their_sections(kit: Kit) -> None:
     await reader.say("/schedule off")
     off = await reader.say("/start")
     assert (
-        "Дайджести вимкнено, тож розділи 🗞 нічого не надсилають: увімкніть дайджести командою "
-        "/schedule увімк"
+        "Дайджести вимкнено, тож із розділів 🗞 нічого не надходить: увімкніть дайджести командою "
+        "/schedule увімк."
     ) in off.text
 
 
@@ -290,9 +291,9 @@ async def test_a_returning_readers_deep_link_still_subscribes(kit: Kit) -> None:
     back = await reader.say("/start s_world")
     assert back.text.splitlines()[:5] == [
         "👋 З поверненням, Оксано!",
-        "✅ Ви підписалися на «Світ».",
+        "✅ Підписано: «Світ».",
         "",
-        "Розділи, за якими ви стежите:",
+        "Ваші підписки:",
         "🗞 Світ: лише в дайджестах",
     ]
     look = await reader.next_message()
@@ -313,6 +314,10 @@ async def test_a_returning_readers_deep_link_still_subscribes(kit: Kit) -> None:
         (kyiv(2026, 12, 3, 20, 0), "у четвер о 20:00", "on Thursday at 20:00"),
         (kyiv(2026, 12, 4, 8, 0), "4 грудня о 08:00", "4 December at 08:00"),
         (kyiv(2027, 1, 5, 8, 0), "5 січня 2027 о 08:00", "5 January 2027 at 08:00"),
+        # «об одинадцятій», never «о одинадцятій»; English has no such rule.
+        (kyiv(2026, 11, 27, 11, 30), "сьогодні об 11:30", "today at 11:30"),
+        (kyiv(2026, 11, 30, 11, 0), "у понеділок об 11:00", "on Monday at 11:00"),
+        (kyiv(2026, 11, 28, 1, 0), "завтра о 01:00", "tomorrow at 01:00"),
     ],
 )
 def test_next_digest_in_words(moment: dt.datetime, uk: str, en: str) -> None:
@@ -371,7 +376,7 @@ def test_a_first_look_escapes_and_fits() -> None:
     assert "javascript" not in texts[0]
     assert all(visible_length(t) <= arrival.FIRST_LOOK_TEXT for t in texts)
     assert len(texts) > 1
-    assert texts[-1].endswith("(кнопки нижче) або ввімкнете дайджести: /schedule увімк")
+    assert texts[-1].endswith("(кнопки нижче) або ввімкнете дайджести командою /schedule увімк.")
     assert markup is not None
     assert [row[0].callback_data for row in markup.inline_keyboard][:2] == ["now:world", "now:s0"]
 

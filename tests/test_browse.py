@@ -100,7 +100,7 @@ async def test_latest_without_subscriptions_and_with_bad_input(kit: Kit) -> None
     assert "1. 15:00 · Новина <b>дня</b> & ніч" in message.text
     assert message.text.endswith("Оберіть свої розділи командою /sections.")
     unknown = await reader.say("/latest марс")
-    assert unknown.text.startswith("Такого розділу немає: «марс».")
+    assert unknown.text.startswith("Не знайдено: «марс».")
     empty = await reader.say("/latest наука і техніка")
     assert "Тут поки немає новин." in empty.text
 

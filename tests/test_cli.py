@@ -131,7 +131,7 @@ title = {{ uk = "Світ", en = "World" }}
         talk = people.talk(people.private(reader), reader)
         await tg.wait_for(lambda c: c.method == "setMyCommands", within=30)
         message = await talk.say("/start s_world")
-        assert "✅ Ви підписалися на «Світ»." in message.text
+        assert "✅ Підписано: «Світ»." in message.text
         await eventually((tmp_path / "heartbeat").exists, within=10)
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), 10)

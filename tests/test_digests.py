@@ -179,7 +179,7 @@ async def test_digest_now_leaves_the_schedule(kit: Kit) -> None:
     await reader.say("/subscribe війна")
     assert (
         await reader.say("/digest")
-    ).text == "Від минулого дайджесту нічого нового. Дивіться /latest."
+    ).text == "Після останнього дайджесту нічого нового не надійшло. Дивіться /latest."
     await story(kit, "Новина з фронту", {"war"}, published=kyiv(2026, 11, 27, 9, 0))
     before = await chats.get(kit.db, reader.chat["id"])
     message = await reader.say("/digest")
@@ -205,7 +205,7 @@ async def test_schedule_and_timezone_commands(kit: Kit) -> None:
     weekdays = await reader.say("/schedule будні")
     assert "у будні" in weekdays.text
     assert (await reader.say("/schedule 25:00")).text.startswith(
-        "Вкажіть від одного до шести значень часу у форматі ГГ:ХХ"
+        "Вкажіть час у форматі ГГ:ХХ — від одного до шести разів на день"
     )
     off = await reader.say("/schedule off")
     assert off.text.startswith("✅ Дайджести вимкнено.")

@@ -60,7 +60,7 @@ async def test_a_chat_that_floods_is_told_once_then_ignored(
         texts = texts_to(kit, chat)
         assert [HELP_UK in t for t in texts] == [False] + [True] * 4 + [False]
         assert texts[-1] == (
-            "⏳ Забагато запитів за короткий час. Наступні 5 хвилин я на них не відповідатиму."
+            "⏳ Забагато запитів за короткий час. Протягом 5 хвилин я на них не відповідатиму."
         )
         # Taps are ignored too: no answer, no edit.
         mark = len(tg.calls)

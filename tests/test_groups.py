@@ -54,7 +54,7 @@ async def test_commands_that_change_are_for_admins(kit: Kit) -> None:
         assert refused.text == "Змінювати налаштування групи можуть лише її адміністратори."
     assert await subscriptions.of_chat(kit.db, group["id"]) == frozenset()
     done = await admin.say("/subscribe світ")
-    assert done.text.startswith("✅ Ви підписалися на «Світ».\n\nСвіт\n")
+    assert done.text.startswith("✅ Підписано: «Світ».\n\nСвіт\n")
     stop = await admin.say("/stop")
     assert member.tg.messages[(group["id"], stop.message_id)].buttons()
     refused = await member.tap(stop, "Так")
@@ -66,7 +66,7 @@ async def test_anonymous_admin_writes_as_the_group(kit: Kit) -> None:
     group, _, _ = group_with(kit)
     anonymous = kit.people.talk(group, ANONYMOUS_ADMIN_BOT)
     done = await anonymous.say("/subscribe економіка", sender_chat=group)
-    assert done.text.startswith("✅ Ви підписалися на «Економіка».\n\nЕкономіка\n")
+    assert done.text.startswith("✅ Підписано: «Економіка».\n\nЕкономіка\n")
     assert await subscriptions.of_chat(kit.db, group["id"]) == {"economy"}
 
 

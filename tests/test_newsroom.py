@@ -64,7 +64,7 @@ async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
     assert await press(editor, controls, "send") == "Надсилаю…"
     await eventually(lambda: all(alive(kit, r) for r in readers[3:]), within=10)
     await eventually(lambda: "готово" in controls.text, within=15)
-    assert "надіслано 147" in controls.text
+    assert "надіслано: 147" in controls.text
     assert "заблокували бота: 3" in controls.text
     assert not any(alive(kit, o) for o in others)  # #world only
     got = alive(kit, readers[5])[0]
@@ -80,11 +80,11 @@ async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
     await editor.say(f"/correct {flash_id} Уряд <b>не</b> подавав у відставку")
     ask = await editor.next_message()
     assert "147 чатах" in ask.text
-    await editor.tap(ask, "Змінити всюди")
+    await editor.tap(ask, "Виправити всюди")
     # What the editor typed as tags stays text: only Telegram entities become formatting.
     await eventually(lambda: "Уряд <b>не</b> подавав" in alive(kit, readers[5])[0].text, within=10)
     await eventually(lambda: "готово" in ask.text, within=15)
-    assert "змінено 147" in ask.text
+    assert "виправлено: 147" in ask.text
 
     # Recall it everywhere.
     ask = await editor.say(f"/recall {flash_id}")
@@ -92,7 +92,7 @@ async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
     await editor.tap(ask, "Видалити всюди")
     await eventually(lambda: not any(alive(kit, r) for r in readers), within=10)
     await eventually(lambda: "готово" in ask.text, within=15)
-    assert "видалено 147" in ask.text
+    assert "видалено: 147" in ask.text
 
     # The audit log reads in the editor's language: commands, and what each came to.
     log = await editor.say("/audit")
@@ -115,7 +115,8 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     flash = controls_id(controls)
     # Another editor's tap on this preview sends nothing.
     other_view = kit.people.talk(editor.chat, other.user)
-    assert "Надіслати може лише редактор" in await press(other_view, controls, "send")
+    refused = await press(other_view, controls, "send")
+    assert "Надіслати цей перегляд може лише його автор" in refused
     assert not any(alive(kit, r) for r in readers)
     await press(editor, controls, "quiet")
     await eventually(lambda: all(alive(kit, r) for r in readers))
@@ -208,7 +209,7 @@ async def test_recall_rules_foreign_and_too_old(room: Kit) -> None:
     other.mark = len(kit.tg.calls)
     # An editor may not recall another editor's flash; an owner may.
     third = await another_editor(kit, "Третя редакторка")
-    assert "не ваша: змінити її може лише її автор" in (await third.say(f"/recall {flash}")).text
+    assert "не ваша: змінити її може лише автор" in (await third.say(f"/recall {flash}")).text
     assert "Видалити блискавку" in (await editor.say(f"/recall {flash}")).text
     kit.runtime.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=49)
     assert "понад 48 годин" in (await other.say(f"/recall {flash}")).text
@@ -285,7 +286,7 @@ async def test_stats_figures_and_a_real_png(room: Kit) -> None:
     await chats.set_status(kit.db, readers[0], ChatStatus.BLOCKED)
     text = await editor.say("/stats")
     # 5 readers and the editor's own chat, 2 groups; the blocked reader is not counted.
-    assert "Активних: 8 (особисті чати 6, групи 2, канали 0)" in text.text
+    assert "Активних: 8 (особисті чати: 6, групи: 2, канали: 0)" in text.text
     assert "Заблокували бота: 1" in text.text
     assert "Світ: 5" in text.text
     chart = await kit.tg.wait_for(lambda c: c.method == "sendPhoto" and c.ok)
@@ -306,7 +307,7 @@ async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
     added = await editor.say("/channel_add @visnyk_world #world")
     assert "Вісник · Світ" in added.text
     assert "Світ" in added.text
-    assert "не адміністратор" in (await editor.say("/channel_add @not_admin")).text
+    assert "прав адміністратора" in (await editor.say("/channel_add @not_admin")).text
     assert "не канал" in (await editor.say("/channel_add @a_group")).text
     assert "Каналу @nowhere немає" in (await editor.say("/channel_add @nowhere")).text
     assert "Вісник · Світ" in (await editor.say("/channels")).text
@@ -329,4 +330,4 @@ async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
     removed = await editor.say("/channel_remove @visnyk_world")
     assert "більше нічого не отримує" in removed.text
     assert "Каналів ще немає" in (await editor.say("/channels")).text
-    assert "не є каналом редакції" in (await editor.say("/channel_remove @visnyk_world")).text
+    assert "— не канал редакції" in (await editor.say("/channel_remove @visnyk_world")).text

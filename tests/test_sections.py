@@ -44,7 +44,7 @@ async def test_tapping_toggles_and_edits_in_place(kit: Kit) -> None:
 async def test_subscribe_by_slug_or_title(kit: Kit, typed: str, slug: str) -> None:
     reader = kit.reader()
     message = await reader.say(f"/subscribe {typed}")
-    assert message.text.startswith("✅ Ви підписалися на «")
+    assert message.text.startswith("✅ Підписано: «")
     # Durable before the answer: the reply came, so the row is there.
     assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == {slug}
 
@@ -52,9 +52,9 @@ async def test_subscribe_by_slug_or_title(kit: Kit, typed: str, slug: str) -> No
 async def test_subscribe_several_and_again(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/subscribe світ, economy культура")
-    assert message.text.startswith("✅ Ви підписалися на «Світ», «Економіка», «Культура».\n\n")
+    assert message.text.startswith("✅ Підписано: «Світ», «Економіка», «Культура».\n\n")
     again = await reader.say("/subscribe світ war")
-    assert again.text.startswith("✅ Ви підписалися на «Війна».\nВи вже підписані на «Світ».\n\n")
+    assert again.text.startswith("✅ Підписано: «Війна».\nУже є в підписках: «Світ».\n\n")
 
 
 async def test_subscribe_hints(kit: Kit) -> None:
@@ -63,7 +63,7 @@ async def test_subscribe_hints(kit: Kit) -> None:
     assert usage.text.startswith("Який розділ? Наприклад: /subscribe світ")
     assert "Розділи: Україна, Світ, Економіка" in usage.text
     unknown = await reader.say("/subscribe спорт <b>&")
-    assert unknown.text.startswith("Такого розділу немає: «спорт», «<b>&».")
+    assert unknown.text.startswith("Не знайдено: «спорт», «<b>&».")
     assert "Економіка" in unknown.text
     assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == frozenset()
 
@@ -72,15 +72,15 @@ async def test_unsubscribe(kit: Kit) -> None:
     reader = kit.reader()
     await reader.say("/subscribe world economy war")
     one = await reader.say("/unsubscribe Світ культура")
-    assert one.text == "Ви відписалися від «Світ».\nВи не були підписані на «Культура»."
+    assert one.text == "Відписано: «Світ».\nНе було в підписках: «Культура»."
     everything = await reader.say("/unsubscribe усі")
     assert everything.text == "Ви відписалися від 2 розділів."
     nothing = await reader.say("/unsubscribe all")
-    assert nothing.text == "Підписок, які можна скасувати, не було."
+    assert nothing.text == "Скасовувати нічого: підписок не було."
     usage = await reader.say("/unsubscribe")
     assert "/unsubscribe усі" in usage.text
     unknown = await reader.say("/unsubscribe марс")
-    assert unknown.text.startswith("Такого розділу немає: «марс».")
+    assert unknown.text.startswith("Не знайдено: «марс».")
 
 
 async def test_english_replies(kit: Kit) -> None:
@@ -151,8 +151,8 @@ async def test_a_sections_mode_is_switched_by_its_button(kit: Kit) -> None:
     assert answer["text"] == "🗞 Світ: лише в дайджестах"
     direct = await reader.say("/subscribe економіка одразу")
     assert direct.text == (
-        "✅ Ви підписалися на «Економіка».\n\nЕкономіка\nУ цьому розділі ще немає новин.\n"
-        "⚡ Свіжі новини розділу надходитимуть сюди одразу, щойно їх опублікують."
+        "✅ Підписано: «Економіка».\n\nЕкономіка\nУ цьому розділі ще немає новин.\n"
+        "⚡ Новини розділу надходитимуть сюди, щойно їх опублікують."
     )
     switched = await reader.say("/subscribe світ одразу")
-    assert switched.text == "✅ Ви підписалися на «Світ».\n⚡ Світ: кожна новина одразу"
+    assert switched.text == "✅ Підписано: «Світ».\n⚡ Світ: кожна новина одразу"

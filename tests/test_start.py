@@ -53,13 +53,13 @@ async def test_welcome_buttons_keep_the_greeting(kit: Kit) -> None:
 async def test_deep_link_subscribes_at_once(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/start s_economy")
-    assert "✅ Ви підписалися на «Економіка»." in message.text
+    assert "✅ Підписано: «Економіка»." in message.text
     assert message.button("Економіка")["text"] == "✅ Економіка"
     assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == {"economy"}
     look = await reader.next_message()  # the section's first look follows the greeting
     assert look.text.startswith("Економіка\nУ цьому розділі ще немає новин.")
     again = await reader.say("/start s_economy")
-    assert again.text.startswith("👋 З поверненням, Оксано!\nВи вже підписані на «Економіка».")
+    assert again.text.startswith("👋 З поверненням, Оксано!\nУже є в підписках: «Економіка».")
     assert "🗞 Економіка: лише в дайджестах" in again.text
 
 

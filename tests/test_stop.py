@@ -11,7 +11,8 @@ async def test_cancel_keeps_everything(kit: Kit) -> None:
     await reader.say("/subscribe світ")
     question = await reader.say("/stop")
     assert (
-        question.text == "Відписатися від усього й видалити дані цього чату? Це не можна скасувати."
+        question.text
+        == "Відписатися від усього й видалити дані цього чату? Цю дію не можна скасувати."
     )
     await reader.tap(question, "Скасувати")
     await reader.edited(question)

@@ -44,25 +44,29 @@ def next_digest(
     «у понеділок о 08:00» within the week, «7 грудня о 08:00» after it."""
     local, today = moment.astimezone(zone), now.astimezone(zone).date()
     clock = f"{local:%H:%M}"
+    # Ukrainian says «об 11:00» (об одинадцятій) but «о 08:00»: the hour picks the words.
+    at = (
+        t.gettext("at {time} (eleven o'clock)") if local.hour == 11 else t.gettext("at {time}")
+    ).format(time=clock)
     days = (local.date() - today).days
     if days <= 0:
-        return t.gettext("today at {time}").format(time=clock)
+        return t.gettext("today {at}").format(at=at)
     if days == 1:
-        return t.gettext("tomorrow at {time}").format(time=clock)
+        return t.gettext("tomorrow {at}").format(at=at)
     if days < 7:
         weekdays = (
-            t.gettext("on Monday at {time}"),
-            t.gettext("on Tuesday at {time}"),
-            t.gettext("on Wednesday at {time}"),
-            t.gettext("on Thursday at {time}"),
-            t.gettext("on Friday at {time}"),
-            t.gettext("on Saturday at {time}"),
-            t.gettext("on Sunday at {time}"),
+            t.gettext("on Monday {at}"),
+            t.gettext("on Tuesday {at}"),
+            t.gettext("on Wednesday {at}"),
+            t.gettext("on Thursday {at}"),
+            t.gettext("on Friday {at}"),
+            t.gettext("on Saturday {at}"),
+            t.gettext("on Sunday {at}"),
         )
-        return weekdays[local.weekday()].format(time=clock)
+        return weekdays[local.weekday()].format(at=at)
     pattern = "d MMMM" if local.year == today.year else "d MMMM y"
-    return t.gettext("{date} at {time}").format(
-        date=format_date(local.date(), pattern, locale=lang), time=clock
+    return t.gettext("{date} {at}").format(
+        date=format_date(local.date(), pattern, locale=lang), at=at
     )
 
 
