@@ -83,7 +83,10 @@ async def test_a_readers_tour_meets_no_english(tg: FakeTelegram, tmp_path: Path)
         group = kit.people.group("Читачі", admins=(group_admin,))
         await kit.people.add_bot(group, group_admin)
         await kit.people.talk(group, group_admin).say("/help")
-        await reader.say("/help")  # after everything above, in this chat's order
+        help_ = await reader.say("/help")  # after everything above, in this chat's order
+        # Help shows the Ukrainian words the commands take (both languages' words work).
+        for usage in ("/schedule будні", "/schedule вимк", "/quiet вимк", "/language англійська"):
+            assert usage in help_.text
         assert _english(_said(kit.tg)) == []
 
 

@@ -221,9 +221,14 @@ def help_text(t: Translator, *, group: bool, bot: str) -> str:
         t.gettext("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world"),
         t.gettext("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them"),
         t.gettext("/digest: the digest now"),
-        t.gettext("/schedule: when digests come, e.g. /schedule 08:00 20:00, or /schedule off"),
+        t.gettext(
+            "/schedule: when digests come, e.g. /schedule 08:00 20:00, /schedule weekdays, "
+            "or /schedule off"
+        ),
         t.gettext("/timezone: the chat's time zone, e.g. /timezone Europe/Kyiv"),
-        t.gettext("/quiet: hours when stories come without sound, e.g. /quiet 23:00–07:00"),
+        t.gettext(
+            "/quiet: hours when stories come without sound, e.g. /quiet 23:00–07:00, or /quiet off"
+        ),
         t.gettext("/language: the bot's language, e.g. /language english"),
         t.gettext("/stop: unsubscribe from everything and delete this chat's data"),
         t.gettext("/help: this help"),
