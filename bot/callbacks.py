@@ -52,10 +52,12 @@ class SectionTap:
 
 @dataclass(frozen=True, slots=True)
 class ModeTap:
-    """Switch a followed section between instant posts and digests."""
+    """Switch a followed section between instant posts and digests: to `instant` (True) or
+    to digests (False), as the button showed it; None (buttons made before) flips."""
 
     slug: str
     welcome: bool = False
+    instant: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +125,11 @@ def encode(tap: Tap) -> str:  # noqa: PLR0911 - one line per kind of tap
     match tap:
         case SectionTap(slug, welcome):
             return _join("wsec" if welcome else "sec", slug)
-        case ModeTap(slug, welcome):
-            return _join("wmode" if welcome else "mode", slug)
+        case ModeTap(slug, welcome, instant):
+            kind = "wmode" if welcome else "mode"
+            return (
+                _join(kind, slug) if instant is None else _join(kind, slug, "i" if instant else "d")
+            )
         case InstantTap(slug):
             return _join("now", slug)
         case LanguageTap(language):
@@ -144,7 +149,7 @@ def encode(tap: Tap) -> str:  # noqa: PLR0911 - one line per kind of tap
     raise TypeError(f"not a tap: {tap!r}")
 
 
-def decode(data: object) -> Tap | None:  # noqa: PLR0911 - one branch per kind
+def decode(data: object) -> Tap | None:  # noqa: PLR0911, PLR0912 - one branch per kind
     """The tap `data` stands for, or None for anything this bot never made."""
     if not isinstance(data, str) or not 1 <= len(data.encode()) <= MAX_BYTES:
         return None
@@ -152,6 +157,10 @@ def decode(data: object) -> Tap | None:  # noqa: PLR0911 - one branch per kind
     if kind in ("sec", "wsec", "mode", "wmode") and len(args) == 1 and _SLUG.fullmatch(args[0]):
         welcome = kind.startswith("w")
         return SectionTap(args[0], welcome) if "sec" in kind else ModeTap(args[0], welcome)
+    if kind in ("mode", "wmode") and len(args) == 2 and _SLUG.fullmatch(args[0]):
+        if args[1] in ("i", "d"):
+            return ModeTap(args[0], kind == "wmode", args[1] == "i")
+        return None
     if kind == "now" and len(args) == 1 and _SLUG.fullmatch(args[0]):
         return InstantTap(args[0])
     if kind == "lang" and len(args) == 1 and args[0] in LANGUAGES:

@@ -30,6 +30,7 @@ def kyiv(*args: int) -> dt.datetime:
 FRIDAY_MORNING = kyiv(2026, 11, 27, 10, 0)  # UTC+2; digests at 08:00 and 20:00 by default
 FRIDAY_NIGHT = kyiv(2026, 11, 27, 21, 0)
 NEXT_TONIGHT = "Наступний дайджест — сьогодні о 20:00."
+WORLD_TONIGHT = "Новини розділу «Світ» надійдуть у дайджесті — сьогодні о 20:00."
 INSTANT_BUTTON = "⚡ Світ: надсилати одразу"
 NOW_INSTANT = "⚡ Світ: відтепер кожна новина надходитиме сюди одразу після публікації."
 
@@ -57,7 +58,7 @@ async def subscribed_by_button(reader: Conversation, title: str) -> BotMessage:
     """Tap `title` in /sections; the list is edited, the first look comes after it."""
     listing = await reader.say("/sections")
     answer = await reader.tap(listing, title)
-    assert answer["text"] == f"✅ Підписано: {title}"
+    assert answer["text"] == f"✅ Підписано: «{title}»"
     await reader.edited(listing)
     assert listing.button(title)["text"] == f"✅ {title}"
     return await reader.next_message()
@@ -69,14 +70,14 @@ async def test_a_section_tapped_in_sections_shows_its_latest_and_the_next_digest
     await newsroom(kit)
     reader = kit.reader()
     look = await subscribed_by_button(reader, "Світ")
-    assert look.text.splitlines() == [*WORLD_LOOK, "", NEXT_TONIGHT]
+    assert look.text.splitlines() == [*WORLD_LOOK, "", WORLD_TONIGHT]
     assert [e["type"] for e in look.entities] == ["bold", "text_link", "text_link", "text_link"]
     assert [b["text"] for b in look.buttons()] == [INSTANT_BUTTON]
 
     answer = await reader.tap(look, "надсилати одразу")
     assert answer["text"] == "⚡ Світ: кожна новина одразу"
     await reader.edited(look)
-    assert look.text.splitlines() == [*WORLD_LOOK, "", NEXT_TONIGHT, "", NOW_INSTANT]
+    assert look.text.splitlines() == [*WORLD_LOOK, "", WORLD_TONIGHT, "", NOW_INSTANT]
     assert look.keyboard == []
     listing = await reader.say("/sections")
     assert [b["text"] for b in listing.keyboard[1]] == ["✅ Світ", "⚡ Одразу"]
@@ -105,7 +106,7 @@ async def test_subscribe_answers_with_the_first_look(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/subscribe світ")
     assert message.text.splitlines() == [
-        "✅ Підписано: «Світ».", "", *WORLD_LOOK, "", NEXT_TONIGHT,
+        "✅ Підписано: «Світ».", "", *WORLD_LOOK, "", WORLD_TONIGHT,
     ]  # fmt: skip
     assert [b["text"] for b in message.buttons()] == [INSTANT_BUTTON]
     # Already subscribed: nothing new to look at.
@@ -131,7 +132,7 @@ async def test_several_sections_at_once_share_one_message(kit: Kit) -> None:
         "Економіка",
         "09:45 · Курс гривні",
         "",
-        NEXT_TONIGHT,
+        "Новини розділів «Світ», «Економіка» надійдуть у дайджесті — сьогодні о 20:00.",
     ]
     assert [b["text"] for b in message.buttons()] == [
         INSTANT_BUTTON,
@@ -154,7 +155,7 @@ async def test_a_deep_link_subscribes_and_the_first_look_follows(kit: Kit) -> No
     assert greeting.text.startswith("👋")
     assert "✅ Підписано: «Світ»." in greeting.text
     look = await reader.next_message()
-    assert look.text.splitlines() == [*WORLD_LOOK, "", NEXT_TONIGHT]
+    assert look.text.splitlines() == [*WORLD_LOOK, "", WORLD_TONIGHT]
     assert [b["text"] for b in look.buttons()] == [INSTANT_BUTTON]
 
 
@@ -162,14 +163,18 @@ async def test_the_next_digest_is_told_in_the_chats_days_and_zone(kit: Kit) -> N
     await newsroom(kit, FRIDAY_NIGHT)
     reader = kit.reader()
     tomorrow = await reader.say("/subscribe культура")
-    assert tomorrow.text.endswith("Наступний дайджест — завтра о 08:00.")
+    assert tomorrow.text.endswith(
+        "Новини розділу «Культура» надійдуть у дайджесті — завтра о 08:00."
+    )
     await reader.say("/schedule будні")
     monday = await reader.say("/subscribe science")
-    assert monday.text.endswith("Наступний дайджест — у понеділок о 08:00.")
+    assert monday.text.endswith(
+        "Новини розділу «Наука і техніка» надійдуть у дайджесті — у понеділок о 08:00."
+    )
     await reader.say("/timezone Europe/London")  # 19:00 there: tonight's 20:00 is still to come
     await reader.say("/schedule щодня")
     tonight = await reader.say("/subscribe війна")
-    assert tonight.text.endswith(NEXT_TONIGHT)
+    assert tonight.text.endswith("Новини розділу «Війна» надійдуть у дайджесті — сьогодні о 20:00.")
 
 
 async def test_a_section_without_stories_says_so(kit: Kit) -> None:
@@ -178,7 +183,7 @@ async def test_a_section_without_stories_says_so(kit: Kit) -> None:
     message = await reader.say("/subscribe культура")
     assert message.text.splitlines() == [
         "✅ Підписано: «Культура».", "", "Культура", "У цьому розділі ще немає новин.",
-        "", NEXT_TONIGHT,
+        "", "Новини розділу «Культура» надійдуть у дайджесті — сьогодні о 20:00.",
     ]  # fmt: skip
     assert [b["text"] for b in message.buttons()] == ["⚡ Культура: надсилати одразу"]
 
@@ -193,7 +198,7 @@ async def test_with_digests_off_the_button_is_the_way(kit: Kit) -> None:
         "перемкнете його на «одразу» (кнопка нижче) або ввімкнете дайджести командою "
         "/schedule увімк."
     )
-    assert "Наступний дайджест" not in message.text
+    assert "надійдуть у дайджесті" not in message.text
     assert [b["text"] for b in message.buttons()] == [INSTANT_BUTTON]
 
 
@@ -215,7 +220,7 @@ async def test_in_english(kit: Kit) -> None:
     assert message.text.splitlines() == [
         "✅ Subscribed to «World».", "", "World", "20:30 · Посли G7 у Києві",
         "19:00 · Переговори в Женеві", "05:00 · Вибори в Польщі", "",
-        "Next digest — tomorrow at 08:00.",
+        "Stories of the section «World» will come in the digest, tomorrow at 08:00.",
     ]  # fmt: skip
     assert [b["text"] for b in message.buttons()] == ["⚡ World: send stories at once"]
 
@@ -297,7 +302,7 @@ async def test_a_returning_readers_deep_link_still_subscribes(kit: Kit) -> None:
         "🗞 Світ: лише в дайджестах",
     ]
     look = await reader.next_message()
-    assert look.text.splitlines() == [*WORLD_LOOK, "", NEXT_TONIGHT]
+    assert look.text.splitlines() == [*WORLD_LOOK, "", WORLD_TONIGHT]
     assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == {"world", "economy"}
 
 

@@ -28,6 +28,8 @@ LONGEST: list[Tap] = [
     SectionTap("x" * 32),
     SectionTap("x" * 32, welcome=True),
     ModeTap("x" * 32, welcome=True),
+    ModeTap("x" * 32, welcome=True, instant=True),
+    ModeTap("x" * 32, instant=False),
     InstantTap("x" * 32),
     LanguageTap("uk"),
     StopTap(True),

@@ -38,7 +38,7 @@ async def test_members_read_admins_change(kit: Kit) -> None:
     assert await subscriptions.of_chat(kit.db, group["id"]) == frozenset()
 
     allowed = await admin.tap(message, "Світ")
-    assert allowed["text"] == "✅ Підписано: Світ"
+    assert allowed["text"] == "✅ Підписано: «Світ»"
     await admin.edited(message)
     assert message.button("Світ")["text"] == "✅ Світ"
     assert await subscriptions.of_chat(kit.db, group["id"]) == {"world"}

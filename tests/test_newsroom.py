@@ -99,10 +99,12 @@ async def test_preview_confirm_deliver_report_recall_correct(room: Kit) -> None:
     lines = log.text.splitlines()
     assert lines[0] == "Журнал дій"
     assert f"/breaking #{flash_id} #world → перегляд для 150 чатів" in lines[-1]
-    assert f"підтвердження #{flash_id} → надіслано в 150 чатів" in log.text
+    assert f"підтвердження #{flash_id} → підтверджено для 150 чатів" in log.text
+    assert f"підтвердження #{flash_id} → виправлення підтверджено в 147 чатах" in log.text
+    assert f"підтвердження #{flash_id} → видалення підтверджено в 147 чатах" in log.text
     assert f"/correct #{flash_id} → перегляд для 147 чатів" in log.text
     assert f"/recall #{flash_id} → перегляд для 147 чатів" in log.text
-    assert log.text.count("підтвердження") == 3
+    assert log.text.count("підтвердження #") == 3
     assert_ukrainian(log.html)
 
 
@@ -148,7 +150,7 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     for outcome in (
         "відмовлено: перегляд іншого редактора", "відмовлено: уже надіслано",
         "відмовлено: перегляд застарів", "відмовлено: перегляд уже скасовано",
-        "надіслано без звуку в 6 чатів", "скасування", "скасовано",
+        "підтверджено без звуку для 6 чатів", "скасування", "скасовано",
     ):  # fmt: skip
         assert outcome in log
     assert_ukrainian(audit.html)
@@ -246,8 +248,7 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
     ) as kit:  # fmt: skip
         editor = kit.owner()
         report = await editor.say("/fetch")
-        assert "Оновлено 2 стрічки" in report.text
-        assert "з помилкою — 1" in report.text
+        assert report.text.startswith("Оновлено 1 з 2 стрічок: додано новин — ")
         assert "gone.xml" in report.text
         assert await articles.count(kit.db) > 0
         listing = await editor.say("/sources")
@@ -256,7 +257,7 @@ async def test_sources_fetch_now_and_post(tg: FakeTelegram, web: FakeWeb, tmp_pa
         assert "🟢" in listing.text
         before = web.hits["ukrinform.xml"]
         await editor.tap(listing, "Оновити зараз")
-        assert "Оновлено 2 стрічки" in (await editor.next_message()).text
+        assert "Оновлено 1 з 2 стрічок" in (await editor.next_message()).text
         again = await editor.next_message()  # the feeds' health anew, with the button
         assert "🔴" in again.text
         assert again.button("Оновити зараз")

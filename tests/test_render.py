@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from bot import render
 from bot import sections as lookup
 from bot.i18n import Catalogs
-from storage.types import Mode, Section
+from bot.render import newsroom as newsroom_view
+from storage.types import Broadcast, BroadcastKind, BroadcastState, DeliveryState, Mode, Section
 from tests.fakes import tg_html
 
 UK = Catalogs().get("uk")
@@ -98,7 +101,9 @@ def test_a_row_per_section_with_its_mode() -> None:
         ["✅ Р2", "🗞 У дайджестах"],
         ["➕ Р3"],
     ]
-    assert markup.inline_keyboard[1][1].callback_data == "mode:s1"
+    # A mode button says where it switches to, so a stale one never switches back.
+    assert markup.inline_keyboard[1][1].callback_data == "mode:s1:d"
+    assert markup.inline_keyboard[2][1].callback_data == "mode:s2:i"
 
 
 @pytest.mark.parametrize(
@@ -252,3 +257,47 @@ def test_every_list_the_newsroom_can_make_long_is_split_to_fit() -> None:
     for name, messages in lists.items():
         assert len(messages) >= 2, name
         assert _fits(messages), name
+
+
+def _shown(text_html: str) -> str:
+    return render.visible_text(text_html)
+
+
+def _running(kind: BroadcastKind, started: dt.datetime) -> Broadcast:
+    return Broadcast(
+        2, kind, 7, started, BroadcastState.SENDING, None, {},
+        None if kind is BroadcastKind.FLASH else 1, False, None, None, 3, 10,
+        started, None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "title"),
+    [
+        (BroadcastKind.FLASH, "надсилається", "Блискавка #2"),
+        (BroadcastKind.RECALL, "видаляється", "Відкликання блискавки #1"),
+        (BroadcastKind.CORRECT, "виправляється", "Виправлення блискавки #1"),
+    ],
+)
+def test_a_progress_report_says_what_is_under_way(
+    kind: BroadcastKind, status: str, title: str
+) -> None:
+    start = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
+    running = _running(kind, start)
+
+    def report(sent: int, seconds: float) -> list[str]:
+        counts = {DeliveryState.SENT: sent, DeliveryState.FAILED: 0, DeliveryState.SKIPPED: 0,
+                  DeliveryState.PENDING: 10 - sent}  # fmt: skip
+        at = start + dt.timedelta(seconds=seconds)
+        return _shown(newsroom_view.progress(UK, running, counts, now=at)).splitlines()
+
+    first = report(0, 0)
+    assert first[0] == f"⏳ {title}: {status}"
+    assert len(first) == 3  # no estimate before anything went out
+    assert report(5, 20)[-1] == "лишилося близько 20 с"
+    assert report(10, 0.4)[0] == f"✅ {title}: готово менш ніж за секунду"
+    assert report(10, 65)[0] == f"✅ {title}: готово за 1:05"
+    assert newsroom_view.started(UK, kind) == {
+        BroadcastKind.FLASH: "Надсилаю…", BroadcastKind.RECALL: "Видаляю…",
+        BroadcastKind.CORRECT: "Виправляю…",
+    }[kind]  # fmt: skip

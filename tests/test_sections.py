@@ -17,13 +17,13 @@ async def test_tapping_toggles_and_edits_in_place(kit: Kit) -> None:
     message = await reader.say("/sections")
     assert message.text.startswith("Розділи\nПідписок поки немає.")
     answer = await reader.tap(message, "Війна")
-    assert answer["text"] == "✅ Підписано: Війна"
+    assert answer["text"] == "✅ Підписано: «Війна»"
     await reader.edited(message)
     assert "Ви підписані на 1 розділ." in message.text
     assert message.button("Війна")["text"] == "✅ Війна"
     assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == {"war"}
     answer = await reader.tap(message, "Війна")
-    assert answer["text"] == "Відписано: Війна"
+    assert answer["text"] == "Відписано: «Війна»"
     await reader.edited(message)
     assert message.button("Війна")["text"] == "➕ Війна"
     assert await subscriptions.of_chat(kit.db, reader.chat["id"]) == frozenset()
@@ -148,6 +148,23 @@ async def test_a_sections_mode_is_switched_by_its_button(kit: Kit) -> None:
     assert [b["text"] for b in message.keyboard[1]] == ["✅ Світ", "⚡ Одразу"]
     assert await subscriptions.modes_of_chat(kit.db, reader.chat["id"]) == {"world": Mode.INSTANT}
     answer = await reader.tap(message, "Одразу")
+    assert answer["text"] == "🗞 Світ: лише в дайджестах"
+    # A stale button (an older message still offering ⚡) switches to what it offers, and
+    # its message is redrawn as things are; tapping it twice changes nothing more.
+    stale = await reader.say("/sections")
+    await reader.tap(stale, "У дайджестах")
+    await reader.edited(stale)
+    assert (await reader.tap(stale, "Одразу"))["text"] == "🗞 Світ: лише в дайджестах"
+    await reader.edited(stale)
+    old = kit.tg.messages[(reader.chat["id"], stale.message_id)]
+    assert await subscriptions.modes_of_chat(kit.db, reader.chat["id"]) == {"world": Mode.DIGEST}
+    old_instant = "mode:world:i"
+    answer = await reader.tap(old, "", data=old_instant)
+    assert answer["text"] == "⚡ Світ: кожна новина одразу"
+    answer = await reader.tap(old, "", data=old_instant)
+    assert answer["text"] == "⚡ Світ: кожна новина одразу"
+    assert await subscriptions.modes_of_chat(kit.db, reader.chat["id"]) == {"world": Mode.INSTANT}
+    answer = await reader.tap(old, "", data="mode:world")  # a button from before: it flips
     assert answer["text"] == "🗞 Світ: лише в дайджестах"
     direct = await reader.say("/subscribe економіка одразу")
     assert direct.text == (

@@ -43,7 +43,7 @@ async def test_welcome_buttons_keep_the_greeting(kit: Kit) -> None:
     reader = kit.reader()
     message = await reader.say("/start")
     answer = await reader.tap(message, "Світ")
-    assert answer["text"] == "✅ Підписано: Світ"
+    assert answer["text"] == "✅ Підписано: «Світ»"
     await reader.edited(message)
     assert message.text.startswith("👋 Вітаю, Оксано!")
     assert "Ви підписані на 1 розділ." in message.text

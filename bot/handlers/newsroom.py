@@ -312,11 +312,15 @@ async def tap(update: Update, context: Context) -> None:
             context.db, user_id, name, target, AuditOutcome.CANCELLED, runtime.now()
         )
         return
-    await query.answer(view.started(t))
+    await query.answer(view.started(t, broadcast.kind))
     assert broadcast.item_id is not None
     counts = await outbox.counts(context.db, broadcast.item_id)
     await edit(query, view.progress(t, broadcast, counts, now=runtime.now()))
-    sent = AuditOutcome.SENT_SILENTLY if broadcast.silent else AuditOutcome.SENT
+    sent = {
+        BroadcastKind.FLASH: AuditOutcome.SENT_SILENTLY if broadcast.silent else AuditOutcome.SENT,
+        BroadcastKind.RECALL: AuditOutcome.RECALL_CONFIRMED,
+        BroadcastKind.CORRECT: AuditOutcome.CORRECTION_CONFIRMED,
+    }[broadcast.kind]
     await newsroom.audit(context.db, user_id, name, target, sent, runtime.now(), broadcast.total)
 
 

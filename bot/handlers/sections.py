@@ -73,7 +73,10 @@ async def toggle_mode(update: Update, context: Context) -> None:
     if section is None or slug not in modes:
         await query.answer(render.section_gone(t), show_alert=True)
     else:
-        mode = Mode.DIGEST if modes[slug] is Mode.INSTANT else Mode.INSTANT
+        if tap.instant is None:  # a button from before buttons said where they switch to
+            mode = Mode.DIGEST if modes[slug] is Mode.INSTANT else Mode.INSTANT
+        else:  # a stale button switches to what it offered, never back
+            mode = Mode.INSTANT if tap.instant else Mode.DIGEST
         await subscriptions.set_mode(context.db, chat.id, slug, mode)
         await query.answer(render.mode_set(t, section, chat.language, mode))
     await _redraw(update, context, welcome=tap.welcome)

@@ -117,10 +117,7 @@ def welcome_intro(t: Translator, first_name: str | None, *, lang: str) -> str:
     return "\n".join(
         [
             f"👋 {greeting}",
-            t.gettext(
-                "I am <b>Visnyk</b>: I send the newsroom's stories to this chat. "
-                "Pick the sections you want to follow."
-            ),
+            t.gettext("I am <b>Visnyk</b>: I send the newsroom's stories to this chat."),
             t.gettext("All commands: /help"),
         ]
     )
@@ -169,7 +166,9 @@ def sections_view(
                 if subscribed[s.slug] is Mode.INSTANT
                 else t.gettext("🗞 In digests")
             )
-            row.append(InlineKeyboardButton(label, callback_data=encode(ModeTap(s.slug, welcome))))
+            to_instant = subscribed[s.slug] is not Mode.INSTANT
+            data = encode(ModeTap(s.slug, welcome, to_instant))
+            row.append(InlineKeyboardButton(label, callback_data=data))
         rows.append(row)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
@@ -206,14 +205,18 @@ def toggled(t: Translator, section: Section, language: str, *, now_on: bool) -> 
     """The short answer to a tap on a section (a toast, so no HTML)."""
     title = section.title(language)
     if now_on:
-        return t.gettext("✅ Subscribed: {title}").format(title=title)
-    return t.gettext("Unsubscribed: {title}").format(title=title)
+        return t.gettext("✅ Subscribed: «{title}»").format(title=title)
+    return t.gettext("Unsubscribed: «{title}»").format(title=title)
 
 
 def help_text(t: Translator, *, group: bool, bot: str) -> str:
     lines = [
         t.gettext("<b>Visnyk</b> sends the newsroom's stories to this chat."),
         t.gettext("Follow the sections you care about and their news will come here."),
+        t.gettext(
+            "A section's stories come ⚡ as they are published or 🗞 together in digests at the "
+            "times of /schedule: switch in /sections."
+        ),
         "",
         t.gettext("/sections: the sections and your subscriptions"),
         t.gettext("/latest [section]: the latest news"),

@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import InstantTap, encode
 from bot.i18n import Translator, names
-from bot.render import MAX_TEXT, Markup, View, cut, esc, split, visible_length
+from bot.render import MAX_TEXT, Markup, View, cut, esc, quoted, split, visible_length
 from bot.render.news import HEADLINE, link, when
 from storage.types import Article, Mode, Section
 
@@ -108,7 +108,14 @@ def first_look(
         blocks.append("\n".join(lines))
     waiting = [look.section for look in looks if look.mode is Mode.DIGEST]
     if waiting and upcoming is not None:
-        blocks.append(next_digest_line(t, lang, upcoming, now, zone))
+        moment = next_digest(t, lang, upcoming, now, zone)
+        names = ", ".join(quoted(s.title(lang)) for s in waiting)
+        line = (  # not ngettext: the form for 21 is the one for 1 in Ukrainian
+            t.gettext("Stories of the section {names} will come in the digest, {when}.")
+            if len(waiting) == 1
+            else t.gettext("Stories of the sections {names} will come in the digest, {when}.")
+        )
+        blocks.append(line.format(names=names, when=moment))
     elif len(waiting) == 1:  # not ngettext: the form for 21 is the one for 1 in Ukrainian
         blocks.append(
             t.gettext(

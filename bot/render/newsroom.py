@@ -179,16 +179,22 @@ def progress(
     started = broadcast.started or broadcast.created
     elapsed = (now - started).total_seconds()
     if pending == 0:
-        status = t.gettext("done in {time}").format(time=_duration(t, elapsed))
+        status = (
+            t.gettext("done in under a second")
+            if elapsed < 1
+            else t.gettext("done in {time}").format(time=_duration(t, elapsed))
+        )
         return f"✅ <b>{title}</b>: {status}\n{figures}"
-    eta = elapsed / done * pending if done else None
-    status = t.gettext("sending")
-    tail = (
-        t.gettext("about {time} left").format(time=_duration(t, eta))
-        if eta is not None
-        else t.gettext("starting")
-    )
-    return f"⏳ <b>{title}</b>: {status}\n{bar} {share:.0%}\n{figures}\n{tail}"
+    status = {
+        BroadcastKind.FLASH: t.gettext("sending"),
+        BroadcastKind.RECALL: t.gettext("deleting"),
+        BroadcastKind.CORRECT: t.gettext("editing"),
+    }[broadcast.kind]
+    lines = [f"⏳ <b>{title}</b>: {status}", f"{bar} {share:.0%}", figures]
+    if done:  # an estimate once there is something to go by
+        eta = elapsed / done * pending
+        lines.append(t.gettext("about {time} left").format(time=_duration(t, eta)))
+    return "\n".join(lines)
 
 
 def cancelled(t: Translator, broadcast_id: int) -> str:
@@ -219,7 +225,9 @@ def broadcasts_list(
             else [by_slug[s] for s in broadcast.sections if s in by_slug],
             lang,
         )
-        figures = t.gettext("sent {sent}, failed {failed}, skipped {skipped}, pending {pending}")
+        figures = t.gettext(
+            "sent {sent}, failed {failed}, blocked the bot {skipped}, pending {pending}"
+        )
         figures = figures.format(
             sent=counts[DeliveryState.SENT],
             failed=counts[DeliveryState.FAILED],
@@ -308,10 +316,18 @@ def _outcome(t: Translator, code: str, count: int | None) -> str:  # noqa: PLR09
     if outcome is AuditOutcome.PREVIEW and count is not None:
         return t.ngettext("preview for {n} chat", "preview for {n} chats", n).format(n=n)
     if outcome is AuditOutcome.SENT:
-        return t.ngettext("sent to {n} chat", "sent to {n} chats", n).format(n=n)
+        return t.ngettext("confirmed for {n} chat", "confirmed for {n} chats", n).format(n=n)
     if outcome is AuditOutcome.SENT_SILENTLY:
         return t.ngettext(
-            "sent without sound to {n} chat", "sent without sound to {n} chats", n
+            "confirmed without sound for {n} chat", "confirmed without sound for {n} chats", n
+        ).format(n=n)
+    if outcome is AuditOutcome.RECALL_CONFIRMED:
+        return t.ngettext(
+            "deletion confirmed in {n} chat", "deletion confirmed in {n} chats", n
+        ).format(n=n)
+    if outcome is AuditOutcome.CORRECTION_CONFIRMED:
+        return t.ngettext(
+            "correction confirmed in {n} chat", "correction confirmed in {n} chats", n
         ).format(n=n)
     if outcome is AuditOutcome.FETCHED:
         return t.ngettext("{n} new story", "{n} new stories", n).format(n=n)
@@ -417,8 +433,13 @@ def tap_refusal(t: Translator, reason: AuditOutcome) -> str:
     return texts.get(reason, texts[AuditOutcome.UNKNOWN])
 
 
-def started(t: Translator) -> str:
-    return t.gettext("Sending…")
+def started(t: Translator, kind: BroadcastKind) -> str:
+    """The answer to the tap that confirms: what now begins."""
+    return {
+        BroadcastKind.FLASH: t.gettext("Sending…"),
+        BroadcastKind.RECALL: t.gettext("Deleting…"),
+        BroadcastKind.CORRECT: t.gettext("Editing…"),
+    }[kind]
 
 
 def started_fetch(t: Translator) -> str:
@@ -504,8 +525,8 @@ def sources_view(t: Translator, feeds: Sequence[Feed], zone: ZoneInfo) -> tuple[
         line = t.gettext(
             "last update {success} · failures in a row {failures} · next update {next}"
         ).format(success=success, failures=feed.failures, next=_when(feed.next_check, zone))
-        name = _cut(feed.title or feed.url, 200)
-        block = [f"{mark} {esc(name)}", esc(_cut(feed.url, 300)), line]
+        block = [f"{mark} {esc(_cut(feed.title, 200))}"] if feed.title else []
+        block += [f"{'' if feed.title else mark + ' '}{esc(_cut(feed.url, 300))}", line]
         if feed.dropped:
             block.append(
                 t.ngettext(
@@ -536,10 +557,10 @@ def fetched(t: Translator, reports: Sequence[FeedReport]) -> list[str]:
     new = sum(r.new for r in reports)
     failed = [r for r in reports if r.error]
     text = t.ngettext(
-        "Updated {n} feed: {new} new stories, {failed} failed.",
-        "Updated {n} feeds: {new} new stories, {failed} failed.",
+        "Updated {ok} of {n} feed: {new} new stories.",
+        "Updated {ok} of {n} feeds: {new} new stories.",
         len(reports),
-    ).format(n=len(reports), new=new, failed=len(failed))
+    ).format(ok=len(reports) - len(failed), n=len(reports), new=new)
     lines = [text] + [
         f"🔴 {esc(_cut(r.url, 300))}: <code>{esc(_cut(r.error or '', 200))}</code>" for r in failed
     ]

@@ -85,7 +85,7 @@ def quiet(t: Translator, start: str | None, end: str | None) -> str:
         state = t.gettext("Quiet hours: {start}–{end}; stories then come without sound.").format(
             start=start, end=end
         )
-    return "\n".join([state, t.gettext("Change them: /quiet 23:00–07:00, or /quiet off")])
+    return "\n".join([state, t.gettext("Change them: /quiet HH:MM–HH:MM, or /quiet off")])
 
 
 def quiet_usage(t: Translator) -> str:
