@@ -282,8 +282,10 @@ class AuditOutcome(StrEnum):
     NOT_OURS = "not ours"  # not one of the newsroom's channels
     # Done
     PREVIEW = "preview"  # count: the chats it would reach
-    SENT = "sent"  # count: chats
+    SENT = "sent"  # confirmed; count: the chats it goes to
     SENT_SILENTLY = "sent silently"  # count: chats
+    RECALL_CONFIRMED = "recall confirmed"  # count: the chats it is deleted in
+    CORRECTION_CONFIRMED = "correction confirmed"  # count: the chats it is edited in
     CANCELLED = "cancelled"
     ADDED = "added"
     ALREADY = "already"  # an editor already, or a channel already the newsroom's
@@ -299,6 +301,7 @@ class AuditOutcome(StrEnum):
 _DONE = frozenset(
     {
         AuditOutcome.PREVIEW, AuditOutcome.SENT, AuditOutcome.SENT_SILENTLY,
+        AuditOutcome.RECALL_CONFIRMED, AuditOutcome.CORRECTION_CONFIRMED,
         AuditOutcome.CANCELLED, AuditOutcome.ADDED, AuditOutcome.ALREADY, AuditOutcome.REMOVED,
         AuditOutcome.ABSENT, AuditOutcome.FETCHED,
     }
