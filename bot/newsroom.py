@@ -36,6 +36,7 @@ from storage.types import (
     ChatStatus,
     ChatType,
     DeliveryState,
+    EditorAction,
     Mode,
     Priority,
     Section,
@@ -201,19 +202,49 @@ class Refused(Exception):
 
 
 async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: bool) -> Broadcast:
-    """The preview's editor confirmed: enqueue it. Raises Refused (not theirs, expired, already
-    sent or cancelled, no longer an editor)."""
-    broadcast = await _own_preview(runtime, broadcast_id, user_id)
+    """The preview's editor confirmed: leave preview, enqueue its deliveries, attach them and
+    write the audit entry, all in one transaction, so that a crash at any point leaves either
+    the preview as it was (it can be confirmed again) or everything recorded. Raises Refused
+    (not theirs, expired, already sent or cancelled, no longer an editor)."""
     now = runtime.now()
-    if now - broadcast.created > PREVIEW_LIFETIME:
-        await newsroom.leave_preview(
-            runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
-        )
+    async with runtime.db.transaction():
+        broadcast = await _own_preview(runtime, broadcast_id, user_id)
+        expired = now - broadcast.created > PREVIEW_LIFETIME
+        if expired:
+            await newsroom.leave_preview(
+                runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
+            )
+        else:
+            started = await _enqueue(runtime, broadcast, silent=silent, now=now)
+            quiet = silent and broadcast.kind is BroadcastKind.FLASH
+            outcome = AuditOutcome.SENT_SILENTLY if quiet else _CONFIRMED[broadcast.kind]
+            target = f"#{broadcast.of_id or broadcast.id}"
+            await newsroom.audit(
+                runtime.db, user_id, EditorAction.CONFIRM, target, outcome, now, started.total
+            )
+    if expired:
         raise Refused(AuditOutcome.EXPIRED)
+    if runtime.engine is not None:
+        runtime.engine.notify()
+    return started
+
+
+_CONFIRMED = {
+    BroadcastKind.FLASH: AuditOutcome.SENT,
+    BroadcastKind.RECALL: AuditOutcome.RECALL_CONFIRMED,
+    BroadcastKind.CORRECT: AuditOutcome.CORRECTION_CONFIRMED,
+}
+
+
+async def _enqueue(
+    runtime: Runtime, broadcast: Broadcast, *, silent: bool, now: dt.datetime
+) -> Broadcast:
+    """Inside confirm's transaction: the preview leaves preview, its outbox item and
+    deliveries are written and attached. Raises Refused when another tap got there first."""
     if not await newsroom.leave_preview(
         runtime.db, broadcast.id, BroadcastState.SENDING, silent=silent, now=now
     ):
-        raise Refused(AuditOutcome.ALREADY_SENT)  # another tap got there first
+        raise Refused(AuditOutcome.ALREADY_SENT)
     if broadcast.kind is BroadcastKind.FLASH:
         item = await outbox.put_item(
             runtime.db, kind="flash", key=f"flash:{broadcast.id}", priority=Priority.BREAKING,
@@ -235,24 +266,26 @@ async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: 
         )  # fmt: skip
         total = await newsroom.enqueue_follow_up(runtime.db, item, original.item_id, now)
     await newsroom.attach(runtime.db, broadcast.id, item, total)
-    if runtime.engine is not None:
-        runtime.engine.notify()
     return replace(
-        broadcast,
-        state=BroadcastState.SENDING,
-        silent=silent,
-        started=now,
-        item_id=item,
+        broadcast, state=BroadcastState.SENDING, silent=silent, started=now, item_id=item,
         total=total,
-    )
+    )  # fmt: skip
 
 
 async def cancel(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
-    broadcast = await _own_preview(runtime, broadcast_id, user_id)
-    if not await newsroom.leave_preview(
-        runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=runtime.now()
-    ):
-        raise Refused(AuditOutcome.ALREADY_SENT)
+    """The preview's editor cancelled it: it leaves preview and the audit entry is written, in
+    one transaction."""
+    now = runtime.now()
+    async with runtime.db.transaction():
+        broadcast = await _own_preview(runtime, broadcast_id, user_id)
+        if not await newsroom.leave_preview(
+            runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
+        ):
+            raise Refused(AuditOutcome.ALREADY_SENT)
+        target = f"#{broadcast.of_id or broadcast.id}"
+        await newsroom.audit(
+            runtime.db, user_id, EditorAction.CANCEL, target, AuditOutcome.CANCELLED, now
+        )
     return broadcast
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 5000
 
 
+@dataclass(frozen=True)
+class _Open:
+    """The transaction a task has open: storage calls of the same task join it."""
+
+    db: Database
+    session: AsyncSession
+    task: asyncio.Task[Any] | None
+
+
+_open: ContextVar[_Open | None] = ContextVar("storage_transaction", default=None)
+
+
 class Database:
     """An open database: pass it to the functions in the storage topic modules."""
 
@@ -50,10 +65,22 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction, committed when the block ends without error.
 
-        Driver errors leave as `Conflict` (a constraint said no) or `StorageError`."""
+        One command is one transaction: inside a block opened by the caller (a service running
+        a command), every storage function called by the same task joins that block's
+        transaction instead of opening its own, so all the command changes commits together
+        or not at all. Driver errors leave as `Conflict` (a constraint said no) or
+        `StorageError`."""
+        joined = _open.get()
+        if joined is not None and joined.db is self and joined.task is asyncio.current_task():
+            yield joined.session
+            return
         try:
             async with self._sessions() as session, session.begin():
-                yield session
+                token = _open.set(_Open(self, session, asyncio.current_task()))
+                try:
+                    yield session
+                finally:
+                    _open.reset(token)
         except IntegrityError as e:
             raise Conflict(f"constraint failed: {e.orig}") from e
         except SQLAlchemyError as e:

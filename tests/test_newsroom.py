@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from pathlib import Path
+from typing import Any
 
-from storage import articles, chats, newsroom
-from storage.types import AuditOutcome, ChatStatus
+import pytest
+
+from storage import articles, chats, newsroom, outbox
+from storage.errors import StorageError
+from storage.types import AuditOutcome, BroadcastState, ChatStatus
 from tests.delivery_kit import audience, story
 from tests.fakes.people import Conversation
 from tests.fakes.telegram import BotMessage, FakeTelegram
@@ -332,3 +336,38 @@ async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
     assert "більше нічого не отримує" in removed.text
     assert "Каналів ще немає" in (await editor.say("/channels")).text
     assert "— не канал редакції" in (await editor.say("/channel_remove @visnyk_world")).text
+
+
+@pytest.mark.parametrize("step", ["leave_preview", "put_item", "add", "attach", "audit"])
+async def test_confirming_is_one_transaction(
+    room: Kit, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A failure at any step of confirming leaves the preview as it was, with nothing of it
+    in the outbox; the editor's next tap sends it, to every reader once."""
+    kit = room
+    editor = kit.owner()
+    readers = await audience(kit, 4)
+    controls = await preview(kit, editor, "/breaking Уряд подав у відставку")
+    flash = controls_id(controls)
+    owner = {"leave_preview": newsroom, "attach": newsroom, "audit": newsroom,
+             "put_item": outbox, "add": outbox}[step]  # fmt: skip
+    real = getattr(owner, step)
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        await real(*args, **kwargs)  # it did its part, and then the process "died"
+        raise StorageError("simulated crash")
+
+    monkeypatch.setattr(owner, step, broken)
+    await press(editor, controls, "send")
+    await eventually(lambda: any(c.method == "answerCallbackQuery" for c in kit.tg.calls[-3:]))
+    broadcast = await newsroom.get(kit.db, flash)
+    assert broadcast is not None
+    assert (broadcast.state, broadcast.item_id) == (BroadcastState.PREVIEW, None)
+    assert await outbox.pending_count(kit.db) == 0
+    assert not any(alive(kit, r) for r in readers)
+    monkeypatch.setattr(owner, step, real)
+    await press(editor, controls, "send")
+    await eventually(lambda: all(len(alive(kit, r)) == 1 for r in readers))
+    broadcast = await newsroom.get(kit.db, flash)
+    assert broadcast is not None
+    assert broadcast.state in (BroadcastState.SENDING, BroadcastState.DONE)

@@ -304,24 +304,14 @@ async def tap(update: Update, context: Context) -> None:
             "flash tap refused user=%s broadcast=%s reason=%s", user_id, broadcast_id, e.reason
         )
         return
-    target = f"#{broadcast.of_id or broadcast.id}"  # a recall's or correction's: its flash
-    if action is FlashAction.CANCEL:
+    if action is FlashAction.CANCEL:  # the service wrote the audit entry with the change
         await query.answer()
         await edit(query, view.cancelled(t, broadcast_id))
-        await newsroom.audit(
-            context.db, user_id, name, target, AuditOutcome.CANCELLED, runtime.now()
-        )
         return
     await query.answer(view.started(t, broadcast.kind))
     assert broadcast.item_id is not None
     counts = await outbox.counts(context.db, broadcast.item_id)
     await edit(query, view.progress(t, broadcast, counts, now=runtime.now()))
-    sent = {
-        BroadcastKind.FLASH: AuditOutcome.SENT_SILENTLY if broadcast.silent else AuditOutcome.SENT,
-        BroadcastKind.RECALL: AuditOutcome.RECALL_CONFIRMED,
-        BroadcastKind.CORRECT: AuditOutcome.CORRECTION_CONFIRMED,
-    }[broadcast.kind]
-    await newsroom.audit(context.db, user_id, name, target, sent, runtime.now(), broadcast.total)
 
 
 async def broadcasts(update: Update, context: Context) -> None:
