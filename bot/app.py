@@ -39,21 +39,25 @@ from bot.delivery.replies import PacedReplies
 from bot.delivery.sender import Sender
 from bot.handlers import (
     browse,
+    channels,
     digest,
+    editors,
     errors,
     fallback,
+    flashes,
     language,
     membership,
-    newsroom,
     sections,
+    sources,
     start,
+    stats,
     stop,
 )
 from bot.i18n import Catalogs
 from bot.runtime import Runtime, open_runtime
 from bot.throttle import Throttle
 from bot.updates import FairUpdates
-from storage import newsroom as stored_newsroom
+from storage import editors as stored_editors
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30
@@ -206,21 +210,21 @@ def _add_handlers(app: VisnykApp) -> None:
         "schedule": digest.schedule,
         "timezone": digest.timezone,
         "quiet": digest.quiet,
-        "breaking": newsroom.breaking,
-        "post": newsroom.post,
-        "recall": newsroom.recall,
-        "correct": newsroom.correct,
-        "broadcasts": newsroom.broadcasts,
-        "audit": newsroom.audit,
-        "editors": newsroom.editors,
-        "editor_add": newsroom.editor_add,
-        "editor_remove": newsroom.editor_remove,
-        "sources": newsroom.sources,
-        "stats": newsroom.stats,
-        "channel_add": newsroom.channel_add,
-        "channel_remove": newsroom.channel_remove,
-        "channels": newsroom.channels,
-        "fetch": newsroom.fetch,
+        "breaking": flashes.breaking,
+        "post": flashes.post,
+        "recall": flashes.recall,
+        "correct": flashes.correct,
+        "broadcasts": flashes.broadcasts,
+        "audit": editors.audit,
+        "editors": editors.editors,
+        "editor_add": editors.editor_add,
+        "editor_remove": editors.editor_remove,
+        "sources": sources.health,
+        "stats": stats.stats,
+        "channel_add": channels.channel_add,
+        "channel_remove": channels.channel_remove,
+        "channels": channels.listed,
+        "fetch": sources.fetch,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=messages))
@@ -235,8 +239,8 @@ def _add_handlers(app: VisnykApp) -> None:
         callbacks.LatestPage: browse.latest_page,
         callbacks.SearchPage: browse.search_page,
         callbacks.CardTap: browse.open_card,
-        callbacks.FlashTap: newsroom.tap,
-        callbacks.FetchTap: newsroom.fetch_tap,
+        callbacks.FlashTap: flashes.tap,
+        callbacks.FetchTap: sources.fetch_tap,
     }
     for kind, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=_reads_as(kind)))
@@ -272,9 +276,9 @@ async def _set_commands(app: AnyApp, catalogs: Catalogs, default_language: str) 
 async def _set_editor_menus(app: AnyApp, runtime: Runtime) -> None:
     """Owners and editors see the editors' commands in their private chat's menu."""
     context = Context(app)
-    editors = [user_id for user_id, _, _ in await stored_newsroom.editors(runtime.db)]
-    for user_id in dict.fromkeys([*runtime.config.telegram.owners, *editors]):
-        await newsroom.set_editor_menu(context, user_id, editor=True)
+    added = [user_id for user_id, _, _ in await stored_editors.editors(runtime.db)]
+    for user_id in dict.fromkeys([*runtime.config.telegram.owners, *added]):
+        await editors.set_editor_menu(context, user_id, editor=True)
 
 
 def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None) -> None:

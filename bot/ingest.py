@@ -30,6 +30,7 @@ from bot.news.extract import PageContent, extract_page, page_summary
 from bot.news.fetch import FetchError, fetch
 from bot.news.hosts import Hosts, Refusal
 from bot.news.parse import NotAFeed, ParsedFeed, parse_feed
+from bot.news.report import FeedReport
 from bot.news.story import description_summary, sections_for, story
 from bot.urls import checked
 from storage import articles, feeds
@@ -48,31 +49,6 @@ PAGE_CONCURRENCY = 8  # article pages fetched at once, all feeds together (each 
 PAGE_EXTRACT_BYTES = 512_000
 CPU_THREADS = 2  # parsing and extraction, in threads of their own (DNS keeps the default ones)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedReport:
-    """What one poll of one feed brought."""
-
-    url: str
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    not_modified: bool = False
-    error: str | None = None
-    warning: str | None = None
-    fresh: tuple[int, ...] = ()  # articles new to a section: candidates for story posts
-    dropped: int = 0  # items that could not be used (no valid link, no title, over the cap)
-
-    def line(self) -> str:
-        if self.error:
-            return f"{self.url}: error: {self.error}"
-        if self.not_modified:
-            return f"{self.url}: not modified"
-        text = f"{self.url}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
-        if self.dropped:
-            text += f", {self.dropped} dropped"
-        return f"{text} (warning: {self.warning})" if self.warning else text
 
 
 @dataclass(frozen=True, slots=True)

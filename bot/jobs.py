@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from bot import ingest as ingesting
-from bot import newsroom
 from bot.context import Context
-from storage import newsroom as stored_newsroom
+from bot.newsroom import flashes
+from storage import editors as stored_editors
 
 log = logging.getLogger(__name__)
 STRANGERS_KEPT_DAYS = 30  # /audit shows a week of them
@@ -31,14 +31,14 @@ async def digest_tick(context: Context) -> None:
 
 async def progress(context: Context) -> None:
     """Edit the running flashes' progress reports."""
-    await newsroom.report(context.runtime, context.bot)
+    await flashes.report(context.runtime, context.bot)
 
 
 async def prune(context: Context) -> None:
     """Forget articles older than `[ingest] keep_days`, and strangers not seen for a month."""
     runtime = context.runtime
     await ingesting.prune(runtime.db, runtime.config, runtime.now())
-    gone = await stored_newsroom.forget_strangers(
+    gone = await stored_editors.forget_strangers(
         runtime.db, runtime.now() - dt.timedelta(days=STRANGERS_KEPT_DAYS)
     )
     log.info("pruned strangers=%d", gone)

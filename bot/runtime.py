@@ -12,9 +12,10 @@ from bot.config import Config
 from bot.delivery import digests, stories
 from bot.delivery.engine import Engine
 from bot.i18n import Catalogs
-from bot.ingest import FeedReport, Ingester
+from bot.ingest import Ingester
 from bot.news.fetch import client
 from bot.news.hosts import Hosts
+from bot.news.report import FeedReport
 from storage import sections as stored_sections
 from storage.db import Database
 from storage.types import NewSection, Section

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class ChatStatus(StrEnum):
@@ -297,6 +297,20 @@ class AuditOutcome(StrEnum):
     def refused(self) -> bool:
         return self not in _DONE
 
+
+# The refusals each place can give, so that rendering maps every one (mypy checks it).
+GateRefusal = Literal[AuditOutcome.NOT_PRIVATE, AuditOutcome.NOT_EDITOR, AuditOutcome.NOT_OWNER]
+ChangeRefusal = Literal[
+    AuditOutcome.UNKNOWN, AuditOutcome.FOREIGN, AuditOutcome.NOT_SENT, AuditOutcome.TOO_OLD
+]
+PreviewRefusal = Literal[
+    AuditOutcome.UNKNOWN, AuditOutcome.NOT_YOURS, AuditOutcome.NOT_EDITOR, AuditOutcome.EXPIRED,
+    AuditOutcome.WAS_CANCELLED, AuditOutcome.ALREADY_SENT,
+]  # fmt: skip
+ChannelProblem = Literal[
+    AuditOutcome.CHANNEL_NOT_FOUND, AuditOutcome.NOT_A_CHANNEL, AuditOutcome.NOT_ADMIN,
+    AuditOutcome.NOT_OURS,
+]  # fmt: skip
 
 _DONE = frozenset(
     {

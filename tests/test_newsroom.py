@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from storage import articles, chats, newsroom, outbox
+from storage import articles, broadcasts, chats, editors, outbox
 from storage.errors import StorageError
 from storage.types import AuditOutcome, BroadcastState, ChatStatus
 from tests.delivery_kit import audience, story
@@ -35,7 +35,7 @@ async def preview(kit: Kit, editor: Conversation, text: str) -> BotMessage:
 async def another_editor(kit: Kit, name: str) -> Conversation:
     """A user the owner has made an editor."""
     editor = kit.reader(name)
-    await newsroom.add_editor(kit.db, editor.user["id"], OWNER, kit.runtime.now())
+    await editors.add_editor(kit.db, editor.user["id"], OWNER, kit.runtime.now())
     return editor
 
 
@@ -144,7 +144,7 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     await eventually(lambda: "скасовано" in third.text)
     assert "скасовано" in await press(editor, third, "send", third_id)
     assert all(len(alive(kit, r)) == 1 for r in readers)
-    entries = await newsroom.audit_log(kit.db, 50)
+    entries = await editors.audit_log(kit.db, 50)
     assert {e.outcome for e in entries} >= {
         AuditOutcome.NOT_YOURS, AuditOutcome.ALREADY_SENT, AuditOutcome.EXPIRED,
         AuditOutcome.WAS_CANCELLED, AuditOutcome.CANCELLED, AuditOutcome.SENT_SILENTLY,
@@ -179,11 +179,11 @@ async def test_non_editors_and_groups_are_refused(room: Kit) -> None:
     assert from_member.text == from_editor.text
     assert not any(alive(kit, r) for r in readers)
     # Strangers' attempts are a tally apart; the audit log keeps the editors' own.
-    entries = await newsroom.audit_log(kit.db, 50)
+    entries = await editors.audit_log(kit.db, 50)
     assert {e.user_id for e in entries} == {editor.user["id"], second.user["id"]}
     assert any(e.outcome == AuditOutcome.NOT_OWNER for e in entries)
     assert any(e.outcome == AuditOutcome.NOT_PRIVATE for e in entries)
-    _, people, attempts = await newsroom.strangers(kit.db, kit.runtime.now() - dt.timedelta(days=1))
+    _, people, attempts = await editors.strangers(kit.db, kit.runtime.now() - dt.timedelta(days=1))
     assert (people, attempts) == (2, 6)
 
 
@@ -349,7 +349,7 @@ async def test_confirming_is_one_transaction(
     readers = await audience(kit, 4)
     controls = await preview(kit, editor, "/breaking Уряд подав у відставку")
     flash = controls_id(controls)
-    owner = {"leave_preview": newsroom, "attach": newsroom, "audit": newsroom,
+    owner = {"leave_preview": broadcasts, "attach": broadcasts, "audit": editors,
              "put_item": outbox, "add": outbox}[step]  # fmt: skip
     real = getattr(owner, step)
 
@@ -360,7 +360,7 @@ async def test_confirming_is_one_transaction(
     monkeypatch.setattr(owner, step, broken)
     await press(editor, controls, "send")
     await eventually(lambda: any(c.method == "answerCallbackQuery" for c in kit.tg.calls[-3:]))
-    broadcast = await newsroom.get(kit.db, flash)
+    broadcast = await broadcasts.get(kit.db, flash)
     assert broadcast is not None
     assert (broadcast.state, broadcast.item_id) == (BroadcastState.PREVIEW, None)
     assert await outbox.pending_count(kit.db) == 0
@@ -368,6 +368,6 @@ async def test_confirming_is_one_transaction(
     monkeypatch.setattr(owner, step, real)
     await press(editor, controls, "send")
     await eventually(lambda: all(len(alive(kit, r)) == 1 for r in readers))
-    broadcast = await newsroom.get(kit.db, flash)
+    broadcast = await broadcasts.get(kit.db, flash)
     assert broadcast is not None
     assert broadcast.state in (BroadcastState.SENDING, BroadcastState.DONE)

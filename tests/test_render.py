@@ -9,7 +9,10 @@ import pytest
 from bot import render
 from bot import sections as lookup
 from bot.i18n import Catalogs
-from bot.render import newsroom as newsroom_view
+from bot.render import channels as channels_view
+from bot.render import editors as editors_view
+from bot.render import flashes as flashes_view
+from bot.render import stats as stats_view
 from storage.types import Broadcast, BroadcastKind, BroadcastState, DeliveryState, Mode, Section
 from tests.fakes import tg_html
 
@@ -189,7 +192,6 @@ def test_every_list_the_newsroom_can_make_long_is_split_to_fit() -> None:
     import datetime as dt  # noqa: PLC0415
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-    from bot.render import newsroom as view  # noqa: PLC0415
     from bot.stats import Audience  # noqa: PLC0415
     from storage.types import (  # noqa: PLC0415
         AuditEntry,
@@ -204,11 +206,13 @@ def test_every_list_the_newsroom_can_make_long_is_split_to_fit() -> None:
     zone = ZoneInfo("Europe/Kyiv")
     many = [section(f"s{i}", "Розділ з довгою назвою " * 2 + str(i), i=i) for i in range(300)]
     lists = {
-        "editors": view.editors_list(UK, [1, 2], [(10**12 + i, 1, now) for i in range(600)]),
-        "channels": view.channels_list(
+        "editors": editors_view.editors_list(
+            UK, [1, 2], [(10**12 + i, 1, now) for i in range(600)]
+        ),
+        "channels": channels_view.channels_list(
             UK, [("Канал «" + "🔥" * 200 + "»", -(10**12) - i, many[:3]) for i in range(80)], "uk"
         ),
-        "audit": view.audit_list(
+        "audit": editors_view.audit_list(
             UK,
             [AuditEntry(now, 7, "breaking", "т" * 256, "о" * 256) for _ in range(20)],
             zone,
@@ -216,7 +220,7 @@ def test_every_list_the_newsroom_can_make_long_is_split_to_fit() -> None:
             people=5,
             attempts=5 * 10**6,
         ),
-        "broadcasts": view.broadcasts_list(
+        "broadcasts": flashes_view.broadcasts_list(
             UK,
             [
                 (
@@ -245,7 +249,7 @@ def test_every_list_the_newsroom_can_make_long_is_split_to_fit() -> None:
             many,
             "uk",
         ),
-        "stats": view.stats_text(
+        "stats": stats_view.stats_text(
             UK,
             Audience(1, 2, 3, 4, 5, 6, 7, ()),
             many,
@@ -289,7 +293,7 @@ def test_a_progress_report_says_what_is_under_way(
         counts = {DeliveryState.SENT: sent, DeliveryState.FAILED: 0, DeliveryState.SKIPPED: 0,
                   DeliveryState.PENDING: 10 - sent}  # fmt: skip
         at = start + dt.timedelta(seconds=seconds)
-        return _shown(newsroom_view.progress(UK, running, counts, now=at)).splitlines()
+        return _shown(flashes_view.progress(UK, running, counts, now=at)).splitlines()
 
     first = report(0, 0)
     assert first[0] == f"⏳ {title}: {status}"
@@ -297,7 +301,7 @@ def test_a_progress_report_says_what_is_under_way(
     assert report(5, 20)[-1] == "лишилося близько 20 с"
     assert report(10, 0.4)[0] == f"✅ {title}: готово менш ніж за секунду"
     assert report(10, 65)[0] == f"✅ {title}: готово за 1:05"
-    assert newsroom_view.started(UK, kind) == {
+    assert flashes_view.started(UK, kind) == {
         BroadcastKind.FLASH: "Надсилаю…", BroadcastKind.RECALL: "Видаляю…",
         BroadcastKind.CORRECT: "Виправляю…",
     }[kind]  # fmt: skip

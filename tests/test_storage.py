@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 
-from storage import articles, chats, newsroom, sections, subscriptions
+from storage import articles, broadcasts, chats, editors, sections, subscriptions
 from storage.db import Database, _alembic_config, head_revision
 from storage.errors import ChatNotFound, SectionNotFound, StorageError
 from storage.models import Base, is_modelled
@@ -291,7 +291,7 @@ async def test_0006_turns_old_english_audit_sentences_into_codes(tmp_path: Path)
             )
         )
     await database.upgrade()
-    entries = list(reversed(await newsroom.audit_log(database, 50)))
+    entries = list(reversed(await editors.audit_log(database, 50)))
     assert [(e.target, e.outcome, e.count) for e in entries] == [
         ("-100", "not private", None),
         ("world,economy", "preview", 120),
@@ -305,7 +305,7 @@ async def test_0006_turns_old_english_audit_sentences_into_codes(tmp_path: Path)
         ("", "fetched", 3),
         ("", "something no version wrote", None),
     ]
-    broadcast = await newsroom.get(database, 1)
+    broadcast = await broadcasts.get(database, 1)
     assert broadcast is not None
     assert broadcast.kind is BroadcastKind.FLASH
     await database.close()

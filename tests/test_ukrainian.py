@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES
-from storage import newsroom
+from storage import editors
 from tests.delivery_kit import audience, story
 from tests.fakes import rules
 from tests.fakes.telegram import FakeTelegram
@@ -128,7 +128,7 @@ async def test_an_editors_tour_meets_no_english(
         await editor.tap(ask, "Видалити всюди")
         stranger = kit.reader("Незнайомка")
         await stranger.say("/audit")
-        await newsroom.add_editor(kit.db, 4343, OWNER, kit.runtime.now())
+        await editors.add_editor(kit.db, 4343, OWNER, kit.runtime.now())
         await editor.say("/audit")
         await editor.say("/help")
         typed = ("nosuchchannel", "gone.xml", "ukrinform.xml")

@@ -8,9 +8,11 @@ Callback data is made by `bot.callbacks`, the one codec that also reads it back.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -95,6 +97,11 @@ def split(blocks: Sequence[str], *, separator: str = "\n", limit: int = MAX_TEXT
     if current:
         messages.append(separator.join(current))
     return [m for m in messages if m.strip()]
+
+
+def stamp(moment: dt.datetime, zone: ZoneInfo) -> str:
+    """`28.11 10:46`: when something happened, in the newsroom's lists."""
+    return moment.astimezone(zone).strftime("%d.%m %H:%M")
 
 
 def quoted(title: str, limit: int = 64) -> str:

@@ -1,0 +1,255 @@
+"""Editors' flashes, in a private chat with the bot: /breaking and /post (a preview, then
+Send, Send without sound or Cancel), /recall and /correct of a sent flash, /broadcasts."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+
+from bot import render
+from bot.callbacks import FlashAction, FlashTap
+from bot.context import Context
+from bot.handlers import gate
+from bot.handlers.common import chat_and_translator, edit, reply, reply_all, tapped
+from bot.newsroom import ChangeRefused, PreviewRefused, drafts, flashes, rights
+from bot.render import flashes as view
+from storage import broadcasts as stored_broadcasts
+from storage import editors as stored_editors
+from storage import outbox
+from storage.types import (
+    AuditOutcome,
+    Broadcast,
+    BroadcastKind,
+    EditorAction,
+    Section,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _draft_outcome(e: drafts.BadDraft) -> AuditOutcome:
+    return AuditOutcome.UNKNOWN_SECTION if e.reason == "tag" else AuditOutcome.USAGE
+
+
+@gate.editors_only(EditorAction.BREAKING)
+async def breaking(update: Update, context: Context, editor: gate.Editor) -> None:
+    """/breaking [#section…] text [link]: a preview, whom it reaches, and the buttons."""
+    t, lang = editor.t, editor.lang
+    message = update.effective_message
+    assert message is not None
+    runtime = context.runtime
+    text = message.text or ""
+    command = text.split(maxsplit=1)[0] if text.strip() else ""
+    try:
+        draft = drafts.read_draft(
+            text,
+            drafts.entities_of(message),
+            runtime.sections,
+            start=text.find(command) + len(command),
+        )
+    except drafts.BadDraft as e:
+        hint = view.breaking_usage(t, runtime.sections, lang)
+        if e.reason == "tag":
+            hint = view.unknown_tag(t, e.tag) + "\n\n" + hint
+        await gate.audit(context, editor, EditorAction.BREAKING, e.tag, _draft_outcome(e))
+        await reply(update, hint)
+        return
+    await _preview(
+        update, context, editor, BroadcastKind.FLASH, flashes.payload(runtime, draft),
+        sections=draft.sections, action=EditorAction.BREAKING,
+    )  # fmt: skip
+
+
+@gate.editors_only(EditorAction.POST)
+async def post(update: Update, context: Context, editor: gate.Editor) -> None:
+    """/post <url> [#section…]: the article as a story card, with the same preview."""
+    t = editor.t
+    runtime = context.runtime
+    try:
+        url, sections = drafts.read_post(context.args or [], runtime.sections)
+    except drafts.BadDraft as e:
+        hint = view.post_usage(t)
+        if e.reason == "tag":
+            hint = view.unknown_tag(t, e.tag) + "\n\n" + hint
+        await gate.audit(context, editor, EditorAction.POST, e.tag, _draft_outcome(e))
+        await reply(update, hint)
+        return
+    read = await runtime.ingester.read_page(url)
+    page = read.content
+    if read.refusal is not None:  # loopback, a private network, not http(s): never fetched
+        await gate.audit(context, editor, EditorAction.POST, url, AuditOutcome.ADDRESS_REFUSED)
+        await reply(update, view.page_refused(t))
+        return
+    if page is None or not page.title:
+        await gate.audit(context, editor, EditorAction.POST, url, AuditOutcome.PAGE_UNREADABLE)
+        await reply(update, view.page_unreadable(t))
+        return
+    payload = flashes.story_payload(runtime, url, page, sections)
+    await _preview(
+        update, context, editor, BroadcastKind.FLASH, payload, sections=sections,
+        action=EditorAction.POST,
+    )  # fmt: skip
+
+
+async def _preview(
+    update: Update, context: Context, editor: gate.Editor, kind: BroadcastKind,
+    payload: dict[str, list[dict[str, object]]], *, action: EditorAction,
+    sections: tuple[Section, ...] | None = None, flash: Broadcast | None = None,
+) -> None:  # fmt: skip
+    """Show the message as its readers will see it, whom it reaches, and the buttons."""
+    t, lang = editor.t, editor.lang
+    runtime = context.runtime
+    of = flash.id if flash is not None else None
+    over = drafts.overflow(payload)
+    if over:
+        target = f"#{of}" if of else ""
+        await gate.audit(context, editor, action, target, AuditOutcome.TOO_LONG, over)
+        await reply(update, view.too_long(t, over))
+        return
+    if flash is None:
+        count = await flashes.audience(runtime, sections)
+    else:
+        count = await flashes.reached(runtime, flash)
+    broadcast = await stored_broadcasts.create(
+        runtime.db, kind=kind, editor_id=editor.user_id, payload=payload,
+        sections=None if sections is None else [s.slug for s in sections],
+        of_id=of, total=count, now=runtime.now(),
+    )  # fmt: skip
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(**payload[lang][0])  # type: ignore[arg-type]
+    if kind is BroadcastKind.FLASH:
+        aim = view.targets(t, sections, lang)
+        text, markup = view.preview_controls(
+            t, broadcast.id, count, aim, minutes=int(flashes.PREVIEW_LIFETIME.total_seconds() // 60)
+        )
+    else:
+        text, markup = view.follow_up_controls(t, broadcast, count)
+    controls = await message.reply_text(text, reply_markup=markup)
+    await stored_broadcasts.set_report(
+        runtime.db, broadcast.id, controls.chat_id, controls.message_id
+    )
+    tags = " ".join(f"#{slug}" for slug in broadcast.sections or ())
+    target = f"#{of}" if of else f"#{broadcast.id} {tags}".strip()
+    await gate.audit(context, editor, action, target, AuditOutcome.PREVIEW, count)
+
+
+@gate.editors_only(EditorAction.RECALL)
+async def recall(update: Update, context: Context, editor: gate.Editor) -> None:
+    """/recall <id>: delete a flash in every chat it reached, after a confirmation."""
+    await _follow_up(update, context, editor, BroadcastKind.RECALL)
+
+
+@gate.editors_only(EditorAction.CORRECT)
+async def correct(update: Update, context: Context, editor: gate.Editor) -> None:
+    """/correct <id> <new text>: edit a flash in every chat it reached, after a confirmation."""
+    await _follow_up(update, context, editor, BroadcastKind.CORRECT)
+
+
+async def _follow_up(
+    update: Update, context: Context, editor: gate.Editor, kind: BroadcastKind
+) -> None:
+    t = editor.t
+    message = update.effective_message
+    assert message is not None
+    text = message.text or ""
+    found = drafts.read_flash_id(text)
+    recall = kind is BroadcastKind.RECALL
+    usage = view.recall_usage(t) if recall else view.correct_usage(t)
+    action = EditorAction.RECALL if recall else EditorAction.CORRECT
+    if found is None:
+        await gate.audit(context, editor, action, "", AuditOutcome.USAGE)
+        await reply(update, usage)
+        return
+    flash_id, after = found
+    try:
+        flash = await flashes.flash_to_change(context.runtime, flash_id, editor.user_id)
+    except ChangeRefused as e:
+        await gate.audit(context, editor, action, f"#{flash_id}", e.reason)
+        await reply(update, view.change_refusal(t, e.reason, flash_id))
+        return
+    if kind is BroadcastKind.RECALL:
+        await _ask_recall(update, context, editor, flash)
+        return
+    try:
+        draft = drafts.read_draft(text, drafts.entities_of(message), [], start=after)
+    except drafts.BadDraft:
+        await gate.audit(context, editor, action, f"#{flash_id}", AuditOutcome.USAGE)
+        await reply(update, usage)
+        return
+    payload = flashes.payload(context.runtime, draft)
+    await _preview(update, context, editor, kind, payload, flash=flash, action=action)
+
+
+async def _ask_recall(
+    update: Update, context: Context, editor: gate.Editor, flash: Broadcast
+) -> None:
+    t = editor.t
+    runtime = context.runtime
+    flash_id = flash.id
+    count = await flashes.reached(runtime, flash)
+    broadcast = await stored_broadcasts.create(
+        runtime.db, kind=BroadcastKind.RECALL, editor_id=editor.user_id, payload={},
+        sections=None, of_id=flash_id, total=count, now=runtime.now(),
+    )  # fmt: skip
+    text, markup = view.follow_up_controls(t, broadcast, count)
+    message = update.effective_message
+    assert message is not None
+    controls = await message.reply_text(text, reply_markup=markup)
+    await stored_broadcasts.set_report(
+        runtime.db, broadcast.id, controls.chat_id, controls.message_id
+    )
+    target = f"#{flash_id}"
+    await gate.audit(context, editor, EditorAction.RECALL, target, AuditOutcome.PREVIEW, count)
+
+
+async def tap(update: Update, context: Context) -> None:
+    """A preview's button: send, send silently, or cancel; only for the preview's editor."""
+    query, button = tapped(update, FlashTap)
+    broadcast_id, action = button.broadcast_id, button.action
+    _chat, t = await chat_and_translator(update, context)
+    runtime = context.runtime
+    user_id = query.from_user.id
+    name = EditorAction.CANCEL if action is FlashAction.CANCEL else EditorAction.CONFIRM
+    target = f"#{broadcast_id}"
+    if not await rights.is_editor(runtime, user_id):  # a forged or stolen button: it says nothing
+        await gate.refused(context, user_id, name, "", AuditOutcome.NOT_EDITOR, editor=False)
+        await query.answer(render.stale_button(t), show_alert=True)
+        return
+    try:
+        if action is FlashAction.CANCEL:
+            broadcast = await flashes.cancel(runtime, broadcast_id, user_id)
+        else:
+            broadcast = await flashes.confirm(
+                runtime, broadcast_id, user_id, silent=action is FlashAction.QUIET
+            )
+    except PreviewRefused as e:
+        await stored_editors.audit(context.db, user_id, name, target, e.reason, runtime.now())
+        await query.answer(view.tap_refusal(t, e.reason), show_alert=True)
+        log.warning(
+            "flash tap refused user=%s broadcast=%s reason=%s", user_id, broadcast_id, e.reason
+        )
+        return
+    if action is FlashAction.CANCEL:  # the service wrote the audit entry with the change
+        await query.answer()
+        await edit(query, view.cancelled(t, broadcast_id))
+        return
+    await query.answer(view.started(t, broadcast.kind))
+    assert broadcast.item_id is not None
+    counts = await outbox.counts(context.db, broadcast.item_id)
+    await edit(query, view.progress(t, broadcast, counts, now=runtime.now()))
+
+
+@gate.editors_only(EditorAction.BROADCASTS)
+async def broadcasts(update: Update, context: Context, editor: gate.Editor) -> None:
+    """/broadcasts: the recent flashes with their delivery figures."""
+    t, lang = editor.t, editor.lang
+    runtime = context.runtime
+    items = []
+    for b in await stored_broadcasts.recent(runtime.db, BroadcastKind.FLASH):
+        assert b.item_id is not None
+        items.append((b, await outbox.counts(runtime.db, b.item_id)))
+    zone = ZoneInfo(runtime.config.digest.timezone)
+    await reply_all(update, view.broadcasts_list(t, items, zone, runtime.sections, lang))

@@ -1,0 +1,221 @@
+"""Flashes: an editor's breaking news (and /post's story) as a preview only its editor can
+confirm, enqueued in one transaction; recalls and corrections of a sent flash the same way;
+the live progress reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
+
+from bot.delivery import stories
+from bot.delivery.engine import DELETE, EDIT
+from bot.i18n import LANGUAGES
+from bot.news.extract import PageContent, page_summary
+from bot.newsroom import ChangeRefused, PreviewRefused
+from bot.newsroom.drafts import Draft
+from bot.newsroom.rights import is_editor, is_owner, language_of
+from bot.render import flashes as view
+from bot.runtime import Runtime
+from storage import broadcasts as stored_broadcasts
+from storage import editors as stored_editors
+from storage import outbox, subscriptions
+from storage.types import (
+    Article,
+    AuditOutcome,
+    Broadcast,
+    BroadcastKind,
+    BroadcastState,
+    DeliveryState,
+    EditorAction,
+    Priority,
+    Section,
+)
+
+log = logging.getLogger(__name__)
+
+
+PREVIEW_LIFETIME = dt.timedelta(minutes=10)
+
+
+DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messages this long
+
+
+def payload(runtime: Runtime, draft: Draft) -> dict[str, list[dict[str, object]]]:
+    """The flash in every language: one message each."""
+    return {
+        lang: [view.flash_message(runtime.catalogs.get(lang), draft.body_html, draft.url)]
+        for lang in LANGUAGES
+    }
+
+
+def story_payload(
+    runtime: Runtime, url: str, page: PageContent, sections: Sequence[Section] | None
+) -> dict[str, list[dict[str, object]]]:
+    """An article fetched by /post as a story card, in every language, as story posts look."""
+    now = runtime.now()
+    article = Article(
+        id=0, url=url, title=page.title, summary=page_summary(page) or "",
+        image_url=page.image, author=None, language="uk", published=now, first_seen=now,
+        sections=tuple(s.slug for s in sections or ()),
+    )  # fmt: skip
+    return stories.payload(runtime.catalogs, article, runtime.sections, now)
+
+
+async def reached(runtime: Runtime, flash: Broadcast) -> int:
+    """How many chats hold a sent flash (what a recall or correction would act on)."""
+    return (
+        0 if flash.item_id is None else await stored_broadcasts.reached(runtime.db, flash.item_id)
+    )
+
+
+async def audience(runtime: Runtime, sections: Sequence[Section] | None) -> int:
+    slugs = None if sections is None else [s.slug for s in sections]
+    return len(await subscriptions.recipients(runtime.db, slugs))
+
+
+async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: bool) -> Broadcast:
+    """The preview's editor confirmed: leave preview, enqueue its deliveries, attach them and
+    write the audit entry, all in one transaction, so that a crash at any point leaves either
+    the preview as it was (it can be confirmed again) or everything recorded. Raises PreviewRefused
+    (not theirs, expired, already sent or cancelled, no longer an editor)."""
+    now = runtime.now()
+    async with runtime.db.transaction():
+        broadcast = await _own_preview(runtime, broadcast_id, user_id)
+        expired = now - broadcast.created > PREVIEW_LIFETIME
+        if expired:
+            await stored_broadcasts.leave_preview(
+                runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
+            )
+        else:
+            started = await _enqueue(runtime, broadcast, silent=silent, now=now)
+            quiet = silent and broadcast.kind is BroadcastKind.FLASH
+            outcome = AuditOutcome.SENT_SILENTLY if quiet else _CONFIRMED[broadcast.kind]
+            target = f"#{broadcast.of_id or broadcast.id}"
+            await stored_editors.audit(
+                runtime.db, user_id, EditorAction.CONFIRM, target, outcome, now, started.total
+            )
+    if expired:
+        raise PreviewRefused(AuditOutcome.EXPIRED)
+    if runtime.engine is not None:
+        runtime.engine.notify()
+    return started
+
+
+_CONFIRMED = {
+    BroadcastKind.FLASH: AuditOutcome.SENT,
+    BroadcastKind.RECALL: AuditOutcome.RECALL_CONFIRMED,
+    BroadcastKind.CORRECT: AuditOutcome.CORRECTION_CONFIRMED,
+}
+
+
+async def _enqueue(
+    runtime: Runtime, broadcast: Broadcast, *, silent: bool, now: dt.datetime
+) -> Broadcast:
+    """Inside confirm's transaction: the preview leaves preview, its outbox item and
+    deliveries are written and attached. Raises PreviewRefused when another tap got there first."""
+    if not await stored_broadcasts.leave_preview(
+        runtime.db, broadcast.id, BroadcastState.SENDING, silent=silent, now=now
+    ):
+        raise PreviewRefused(AuditOutcome.ALREADY_SENT)
+    if broadcast.kind is BroadcastKind.FLASH:
+        item = await outbox.put_item(
+            runtime.db, kind="flash", key=f"flash:{broadcast.id}", priority=Priority.BREAKING,
+            payload=broadcast.payload, now=now,
+        )  # fmt: skip
+        slugs = None if broadcast.sections is None else list(broadcast.sections)
+        reached = await subscriptions.recipients(runtime.db, slugs)
+        total = await outbox.add(
+            runtime.db, item, Priority.BREAKING, [(c.chat_id, silent) for c in reached], now
+        )
+    else:
+        original = await stored_broadcasts.get(runtime.db, broadcast.of_id or 0)
+        assert original is not None
+        assert original.item_id is not None
+        op = DELETE if broadcast.kind is BroadcastKind.RECALL else EDIT
+        item = await outbox.put_item(
+            runtime.db, kind=broadcast.kind.value, key=f"flash:{broadcast.id}",
+            priority=Priority.BREAKING, payload={"op": op, **broadcast.payload}, now=now,
+        )  # fmt: skip
+        total = await stored_broadcasts.enqueue_follow_up(runtime.db, item, original.item_id, now)
+    await stored_broadcasts.attach(runtime.db, broadcast.id, item, total)
+    return replace(
+        broadcast, state=BroadcastState.SENDING, silent=silent, started=now, item_id=item,
+        total=total,
+    )  # fmt: skip
+
+
+async def cancel(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
+    """The preview's editor cancelled it: it leaves preview and the audit entry is written, in
+    one transaction."""
+    now = runtime.now()
+    async with runtime.db.transaction():
+        broadcast = await _own_preview(runtime, broadcast_id, user_id)
+        if not await stored_broadcasts.leave_preview(
+            runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
+        ):
+            raise PreviewRefused(AuditOutcome.ALREADY_SENT)
+        target = f"#{broadcast.of_id or broadcast.id}"
+        await stored_editors.audit(
+            runtime.db, user_id, EditorAction.CANCEL, target, AuditOutcome.CANCELLED, now
+        )
+    return broadcast
+
+
+async def _own_preview(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
+    broadcast = await stored_broadcasts.get(runtime.db, broadcast_id)
+    if broadcast is None:
+        raise PreviewRefused(AuditOutcome.UNKNOWN)
+    if broadcast.editor_id != user_id:
+        raise PreviewRefused(AuditOutcome.NOT_YOURS)
+    if not await is_editor(runtime, user_id):
+        raise PreviewRefused(AuditOutcome.NOT_EDITOR)
+    if broadcast.state is BroadcastState.CANCELLED:
+        raise PreviewRefused(AuditOutcome.WAS_CANCELLED)
+    if broadcast.state is not BroadcastState.PREVIEW:
+        raise PreviewRefused(AuditOutcome.ALREADY_SENT)
+    return broadcast
+
+
+async def flash_to_change(runtime: Runtime, flash_id: int, user_id: int) -> Broadcast:
+    """The sent flash that a recall or correction may act on. Raises PreviewRefused: unknown,
+    another editor's (owners may act on any), still in preview, or too old to delete."""
+    flash = await stored_broadcasts.get(runtime.db, flash_id)
+    if flash is None or flash.kind is not BroadcastKind.FLASH:
+        raise ChangeRefused(AuditOutcome.UNKNOWN)
+    if flash.editor_id != user_id and not is_owner(runtime, user_id):
+        raise ChangeRefused(AuditOutcome.FOREIGN)
+    if flash.item_id is None:
+        raise ChangeRefused(AuditOutcome.NOT_SENT)
+    if runtime.now() - (flash.started or flash.created) > DELETABLE_FOR:
+        raise ChangeRefused(AuditOutcome.TOO_OLD)
+    return flash
+
+
+async def report(runtime: Runtime, bot: ExtBot[None]) -> None:
+    """Edit each running flash's report with its figures; close those that are done."""
+    for broadcast in await stored_broadcasts.sending(runtime.db):
+        if broadcast.item_id is None:
+            continue
+        counts = await outbox.counts(runtime.db, broadcast.item_id)
+        now = runtime.now()
+        if broadcast.report_chat_id is not None and broadcast.report_message_id is not None:
+            language = await language_of(runtime, broadcast.report_chat_id)
+            text = view.progress(runtime.catalogs.get(language), broadcast, counts, now=now)
+            try:
+                await bot.edit_message_text(
+                    text, chat_id=broadcast.report_chat_id,
+                    message_id=broadcast.report_message_id,
+                )  # fmt: skip
+            except BadRequest as e:
+                if "not modified" not in str(e).lower():
+                    log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
+            except TelegramError as e:
+                log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
+        if counts[DeliveryState.PENDING] == 0:
+            await stored_broadcasts.finish(runtime.db, broadcast.id, now)
+            log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)

@@ -1,0 +1,11 @@
+"""The feeds, at an editor's request: poll every one now."""
+
+from __future__ import annotations
+
+from bot.news.report import FeedReport
+from bot.runtime import Runtime
+
+
+async def fetch_all(runtime: Runtime) -> list[FeedReport]:
+    """Poll every feed now, due or not; post what is new to instant subscribers."""
+    return await runtime.ingest(only_due=False)
