@@ -30,7 +30,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, jobs, render
+from bot import callbacks, jobs
+from bot.commands import COMMANDS
 from bot.config import Config
 from bot.context import Context
 from bot.delivery.engine import Engine
@@ -54,6 +55,7 @@ from bot.handlers import (
     stop,
 )
 from bot.i18n import Catalogs
+from bot.render import help as help_view
 from bot.runtime import Runtime, open_runtime
 from bot.throttle import Throttle
 from bot.updates import FairUpdates
@@ -195,7 +197,7 @@ def _add_handlers(app: VisnykApp) -> None:
     # First of all: a tap on a button that is in no chat (an inline message's) is none of ours.
     app.add_handler(TypeHandler(Update, fallback.tap_without_chat), group=-1)
     messages = filters.UpdateType.MESSAGE
-    commands = {
+    handlers = {
         "start": start.start,
         "help": start.help_command,
         "sections": sections.show,
@@ -226,8 +228,10 @@ def _add_handlers(app: VisnykApp) -> None:
         "channels": channels.listed,
         "fetch": sources.fetch,
     }
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback, filters=messages))
+    # Every command of bot.commands has its handler, and no handler is for a command not there.
+    assert set(handlers) == {c.name for c in COMMANDS}, set(handlers) ^ {c.name for c in COMMANDS}
+    for command in COMMANDS:
+        app.add_handler(CommandHandler(command.name, handlers[command.name], filters=messages))
     # Buttons: each handler takes the taps the codec reads as its kind; anything else (forged,
     # from an old version, not ours) reaches fallback.stale_button at the end.
     taps = {
@@ -264,10 +268,10 @@ async def _set_commands(app: AnyApp, catalogs: Catalogs, default_language: str) 
     try:
         for lang in ("uk", "en"):
             await app.bot.set_my_commands(
-                render.command_menu(catalogs.get(lang)), language_code=lang
+                help_view.command_menu(catalogs.get(lang)), language_code=lang
             )
         await app.bot.set_my_commands(
-            render.command_menu(catalogs.get(default_language)), scope=BotCommandScopeDefault()
+            help_view.command_menu(catalogs.get(default_language)), scope=BotCommandScopeDefault()
         )
     except TelegramError as e:
         log.warning("command menu not set error=%s", e)

@@ -371,3 +371,20 @@ async def test_confirming_is_one_transaction(
     broadcast = await broadcasts.get(kit.db, flash)
     assert broadcast is not None
     assert broadcast.state in (BroadcastState.SENDING, BroadcastState.DONE)
+
+
+async def test_an_editors_help_lists_the_newsrooms_commands(room: Kit) -> None:
+    kit = room
+    editor = kit.owner()
+    reader = kit.reader("Читачка")
+    help_ = (await editor.say("/help")).text
+    assert "Для редакції" in help_
+    assert "/breaking — Надіслати блискавку — термінову новину" in help_
+    assert "/sources — Стрічки та їхній стан" in help_
+    assert "/breaking" not in (await reader.say("/help")).text
+    # The menus come from the same table: the editor's has the readers' commands and theirs.
+    menu = kit.tg.commands[(f"chat:{editor.chat['id']}", "")]
+    assert [c["command"] for c in menu][-11:] == [
+        "breaking", "post", "recall", "correct", "broadcasts", "audit", "editors", "stats",
+        "channels", "sources", "fetch",
+    ]  # fmt: skip

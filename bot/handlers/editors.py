@@ -10,18 +10,15 @@ from zoneinfo import ZoneInfo
 from telegram import BotCommandScopeChat, MessageOriginUser, Update
 from telegram.error import TelegramError
 
-from bot import render
 from bot.callbacks import number
 from bot.context import Context
 from bot.handlers import gate
 from bot.handlers.common import reply, reply_all
 from bot.newsroom import rights
 from bot.render import editors as view
+from bot.render import help as help_view
 from storage import editors as stored_editors
-from storage.types import (
-    AuditOutcome,
-    EditorAction,
-)
+from storage.types import AuditOutcome, EditorAction
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +111,7 @@ async def set_editor_menu(context: Context, user_id: int, *, editor: bool) -> No
         if editor:
             language = await rights.language_of(runtime, user_id)
             t = runtime.catalogs.get(language)
-            menu = render.command_menu(t) + view.editor_menu(t)
+            menu = help_view.command_menu(t) + help_view.editor_menu(t)
             await context.bot.set_my_commands(menu, scope=scope)
         else:
             await context.bot.delete_my_commands(scope=scope)

@@ -10,6 +10,7 @@ from bot.callbacks import LanguageTap
 from bot.context import Context
 from bot.handlers.common import chat_and_translator, edit, log, may_change, reply, tapped
 from bot.i18n import parse_language
+from bot.render import help as help_view
 from storage import chats
 from storage.types import Chat
 
@@ -21,7 +22,7 @@ async def _set(update: Update, context: Context, chat: Chat, language: str) -> C
         t = context.translator(language)
         try:
             await context.bot.set_my_commands(
-                render.command_menu(t), scope=BotCommandScopeChat(chat.id)
+                help_view.command_menu(t), scope=BotCommandScopeChat(chat.id)
             )
         except TelegramError as e:
             log.warning("chat menu not set chat=%s error=%s", chat.id, e)

@@ -7,6 +7,8 @@ from telegram import Update
 from bot import arrival, render
 from bot.context import Context
 from bot.handlers.common import chat_and_translator, may_change, reply, reply_all
+from bot.newsroom import rights
+from bot.render import help as help_view
 from storage import subscriptions
 
 DEEP_LINK_PREFIX = "s_"
@@ -51,4 +53,8 @@ async def help_command(update: Update, context: Context) -> None:
     """What the bot does and every command."""
     chat, t = await chat_and_translator(update, context)
     bot = context.bot.username or ""
-    await reply(update, render.help_text(t, group=not chat.is_private, bot=bot))
+    user = update.effective_user
+    editor = (
+        chat.is_private and user is not None and await rights.is_editor(context.runtime, user.id)
+    )
+    await reply(update, help_view.help_text(t, group=not chat.is_private, bot=bot, editor=editor))

@@ -29,6 +29,11 @@ class Translator(Protocol):
     def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalog where it is defined; it is translated where it is shown."""
+    return message
+
+
 def pick_language(language_code: str | None, default: str) -> str:
     """The language for a new chat from its user's Telegram `language_code`."""
     if not language_code:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import LanguageTap, ModeTap, SectionTap, StopTap, encode
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, names
@@ -216,40 +216,6 @@ def toggled(t: Translator, section: Section, language: str, *, now_on: bool) -> 
     return t.gettext("Unsubscribed: «{title}»").format(title=title)
 
 
-def help_text(t: Translator, *, group: bool, bot: str) -> str:
-    lines = [
-        t.gettext("<b>Visnyk</b> sends the newsroom's stories to this chat."),
-        t.gettext("Follow the sections you care about and their news will come here."),
-        t.gettext(
-            "A section's stories come ⚡ as they are published or 🗞 together in digests at the "
-            "times of /schedule: switch in /sections."
-        ),
-        "",
-        t.gettext("/sections: the sections and your subscriptions"),
-        t.gettext("/latest [section]: the latest news"),
-        t.gettext("/search &lt;words&gt;: find news, e.g. /search Kyiv"),
-        t.gettext("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world"),
-        t.gettext("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them"),
-        t.gettext("/digest: the digest now"),
-        t.gettext(
-            "/schedule: when digests come, e.g. /schedule 08:00 20:00, /schedule weekdays, "
-            "or /schedule off"
-        ),
-        t.gettext("/timezone: the chat's time zone, e.g. /timezone Europe/Kyiv"),
-        t.gettext(
-            "/quiet: hours when stories come without sound, e.g. /quiet 23:00–07:00, or /quiet off"
-        ),
-        t.gettext("/language: the bot's language, e.g. /language english"),
-        t.gettext("/stop: unsubscribe from everything and delete this chat's data"),
-        t.gettext("/help: this help"),
-    ]
-    share = t.gettext("In any chat, type @{bot} and a few words to share a story.")
-    lines += ["", share.format(bot=esc(bot))]
-    if group:
-        lines += ["", t.gettext("In groups only administrators can change subscriptions.")]
-    return "\n".join(lines)
-
-
 def _titles(sections: Sequence[Section], lang: str) -> str:
     return ", ".join(quoted(s.title(lang)) for s in sections)
 
@@ -420,21 +386,3 @@ def article_gone(t: Translator) -> str:
 
 def deep_link_unknown(t: Translator) -> str:
     return t.gettext("That link points to a section that no longer exists.")
-
-
-def command_menu(t: Translator) -> list[BotCommand]:
-    """The subscriber commands for Telegram's command menu."""
-    return [
-        BotCommand("latest", t.gettext("The latest news")),
-        BotCommand("search", t.gettext("Find news")),
-        BotCommand("sections", t.gettext("Sections and subscriptions")),
-        BotCommand("digest", t.gettext("The digest now")),
-        BotCommand("schedule", t.gettext("Digest times")),
-        BotCommand("subscribe", t.gettext("Follow a section")),
-        BotCommand("unsubscribe", t.gettext("Stop following a section")),
-        BotCommand("timezone", t.gettext("Time zone")),
-        BotCommand("quiet", t.gettext("Quiet hours")),
-        BotCommand("language", t.gettext("The bot's language")),
-        BotCommand("help", t.gettext("What the bot does")),
-        BotCommand("stop", t.gettext("Unsubscribe from everything")),
-    ]

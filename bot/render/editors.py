@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand
-
 from bot.i18n import Translator
 from bot.render import esc, split, stamp
 from storage.types import (
@@ -208,23 +206,6 @@ def editors_list(
                 )
             )
     return split(lines)
-
-
-def editor_menu(t: Translator) -> list[BotCommand]:
-    """The commands editors see besides the subscribers' ones."""
-    return [
-        BotCommand("breaking", t.gettext("Send a flash: breaking news")),
-        BotCommand("post", t.gettext("Send an article as a story")),
-        BotCommand("recall", t.gettext("Delete a flash everywhere")),
-        BotCommand("correct", t.gettext("Edit a flash everywhere")),
-        BotCommand("broadcasts", t.gettext("Recent flashes")),
-        BotCommand("audit", t.gettext("What editors did")),
-        BotCommand("editors", t.gettext("Who edits")),
-        BotCommand("stats", t.gettext("Audience and deliveries")),
-        BotCommand("channels", t.gettext("The newsroom's channels")),
-        BotCommand("sources", t.gettext("Feeds and their health")),
-        BotCommand("fetch", t.gettext("Update every feed now")),
-    ]
 
 
 def refusal(t: Translator, reason: GateRefusal) -> str:
