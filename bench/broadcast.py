@@ -30,7 +30,7 @@ from bot.delivery.pacer import Pacer
 from bot.delivery.sender import Sender
 from bot.runtime import open_runtime
 from storage import chats, outbox
-from storage.types import ChatType, Priority
+from storage.types import Body, ChatType, Payload, Priority
 from tests.kit import TOKEN
 
 TEXT = (
@@ -91,7 +91,7 @@ async def visnyk(base: str, rate: float, n: int) -> Callable[[], Awaitable[None]
         for chat_id in range(start, min(n, start + 999) + 1):
             await chats.ensure(runtime.db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
     item = await outbox.put_item(runtime.db, kind="story", key="bench", priority=Priority.STORY,
-                                 payload={"uk": [{"text": TEXT}]}, now=now)  # fmt: skip
+                                 payload=Payload({"uk": (Body(TEXT),)}), now=now)  # fmt: skip
     settle_memory()  # as the bot does once started
 
     async def run() -> None:

@@ -5,14 +5,20 @@ editors) can never send it twice. What it sends is an outbox item (storage.outbo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
 
 from storage.db import Database, insert_ignoring
 from storage.models import BroadcastRow, ChatRow, DeliveryRow
-from storage.types import Broadcast, BroadcastKind, BroadcastState, DeliveryState, Priority
+from storage.types import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastState,
+    DeliveryState,
+    Payload,
+    Priority,
+)
 
 
 def _broadcast(row: BroadcastRow) -> Broadcast:
@@ -20,7 +26,7 @@ def _broadcast(row: BroadcastRow) -> Broadcast:
         id=row.id, kind=BroadcastKind(row.kind), editor_id=row.editor_id, created=row.created,
         state=BroadcastState(row.state),
         sections=tuple(row.sections) if row.sections is not None else None,
-        payload=row.payload, of_id=row.of_id, silent=row.silent,
+        payload=Payload.from_json(row.payload), of_id=row.of_id, silent=row.silent,
         report_chat_id=row.report_chat_id, report_message_id=row.report_message_id,
         item_id=row.item_id, total=row.total, started=row.started, finished=row.finished,
     )  # fmt: skip
@@ -31,7 +37,7 @@ async def create(
     *,
     kind: BroadcastKind,
     editor_id: int,
-    payload: Mapping[str, Any],
+    payload: Payload,
     sections: Sequence[str] | None,
     of_id: int | None,
     total: int,
@@ -41,7 +47,7 @@ async def create(
     async with db.transaction() as s:
         row = BroadcastRow(
             kind=kind.value, editor_id=editor_id, created=now, state=BroadcastState.PREVIEW.value,
-            sections=list(sections) if sections is not None else None, payload=dict(payload),
+            sections=list(sections) if sections is not None else None, payload=payload.to_json(),
             of_id=of_id, silent=False, total=total,
         )  # fmt: skip
         s.add(row)

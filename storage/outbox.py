@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 
 from storage.db import Database, insert_ignoring
 from storage.models import ChatRow, DeliveryRow, OutboxItemRow
-from storage.types import ChatType, DeliveryState, Pending, Priority, Result
+from storage.types import ChatType, DeliveryState, Payload, Pending, Priority, Result
 
 CHUNK = 100_000
 
@@ -26,14 +26,14 @@ async def put_item(
     kind: str,
     key: str,
     priority: Priority,
-    payload: Mapping[str, Any],
+    payload: Payload,
     now: dt.datetime,
 ) -> int:
     """The item with `key`, created with `payload` if new (a second call changes nothing)."""
     async with db.transaction() as s:
         await s.execute(
             insert_ignoring(s, OutboxItemRow).values(
-                kind=kind, key=key, priority=int(priority), payload=dict(payload), created=now
+                kind=kind, key=key, priority=int(priority), payload=payload.to_json(), created=now
             )
         )
         item_id = await s.scalar(select(OutboxItemRow.id).where(OutboxItemRow.key == key))
@@ -92,10 +92,10 @@ async def add(
     return added
 
 
-async def payload(db: Database, item_id: int) -> dict[str, Any] | None:
+async def payload(db: Database, item_id: int) -> Payload | None:
     async with db.transaction() as s:
         row = await s.get(OutboxItemRow, item_id)
-        return dict(row.payload) if row else None
+        return Payload.from_json(row.payload) if row else None
 
 
 async def pending(

@@ -346,6 +346,59 @@ class BroadcastState(StrEnum):
     DONE = "done"
 
 
+class Operation(StrEnum):
+    """What the deliveries of an outbox item do in each chat."""
+
+    SEND = "send"
+    EDIT = "edit"  # the message a delivery's target_ids names
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """One message in one language: its HTML text and link preview (Bot API's
+    LinkPreviewOptions, as JSON), as sendMessage and editMessageText take them."""
+
+    text: str
+    link_preview_options: Mapping[str, Any] | None = None
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text}
+        if self.link_preview_options is not None:
+            out["link_preview_options"] = dict(self.link_preview_options)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What an outbox item (or an editor's flash) carries: the operation, and each language's
+    messages. Stored as JSON (`to_json`/`from_json`, at storage's edge only)."""
+
+    bodies: Mapping[str, tuple[Body, ...]]
+    op: Operation = Operation.SEND
+
+    def messages(self, language: str) -> tuple[Body, ...]:
+        """The messages in `language`, or in the first language there is."""
+        return self.bodies.get(language) or next(iter(self.bodies.values()), ())
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {lang: [b.params() for b in bs] for lang, bs in self.bodies.items()}
+        if self.op is not Operation.SEND:
+            out["op"] = self.op.value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Payload:
+        bodies = {
+            lang: tuple(
+                Body(str(m.get("text", "")), m.get("link_preview_options")) for m in messages
+            )
+            for lang, messages in data.items()
+            if lang != "op"
+        }
+        return cls(bodies, Operation(data.get("op", Operation.SEND.value)))
+
+
 @dataclass(frozen=True, slots=True)
 class Broadcast:
     id: int
@@ -354,7 +407,7 @@ class Broadcast:
     created: dt.datetime
     state: BroadcastState
     sections: tuple[str, ...] | None  # None: every active chat
-    payload: Mapping[str, Any]  # language -> messages
+    payload: Payload
     of_id: int | None
     silent: bool
     report_chat_id: int | None

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.config import parse
 from bot.runtime import open_runtime
 from storage import chats, outbox, subscriptions
-from storage.types import ChatType, DeliveryState, Mode, Priority
+from storage.types import ChatType, DeliveryState, Mode, Payload, Priority
 from tests.delivery_kit import story
 from tests.fakes.flood import Flood
 from tests.fakes.people import People
@@ -103,7 +103,7 @@ async def test_a_hard_kill_loses_nothing(tg: FakeTelegram, tmp_path: Path) -> No
     try:
         item = await outbox.put_item(
             runtime.db, kind="story", key=f"story:{article}", priority=Priority.STORY,
-            payload={}, now=runtime.now(),
+            payload=Payload({}), now=runtime.now(),
         )  # fmt: skip
         counts = await outbox.counts(runtime.db, item)
         assert counts[DeliveryState.SENT] == CHATS

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from storage import chats, outbox
-from storage.types import ChatStatus, DeliveryState, Mode, Priority
+from storage.types import Body, ChatStatus, DeliveryState, Mode, Payload, Priority
 from tests.delivery_kit import audience, received, story
 from tests.fakes.flood import Flood
 from tests.fakes.rules import ApiError
@@ -161,7 +161,7 @@ async def test_malformed_messages_fail_without_retry(kit: Kit) -> None:
     [chat] = await audience(kit, 1)
     item = await outbox.put_item(
         kit.db, kind="story", key="broken", priority=Priority.STORY,
-        payload={"uk": [{"text": "<b>broken"}]}, now=kit.runtime.now(),
+        payload=Payload({"uk": (Body("<b>broken"),)}), now=kit.runtime.now(),
     )  # fmt: skip
     await outbox.add(kit.db, item, Priority.STORY, [(chat, False)], kit.runtime.now())
     assert kit.runtime.engine is not None
@@ -175,8 +175,10 @@ async def test_breaking_news_overtakes_a_long_queue(tg: FakeTelegram, tmp_path: 
     async with started(tg, tmp_path, delivery={"messages_per_second": 10}) as kit:
         crowd = await audience(kit, 200, mode=Mode.DIGEST)
         now = kit.runtime.now()
-        digest = await outbox.put_item(kit.db, kind="digest", key="d", priority=Priority.DIGEST,
-                                       payload={"uk": [{"text": "Дайджест"}]}, now=now)  # fmt: skip
+        digest = await outbox.put_item(
+            kit.db, kind="digest", key="d", priority=Priority.DIGEST,
+            payload=Payload({"uk": (Body("Дайджест"),)}), now=now,
+        )  # fmt: skip
         await outbox.add(kit.db, digest, Priority.DIGEST, [(c, False) for c in crowd], now)
         assert kit.runtime.engine is not None
         kit.runtime.engine.notify()
@@ -184,7 +186,7 @@ async def test_breaking_news_overtakes_a_long_queue(tg: FakeTelegram, tmp_path: 
         editor = crowd[-1]
         breaking = await outbox.put_item(
             kit.db, kind="breaking", key="b", priority=Priority.BREAKING,
-            payload={"uk": [{"text": "Терміново"}]}, now=now,
+            payload=Payload({"uk": (Body("Терміново"),)}), now=now,
         )  # fmt: skip
         await outbox.add(kit.db, breaking, Priority.BREAKING, [(editor, False)], now)
         before = sum(received(kit, crowd).values())

@@ -9,8 +9,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot import render
 from bot.i18n import LOCALES, Catalogs, parse_language, pick_language
+from bot.render import help as help_view
 from tests.fakes import tg_html
 
 ROOT = Path(__file__).parent.parent
@@ -128,7 +128,8 @@ def test_parse_language(typed: str, expected: str | None) -> None:
 
 def test_menus_fit_telegram_limits() -> None:
     for lang in ("uk", "en"):
-        for command in render.command_menu(Catalogs().get(lang)):
+        t = Catalogs().get(lang)
+        for command in help_view.command_menu(t) + help_view.editor_menu(t):
             assert 1 <= len(command.description) <= 256
 
 

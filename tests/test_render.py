@@ -12,6 +12,7 @@ from bot.i18n import Catalogs
 from bot.render import channels as channels_view
 from bot.render import editors as editors_view
 from bot.render import flashes as flashes_view
+from bot.render import help as help_view
 from bot.render import stats as stats_view
 from storage.types import Broadcast, BroadcastKind, BroadcastState, DeliveryState, Mode, Section
 from tests.fakes import tg_html
@@ -136,7 +137,9 @@ def test_apostrophes_match_either_way() -> None:
 def test_help_is_valid_html_in_both_languages() -> None:
     for t in (UK, EN):
         for group in (False, True):
-            tg_html.parse(render.help_text(t, group=group, bot="visnyk_bot"))
+            for editor in (False, True):
+                text = help_view.help_text(t, group=group, bot="visnyk_bot", editor=editor)
+                tg_html.parse(text)
 
 
 def test_ten_headlines_of_the_longest_titles_fit_one_message() -> None:

@@ -20,7 +20,7 @@ from bot.render.digest import digest
 from bot.schedule import next_digest
 from storage import articles, chats, outbox
 from storage.db import Database
-from storage.types import Article, Chat, DueChat, Mode, Priority, Section
+from storage.types import Article, Body, Chat, DueChat, Mode, Payload, Priority, Section
 
 log = logging.getLogger(__name__)
 FIRST_DIGEST_REACH = dt.timedelta(hours=24)  # a chat's first digest looks back this far
@@ -170,7 +170,7 @@ async def _plan_batch(
                 digest_key = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()
                 item_id = items[key] = await outbox.put_item(
                     db, kind="digest", key=f"digest:{digest_key[:20]}", priority=Priority.DIGEST,
-                    payload={key.language: [{"text": m} for m in messages]}, now=now,
+                    payload=Payload({key.language: tuple(Body(m) for m in messages)}), now=now,
                 )  # fmt: skip
             deliveries += await outbox.add(
                 db, item_id, Priority.DIGEST, [(c.id, False) for c in members], now

@@ -29,7 +29,16 @@ from bot.delivery.verdict import Answer, Verdict
 from storage import chats, outbox
 from storage.db import Database
 from storage.errors import StorageError
-from storage.types import ChatStatus, ChatType, DeliveryState, Pending, Priority, Result
+from storage.types import (
+    ChatStatus,
+    ChatType,
+    DeliveryState,
+    Operation,
+    Payload,
+    Pending,
+    Priority,
+    Result,
+)
 
 log = logging.getLogger(__name__)
 LANE_CAPACITY = 10_000  # deliveries held in memory per lane
@@ -47,15 +56,18 @@ STATUS_OF = {
 
 # What an item asks for in each chat: a new message, or an edit or deletion of the messages
 # a delivery carries in `target_ids` (an editor's correction or recall).
-SEND, EDIT, DELETE = "send", "edit", "delete"
-METHODS = {SEND: "sendMessage", EDIT: "editMessageText", DELETE: "deleteMessage"}
+METHODS = {
+    Operation.SEND: "sendMessage",
+    Operation.EDIT: "editMessageText",
+    Operation.DELETE: "deleteMessage",
+}
 
 
-def _already(op: str, answer: Answer) -> bool:
+def _already(op: Operation, answer: Answer) -> bool:
     """An edit that changes nothing, or a deletion of what is gone: done, not failed."""
     text = answer.description.lower()
-    return (op == EDIT and "not modified" in text) or (
-        op == DELETE and "message to delete not found" in text
+    return (op is Operation.EDIT and "not modified" in text) or (
+        op is Operation.DELETE and "message to delete not found" in text
     )
 
 
@@ -94,7 +106,7 @@ class Engine:
         self._seq = itertools.count()
         self._loaded: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._cursor: dict[Priority, int] = dict.fromkeys(Priority, 0)
-        self._payloads: dict[int, dict[str, Any]] = {}
+        self._payloads: dict[int, Payload] = {}
         self._bodies: dict[tuple[int, str, int, bool], bytes] = {}  # JSON after the chat id
         self._full: set[Priority] = set()  # lanes whose last load stopped at capacity
         self._wake = asyncio.Event()
@@ -265,10 +277,10 @@ class Engine:
             result = Result(row.id, DeliveryState.FAILED, row.attempts + 1, error=f"internal: {e}")
         self._finish(row, result)
 
-    async def _payload(self, item_id: int) -> dict[str, Any]:
+    async def _payload(self, item_id: int) -> Payload:
         payload = self._payloads.get(item_id)
         if payload is None:
-            payload = await outbox.payload(self.db, item_id) or {}
+            payload = await outbox.payload(self.db, item_id) or Payload({})
             if len(self._payloads) > 1000:
                 self._payloads.clear()
             self._payloads[item_id] = payload
@@ -290,13 +302,11 @@ class Engine:
 
     async def _send(self, row: Pending) -> Result:
         payload = await self._payload(row.item_id)
-        op = payload.get("op", SEND)
-        messages: list[dict[str, Any]] = payload.get(row.language) or next(
-            (v for k, v in payload.items() if k != "op"), []
-        )
-        if op == DELETE:
+        op = payload.op
+        messages = [b.params() for b in payload.messages(row.language)]
+        if op is Operation.DELETE:
             messages = [{"message_id": message_id} for message_id in row.target_ids]
-        elif op == EDIT:
+        elif op is Operation.EDIT:
             messages = [{"message_id": row.target_ids[0], **messages[0]}] if row.target_ids else []
         sent_ids: list[int] = []
         for i, message in enumerate(messages):
@@ -306,14 +316,16 @@ class Engine:
                     await asyncio.sleep(delay)
                 await self.pacer.acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
-            if op == SEND:
+            if op is Operation.SEND:
                 head = b'{"chat_id":%d,' % row.chat_id
                 if row.thread_id is not None:
                     head += b'"message_thread_id":%d,' % row.thread_id
                 body = head + self._body(row, i, message)
             else:
                 params = {"chat_id": row.chat_id, **message}
-                body = orjson.dumps(params | ({"parse_mode": "HTML"} if op == EDIT else {}))
+                body = orjson.dumps(
+                    params | ({"parse_mode": "HTML"} if op is Operation.EDIT else {})
+                )
             answer = await self.sender.post(METHODS[op], body)
             if answer.verdict is not Verdict.SENT and not _already(op, answer):
                 return await self._trouble(row, answer, message)

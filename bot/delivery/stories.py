@@ -12,24 +12,24 @@ from bot.render import news
 from bot.schedule import in_quiet_hours
 from storage import articles, outbox, subscriptions
 from storage.db import Database
-from storage.types import Article, Priority, Section
+from storage.types import Article, Body, Payload, Priority, Section
 
 log = logging.getLogger(__name__)
 
 
 def payload(
     catalogs: Catalogs, article: Article, sections: Sequence[Section], now: dt.datetime
-) -> dict[str, list[dict[str, object]]]:
+) -> Payload:
     """The post in each language: a card without a time, with the article's link preview."""
     by_slug = {s.slug: s for s in sections}
-    out: dict[str, list[dict[str, object]]] = {}
+    out: dict[str, tuple[Body, ...]] = {}
     for lang in LANGUAGES:
         text, preview = news.card(
             catalogs.get(lang), lang, article, by_slug, now=now, zone=ZoneInfo("UTC"),
             with_time=False,
         )  # fmt: skip
-        out[lang] = [{"text": text, "link_preview_options": preview.to_dict()}]
-    return out
+        out[lang] = (Body(text, preview.to_dict()),)
+    return Payload(out)
 
 
 async def post(

@@ -23,6 +23,7 @@ from storage.types import (
     Broadcast,
     BroadcastKind,
     EditorAction,
+    Payload,
     Section,
 )
 
@@ -95,7 +96,7 @@ async def post(update: Update, context: Context, editor: gate.Editor) -> None:
 
 async def _preview(
     update: Update, context: Context, editor: gate.Editor, kind: BroadcastKind,
-    payload: dict[str, list[dict[str, object]]], *, action: EditorAction,
+    payload: Payload, *, action: EditorAction,
     sections: tuple[Section, ...] | None = None, flash: Broadcast | None = None,
 ) -> None:  # fmt: skip
     """Show the message as its readers will see it, whom it reaches, and the buttons."""
@@ -119,7 +120,7 @@ async def _preview(
     )  # fmt: skip
     message = update.effective_message
     assert message is not None
-    await message.reply_text(**payload[lang][0])  # type: ignore[arg-type]
+    await message.reply_text(**payload.messages(lang)[0].params())
     if kind is BroadcastKind.FLASH:
         aim = view.targets(t, sections, lang)
         text, markup = view.preview_controls(
@@ -191,7 +192,7 @@ async def _ask_recall(
     flash_id = flash.id
     count = await flashes.reached(runtime, flash)
     broadcast = await stored_broadcasts.create(
-        runtime.db, kind=BroadcastKind.RECALL, editor_id=editor.user_id, payload={},
+        runtime.db, kind=BroadcastKind.RECALL, editor_id=editor.user_id, payload=Payload({}),
         sections=None, of_id=flash_id, total=count, now=runtime.now(),
     )  # fmt: skip
     text, markup = view.follow_up_controls(t, broadcast, count)

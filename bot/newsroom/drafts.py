@@ -16,6 +16,7 @@ from bot.callbacks import number
 from bot.render import MAX_TEXT, visible_length
 from bot.render.entities import Entity, python_index, to_html, utf16_offset
 from storage.types import (
+    Payload,
     Section,
 )
 
@@ -125,7 +126,7 @@ def read_post(
     return args[0], chosen
 
 
-def overflow(message_payload: dict[str, list[dict[str, object]]]) -> int:
+def overflow(payload: Payload) -> int:
     """How many characters the longest language's message is over Telegram's limit (0: fits)."""
-    longest = max(visible_length(str(m["text"])) for ms in message_payload.values() for m in ms)
+    longest = max(visible_length(b.text) for bs in payload.bodies.values() for b in bs)
     return max(0, longest - MAX_TEXT)

@@ -13,7 +13,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.delivery import stories
-from bot.delivery.engine import DELETE, EDIT
 from bot.i18n import LANGUAGES
 from bot.news.extract import PageContent, page_summary
 from bot.newsroom import ChangeRefused, PreviewRefused
@@ -32,6 +31,8 @@ from storage.types import (
     BroadcastState,
     DeliveryState,
     EditorAction,
+    Operation,
+    Payload,
     Priority,
     Section,
 )
@@ -45,17 +46,19 @@ PREVIEW_LIFETIME = dt.timedelta(minutes=10)
 DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messages this long
 
 
-def payload(runtime: Runtime, draft: Draft) -> dict[str, list[dict[str, object]]]:
+def payload(runtime: Runtime, draft: Draft) -> Payload:
     """The flash in every language: one message each."""
-    return {
-        lang: [view.flash_message(runtime.catalogs.get(lang), draft.body_html, draft.url)]
-        for lang in LANGUAGES
-    }
+    return Payload(
+        {
+            lang: (view.flash_message(runtime.catalogs.get(lang), draft.body_html, draft.url),)
+            for lang in LANGUAGES
+        }
+    )
 
 
 def story_payload(
     runtime: Runtime, url: str, page: PageContent, sections: Sequence[Section] | None
-) -> dict[str, list[dict[str, object]]]:
+) -> Payload:
     """An article fetched by /post as a story card, in every language, as story posts look."""
     now = runtime.now()
     article = Article(
@@ -136,10 +139,10 @@ async def _enqueue(
         original = await stored_broadcasts.get(runtime.db, broadcast.of_id or 0)
         assert original is not None
         assert original.item_id is not None
-        op = DELETE if broadcast.kind is BroadcastKind.RECALL else EDIT
+        op = Operation.DELETE if broadcast.kind is BroadcastKind.RECALL else Operation.EDIT
         item = await outbox.put_item(
             runtime.db, kind=broadcast.kind.value, key=f"flash:{broadcast.id}",
-            priority=Priority.BREAKING, payload={"op": op, **broadcast.payload}, now=now,
+            priority=Priority.BREAKING, payload=replace(broadcast.payload, op=op), now=now,
         )  # fmt: skip
         total = await stored_broadcasts.enqueue_follow_up(runtime.db, item, original.item_id, now)
     await stored_broadcasts.attach(runtime.db, broadcast.id, item, total)

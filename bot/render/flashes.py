@@ -17,6 +17,7 @@ from bot.i18n import Translator
 from bot.render import View, esc, split, stamp
 from storage.types import (
     AuditOutcome,
+    Body,
     Broadcast,
     BroadcastKind,
     ChangeRefusal,
@@ -28,8 +29,8 @@ from storage.types import (
 BAR = 12  # cells in the progress bar
 
 
-def flash_message(t: Translator, body_html: str, url: str | None) -> dict[str, Any]:
-    """One flash as a sendMessage's parameters (without the chat): a heading, the editor's
+def flash_message(t: Translator, body_html: str, url: str | None) -> Body:
+    """One flash as readers get it: a heading, the editor's
     text (already safe HTML), a preview of the link if there is one."""
     heading, more = t.gettext("Breaking"), t.gettext("Read more →")
     text = f"⚡️ <b>{esc(heading)}</b>\n\n{body_html}"
@@ -39,7 +40,7 @@ def flash_message(t: Translator, body_html: str, url: str | None) -> dict[str, A
         preview: dict[str, Any] = {"url": checked, "prefer_large_media": True}
     else:
         preview = {"is_disabled": True}
-    return {"text": text, "link_preview_options": preview}
+    return Body(text, preview)
 
 
 def too_long(t: Translator, over: int) -> str:
