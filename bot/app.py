@@ -34,7 +34,6 @@ from bot import callbacks, jobs
 from bot.commands import COMMANDS
 from bot.config import Config
 from bot.context import Context
-from bot.delivery.engine import Engine
 from bot.delivery.pacer import Pacer
 from bot.delivery.replies import PacedReplies
 from bot.delivery.sender import Sender
@@ -121,16 +120,12 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     os.environ.setdefault("PTB_TIMEDELTA", "1")
 
     async def post_init(app: AnyApp) -> None:
-        runtime = await open_runtime(config)
-        app.bot_data["runtime"] = runtime
-        settle_memory()  # before sending starts: a full collection is a pause of its own
         sender = Sender(config.telegram.api_base_url, config.telegram.token,
                         connections=config.delivery.concurrency)  # fmt: skip
         await sender.start()
-        runtime.engine = Engine(
-            runtime.db, sender, pacer, concurrency=config.delivery.concurrency, now=runtime.now
-        )
-        await runtime.engine.start()
+        runtime = await open_runtime(config, sender=sender, pacer=pacer)
+        app.bot_data["runtime"] = runtime
+        settle_memory()  # early: a full collection is a pause of its own
         await _set_commands(app, runtime.catalogs, config.i18n.default_language)
         await _set_editor_menus(app, runtime)
         _add_jobs(app, config, heartbeat)
@@ -138,12 +133,8 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
 
     async def post_shutdown(app: AnyApp) -> None:
         runtime: Runtime | None = app.bot_data.get("runtime")
-        if runtime is None:
-            return
-        if runtime.engine is not None:
-            await runtime.engine.stop()
-            await runtime.engine.sender.close()
-        await runtime.close()
+        if runtime is not None:
+            await runtime.close()
 
     pacer = Pacer(
         per_second=config.delivery.messages_per_second,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot import logs
+from bot import logs, pipeline
 from bot.config import TOKEN_ENV, Config, ConfigError, load
 from storage.db import Database
 from storage.errors import StorageError
@@ -125,7 +125,7 @@ def _ingest(args: argparse.Namespace) -> None:
         runtime = await open_runtime(config)
         try:
             # Posts wait in the outbox until the bot runs: nothing is lost, nothing floods.
-            reports = await runtime.ingest(only_due=False)
+            reports = await pipeline.ingest(runtime, only_due=False)
         finally:
             await runtime.close()
         return [r.line() for r in reports]

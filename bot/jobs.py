@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from bot import ingest as ingesting
+from bot import pipeline
 from bot.context import Context
 from bot.newsroom import flashes
 from storage import editors as stored_editors
@@ -19,14 +20,14 @@ STRANGERS_KEPT_DAYS = 30  # /audit shows a week of them
 async def ingest(context: Context) -> None:
     """Start polling the feeds that are due, each on its own; each one's new stories go to
     instant subscribers when it is stored."""
-    started = await context.runtime.start_ingest()
+    started = await pipeline.start_ingest(context.runtime)
     if started:
         log.info("ingest started feeds=%d", started)
 
 
 async def digest_tick(context: Context) -> None:
     """Enqueue the digests that are due."""
-    await context.runtime.plan_digests()
+    await pipeline.plan_digests(context.runtime)
 
 
 async def progress(context: Context) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import pipeline
 from bot.news.identity import title_key
 from storage import articles
 from storage.types import NewArticle
@@ -278,7 +279,7 @@ async def test_story_links_nobody_can_open_are_left_out_not_sent_broken(
     found = await kit.people.inline(reader.user, "")
     assert len(found["results"]) == 3
     ids = [await story(kit, 'Пряма " новина', {"world"})]
-    await kit.runtime.post_stories(ids)
+    await pipeline.post_stories(kit.runtime, ids)
     await eventually(lambda: kit.sent_to(readers[0]))
     no_failures(kit, caplog)
 
@@ -359,7 +360,7 @@ async def test_whatever_a_feed_holds_every_message_is_one_telegram_takes(
         assert reports[0].error is None
         stored_now = await articles.count(kit.db)
         assert stored_now >= 5  # the items with a link readers can open
-        await kit.runtime.post_stories([i for r in reports for i in r.fresh])
+        await pipeline.post_stories(kit.runtime, [i for r in reports for i in r.fresh])
         await eventually(lambda: len(kit.sent_to(instant[0])) == stored_now)
         reader = kit.reader()
         await reader.say("/subscribe світ")

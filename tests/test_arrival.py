@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import pipeline
 from bot.callbacks import InstantTap, encode
 from bot.i18n import Catalogs
 from bot.render import arrival, visible_length
@@ -82,7 +83,7 @@ async def test_a_section_tapped_in_sections_shows_its_latest_and_the_next_digest
     listing = await reader.say("/sections")
     assert [b["text"] for b in listing.keyboard[1]] == ["✅ Світ", "⚡ Одразу"]
     # And so a new story comes at once, as a post.
-    await kit.runtime.post_stories([await story(kit, "Термінова новина", {"world"})])
+    await pipeline.post_stories(kit.runtime, [await story(kit, "Термінова новина", {"world"})])
     post = await reader.next_message()
     assert post.text.startswith("Термінова новина\nСвіт")
 

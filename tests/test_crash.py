@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bot import pipeline
 from bot.config import parse
 from bot.runtime import open_runtime
 from storage import chats, outbox, subscriptions
@@ -71,7 +72,7 @@ async def test_a_hard_kill_loses_nothing(tg: FakeTelegram, tmp_path: Path) -> No
         await chats.ensure(runtime.db, chat["id"], type=ChatType.PRIVATE, title="", language="uk")
         await subscriptions.set_mode(runtime.db, chat["id"], "world", Mode.INSTANT)
     article = await story(runtime, "Новина перед збоєм", {"world"})
-    assert await runtime.post_stories([article]) == CHATS
+    assert await pipeline.post_stories(runtime, [article]) == CHATS
     await runtime.close()
 
     first = await start_bot(config, log)

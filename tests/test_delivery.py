@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from bot import pipeline
 from storage import chats, outbox
 from storage.types import Body, ChatStatus, DeliveryState, Mode, Payload, Priority
 from tests.delivery_kit import audience, received, story
@@ -26,7 +27,7 @@ async def test_a_new_story_is_posted_once_to_instant_subscribers(kit: Kit) -> No
     await digest_only.say("/subscribe світ")
     article = await story(kit, "Зеленський зустрівся з Туском", {"world", "war"},
                           summary="Лідери обговорили ППО. Деталі згодом.")  # fmt: skip
-    await kit.runtime.post_stories([article, article])
+    await pipeline.post_stories(kit.runtime, [article, article])
     post = await reader.next_message()
     assert post.text == (
         "Зеленський зустрівся з Туском\nСвіт · Війна\n\nЛідери обговорили ППО. Деталі згодом."
@@ -44,9 +45,9 @@ async def test_old_stories_are_left_to_digests(kit: Kit) -> None:
     ids = await audience(kit, 2)
     stale = kit.runtime.now() - dt.timedelta(hours=7)
     article = await story(kit, "Давня новина", {"world"}, published=stale)
-    assert await kit.runtime.post_stories([article]) == 0
+    assert await pipeline.post_stories(kit.runtime, [article]) == 0
     fresh = await story(kit, "Свіжа новина", {"world"})
-    assert await kit.runtime.post_stories([fresh]) == 2
+    assert await pipeline.post_stories(kit.runtime, [fresh]) == 2
     await eventually(all_got(kit, ids))
 
 
@@ -57,7 +58,7 @@ async def test_quiet_hours_send_silently(kit: Kit) -> None:
     kit.runtime.clock = lambda: dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
     answer = await reader.say("/quiet 23:00-07:00")
     assert answer.text.startswith("✅ Quiet hours: 23:00–07:00")
-    await kit.runtime.post_stories([await story(kit, "Нічна новина", {"world"})])
+    await pipeline.post_stories(kit.runtime, [await story(kit, "Нічна новина", {"world"})])
     post = await reader.next_message()
     assert post.silent is True
     assert (await reader.say("/quiet off")).text.startswith("✅ Quiet hours are off")
@@ -69,7 +70,7 @@ async def test_pacing_keeps_to_the_bots_limit_without_a_429(
     tg.flood = Flood(per_second=15)
     async with started(tg, tmp_path, delivery={"messages_per_second": 15}) as kit:
         ids = await audience(kit, 45)
-        await kit.runtime.post_stories([await story(kit, "Новина для всіх", {"world"})])
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Новина для всіх", {"world"})])
         await eventually(all_got(kit, ids), within=15)
     assert tg.flood.rejected == 0
     assert 10 <= tg.flood.max_in_second <= 15  # the window used, never passed
@@ -80,7 +81,7 @@ async def test_one_private_chat_gets_one_message_a_second(tg: FakeTelegram, tmp_
     async with started(tg, tmp_path, delivery={"private_chat_interval": 1.0}) as kit:
         [chat] = await audience(kit, 1)
         titles = ["Перша", "Друга", "Третя"]
-        await kit.runtime.post_stories([await story(kit, t, {"world"}) for t in titles])
+        await pipeline.post_stories(kit.runtime, [await story(kit, t, {"world"}) for t in titles])
         await eventually(all_got(kit, [chat], 3), within=10)
     assert tg.flood.rejected == 0
 
@@ -91,7 +92,7 @@ async def test_groups_and_channels_are_paced_per_minute(tg: FakeTelegram, tmp_pa
         groups = await audience(kit, 3, kind="supergroup")
         channel = await audience(kit, 1, kind="channel")
         articles = [await story(kit, f"Новина {i}", {"world"}) for i in range(4)]
-        await kit.runtime.post_stories(articles)
+        await pipeline.post_stories(kit.runtime, articles)
         await eventually(all_got(kit, groups + channel, 4), within=10)
     assert tg.flood.rejected == 0
 
@@ -102,7 +103,7 @@ async def test_a_429_is_obeyed(tg: FakeTelegram, tmp_path: Path) -> None:
         ids = await audience(kit, 3)
         tg.script(ApiError(429, "Too Many Requests: retry after 2", {"retry_after": 2}),
                   chat_id=ids[0])  # fmt: skip
-        await kit.runtime.post_stories([await story(kit, "Новина", {"world"})])
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Новина", {"world"})])
         await eventually(all_got(kit, ids), within=10)
         # It came in the end, and nothing was sent into the hold (the fake counts that).
         assert kit.runtime.engine is not None
@@ -117,7 +118,7 @@ async def test_blocked_kicked_and_gone_chats(tg: FakeTelegram, tmp_path: Path) -
         tg.blocked_by.add(readers[0])
         tg.members[(groups[0], 7000000001)] = "kicked"
         tg.chats.pop(readers[1])  # the account was deleted: "chat not found"
-        item = await kit.runtime.post_stories([await story(kit, "Новина", {"world"})])
+        item = await pipeline.post_stories(kit.runtime, [await story(kit, "Новина", {"world"})])
         assert item == 4
         await eventually(all_got(kit, [readers[2]]))
         assert kit.runtime.engine is not None
@@ -128,7 +129,9 @@ async def test_blocked_kicked_and_gone_chats(tg: FakeTelegram, tmp_path: Path) -
             readers[2]: ChatStatus.ACTIVE, groups[0]: ChatStatus.LEFT,
         }  # fmt: skip
         # Nothing more goes to them.
-        assert await kit.runtime.post_stories([await story(kit, "Ще одна", {"world"})]) == 1
+        assert (
+            await pipeline.post_stories(kit.runtime, [await story(kit, "Ще одна", {"world"})]) == 1
+        )
 
 
 async def test_a_migrated_group_receives_at_its_new_id(tg: FakeTelegram, tmp_path: Path) -> None:
@@ -138,7 +141,7 @@ async def test_a_migrated_group_receives_at_its_new_id(tg: FakeTelegram, tmp_pat
         tg.chats[new["id"]] = new
         tg.members[(new["id"], 7000000001)] = "member"
         tg.migrated[old] = new["id"]
-        await kit.runtime.post_stories([await story(kit, "Новина для групи", {"world"})])
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Новина для групи", {"world"})])
         await eventually(lambda: received(kit, [new["id"]])[new["id"]] == 1)
         assert await chats.get(kit.db, old) is None
         moved = await chats.get(kit.db, new["id"])
@@ -150,7 +153,7 @@ async def test_a_burst_of_server_errors_is_retried(tg: FakeTelegram, tmp_path: P
     async with started(tg, tmp_path) as kit:
         [chat] = await audience(kit, 1)
         tg.script(*[ApiError(502, "Bad Gateway") for _ in range(3)])
-        await kit.runtime.post_stories([await story(kit, "Новина", {"world"})])
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Новина", {"world"})])
         await eventually(all_got(kit, [chat]), within=10)
         assert kit.runtime.engine is not None
         assert kit.runtime.engine.stats.retried == 3
@@ -204,7 +207,7 @@ async def test_a_reply_does_not_wait_behind_a_broadcast(tg: FakeTelegram, tmp_pa
     tg.flood = Flood(per_second=10)
     async with started(tg, tmp_path, delivery={"messages_per_second": 10}) as kit:
         crowd = await audience(kit, 100)
-        await kit.runtime.post_stories([await story(kit, "Для всіх", {"world"})])
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Для всіх", {"world"})])
         await eventually(lambda: sum(received(kit, crowd).values()) >= 5)
         reader = kit.reader()
         before = sum(received(kit, crowd).values())

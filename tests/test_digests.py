@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import pipeline
 from bot.delivery import digests
 from bot.i18n import Catalogs
 from bot.render.digest import digest
@@ -126,7 +127,7 @@ async def test_digests_go_out_at_local_times(kit: Kit) -> None:
 
     async def plan(*when: int) -> digests.DigestPlan:
         runtime.clock = lambda: kyiv(*when)
-        return await runtime.plan_digests()
+        return await pipeline.plan_digests(runtime)
 
     assert (await plan(2026, 11, 27, 7, 0)).deliveries == 0  # scheduled for 08:00
     chat = await chats.get(kit.db, reader.chat["id"])

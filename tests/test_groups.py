@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import pipeline
 from storage import chats, subscriptions
 from tests.delivery_kit import story
 from tests.fakes.people import Conversation
@@ -115,9 +116,9 @@ async def test_a_forum_routes_each_section_to_its_topic(kit: Kit) -> None:
     plain = kit.people.group("Звичайна група", admins=(admin,))
     assert "форумах" in (await kit.people.talk(plain, admin).say("/topic світ")).text
 
-    await kit.runtime.post_stories([await story(kit, "Новина світу у темі", {"world"})])
-    await kit.runtime.post_stories([await story(kit, "Новина економіки", {"economy"})])
-    await kit.runtime.post_stories([await story(kit, "Новина культури", {"culture"})])
+    await pipeline.post_stories(kit.runtime, [await story(kit, "Новина світу у темі", {"world"})])
+    await pipeline.post_stories(kit.runtime, [await story(kit, "Новина економіки", {"economy"})])
+    await pipeline.post_stories(kit.runtime, [await story(kit, "Новина культури", {"culture"})])
 
     def posted(title: str) -> list[BotMessage]:
         return [m for (c, _), m in kit.tg.messages.items() if c == forum["id"] and title in m.text]

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpcore
 import pytest
 
+from bot import pipeline
 from bot.ingest import MAX_ITEMS_PER_POLL
 from bot.news.fetch import client
 from bot.news.hosts import Refusal
@@ -635,7 +636,7 @@ async def test_a_slow_feed_holds_back_only_its_own_stories(
     ]
     async with started(tg, tmp_path, sections=sections, ingest={"timeout": 10}) as kit:
         [reader] = await audience(kit, 1, section="world")
-        await kit.runtime.start_ingest()
+        await pipeline.start_ingest(kit.runtime)
         await eventually(lambda: kit.sent_to(reader), within=2.5)  # while the slow one waits
         assert "Швидка новина" in kit.sent_to(reader)[0].text
         assert kit.runtime.ingester._polling  # the slow feed is still being polled

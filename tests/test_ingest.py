@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, parse
-from bot.ingest import FeedReport, prune
+from bot.ingest import prune
+from bot.news.report import FeedReport
 from bot.runtime import Runtime, open_runtime
 from storage import articles, feeds
 from storage.types import Article

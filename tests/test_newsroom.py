@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import pipeline
 from storage import articles, broadcasts, chats, editors, outbox
 from storage.errors import StorageError
 from storage.types import AuditOutcome, BroadcastState, ChatStatus
@@ -317,11 +318,13 @@ async def test_channels_get_their_sections_and_breaking_news(room: Kit) -> None:
     assert "Каналу @nowhere немає" in (await editor.say("/channel_add @nowhere")).text
     assert "Вісник · Світ" in (await editor.say("/channels")).text
 
-    await kit.runtime.post_stories([await story(kit, "Новина світу для каналу", {"world"})])
+    await pipeline.post_stories(
+        kit.runtime, [await story(kit, "Новина світу для каналу", {"world"})]
+    )
     await eventually(
         lambda: any("Новина світу для каналу" in m.text for m in alive(kit, world["id"]))
     )
-    await kit.runtime.post_stories([await story(kit, "Новина економіки", {"economy"})])
+    await pipeline.post_stories(kit.runtime, [await story(kit, "Новина економіки", {"economy"})])
     controls = await preview(kit, editor, "/breaking Терміново для всіх")
     await press(editor, controls, "send")
     await eventually(lambda: any("Терміново для всіх" in m.text for m in alive(kit, world["id"])))

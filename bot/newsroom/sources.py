@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from bot import pipeline
 from bot.news.report import FeedReport
 from bot.runtime import Runtime
 
 
 async def fetch_all(runtime: Runtime) -> list[FeedReport]:
     """Poll every feed now, due or not; post what is new to instant subscribers."""
-    return await runtime.ingest(only_due=False)
+    return await pipeline.ingest(runtime, only_due=False)
