@@ -71,8 +71,11 @@ HANDLERS_AT_ONCE = 64  # updates of different chats handled concurrently
 INLINE_FACTOR = 3  # inline queries a user may send, as a multiple of [throttle] updates
 # What the bot handles; Telegram is asked for nothing else (edits, reactions, channel posts…).
 ALLOWED_UPDATES = (
-    Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.MY_CHAT_MEMBER,
-)  # fmt: skip
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+    Update.MY_CHAT_MEMBER,
+)
 
 
 AnyApp = Application[Any, Context, Any, Any, Any, Any]
@@ -120,8 +123,11 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
     os.environ.setdefault("PTB_TIMEDELTA", "1")
 
     async def post_init(app: AnyApp) -> None:
-        sender = Sender(config.telegram.api_base_url, config.telegram.token,
-                        connections=config.delivery.concurrency)  # fmt: skip
+        sender = Sender(
+            config.telegram.api_base_url,
+            config.telegram.token,
+            connections=config.delivery.concurrency,
+        )
         await sender.start()
         runtime = await open_runtime(config, sender=sender, pacer=pacer)
         app.bot_data["runtime"] = runtime
@@ -290,9 +296,12 @@ def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None) -> None:
         jobs.prune, interval=PRUNE_SECONDS, first=PRUNE_SECONDS / 24, name="prune", job_kwargs=once
     )
     queue.run_repeating(
-        jobs.progress, interval=PROGRESS_SECONDS, first=PROGRESS_SECONDS, name="progress",
+        jobs.progress,
+        interval=PROGRESS_SECONDS,
+        first=PROGRESS_SECONDS,
+        name="progress",
         job_kwargs=once,
-    )  # fmt: skip
+    )
     if heartbeat is not None:
         jobs.write_heartbeat(heartbeat)
         queue.run_repeating(

@@ -36,10 +36,14 @@ async def first_look(
             looks.append(view.FirstLook(by_slug[slug], modes[slug], page.articles))
     now = runtime.now()
     return view.first_look(
-        runtime.catalogs.get(chat.language), chat.language, looks,
-        upcoming=digests.upcoming(chat, runtime.config, now), now=now,
-        zone=_zone(runtime, chat), head=head,
-    )  # fmt: skip
+        runtime.catalogs.get(chat.language),
+        chat.language,
+        looks,
+        upcoming=digests.upcoming(chat, runtime.config, now),
+        now=now,
+        zone=_zone(runtime, chat),
+        head=head,
+    )
 
 
 async def returning(runtime: Runtime, chat: Chat, name: str | None, *, news: str = "") -> str:
@@ -48,10 +52,16 @@ async def returning(runtime: Runtime, chat: Chat, name: str | None, *, news: str
     modes = await subscriptions.modes_of_chat(runtime.db, chat.id)
     now = runtime.now()
     return view.returning(
-        runtime.catalogs.get(chat.language), chat.language, runtime.sections, modes,
-        first_name=name, news=news, upcoming=digests.upcoming(chat, runtime.config, now),
-        now=now, zone=_zone(runtime, chat),
-    )  # fmt: skip
+        runtime.catalogs.get(chat.language),
+        chat.language,
+        runtime.sections,
+        modes,
+        first_name=name,
+        news=news,
+        upcoming=digests.upcoming(chat, runtime.config, now),
+        now=now,
+        zone=_zone(runtime, chat),
+    )
 
 
 def message_html(message: MaybeInaccessibleMessage | None) -> str | None:

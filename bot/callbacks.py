@@ -108,9 +108,17 @@ class FetchTap:
 
 
 Tap = (
-    SectionTap | ModeTap | LanguageTap | StopTap | LatestPage | SearchPage | CardTap | FlashTap
-    | FetchTap | InstantTap
-)  # fmt: skip
+    SectionTap
+    | ModeTap
+    | LanguageTap
+    | StopTap
+    | LatestPage
+    | SearchPage
+    | CardTap
+    | FlashTap
+    | FetchTap
+    | InstantTap
+)
 
 
 def _join(*parts: object) -> str:

@@ -26,31 +26,67 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", Role.READER),
-    Command("latest", Role.READER, N_("The latest news"),
-            N_("/latest [section]: the latest news")),
-    Command("search", Role.READER, N_("Find news"),
-            N_("/search &lt;words&gt;: find news, e.g. /search Kyiv")),
-    Command("sections", Role.READER, N_("Sections and subscriptions"),
-            N_("/sections: the sections and your subscriptions")),
+    Command("latest", Role.READER, N_("The latest news"), N_("/latest [section]: the latest news")),
+    Command(
+        "search",
+        Role.READER,
+        N_("Find news"),
+        N_("/search &lt;words&gt;: find news, e.g. /search Kyiv"),
+    ),
+    Command(
+        "sections",
+        Role.READER,
+        N_("Sections and subscriptions"),
+        N_("/sections: the sections and your subscriptions"),
+    ),
     Command("digest", Role.READER, N_("The digest now"), N_("/digest: the digest now")),
-    Command("schedule", Role.READER, N_("Digest times"),
-            N_("/schedule: when digests come, e.g. /schedule 08:00 20:00, /schedule weekdays, "
-               "or /schedule off")),
-    Command("subscribe", Role.READER, N_("Follow a section"),
-            N_("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world")),
-    Command("unsubscribe", Role.READER, N_("Stop following a section"),
-            N_("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them")),
-    Command("timezone", Role.READER, N_("Time zone"),
-            N_("/timezone: the chat's time zone, e.g. /timezone Europe/Kyiv")),
-    Command("quiet", Role.READER, N_("Quiet hours"),
-            N_("/quiet: hours when stories come without sound, e.g. /quiet 23:00–07:00, "
-               "or /quiet off")),
+    Command(
+        "schedule",
+        Role.READER,
+        N_("Digest times"),
+        N_(
+            "/schedule: when digests come, e.g. /schedule 08:00 20:00, /schedule weekdays, "
+            "or /schedule off"
+        ),
+    ),
+    Command(
+        "subscribe",
+        Role.READER,
+        N_("Follow a section"),
+        N_("/subscribe &lt;section&gt;: follow a section, e.g. /subscribe world"),
+    ),
+    Command(
+        "unsubscribe",
+        Role.READER,
+        N_("Stop following a section"),
+        N_("/unsubscribe &lt;section|all&gt;: stop following a section, or all of them"),
+    ),
+    Command(
+        "timezone",
+        Role.READER,
+        N_("Time zone"),
+        N_("/timezone: the chat's time zone, e.g. /timezone Europe/Kyiv"),
+    ),
+    Command(
+        "quiet",
+        Role.READER,
+        N_("Quiet hours"),
+        N_("/quiet: hours when stories come without sound, e.g. /quiet 23:00–07:00, or /quiet off"),
+    ),
     Command("topic", Role.READER),
-    Command("language", Role.READER, N_("The bot's language"),
-            N_("/language: the bot's language, e.g. /language english")),
+    Command(
+        "language",
+        Role.READER,
+        N_("The bot's language"),
+        N_("/language: the bot's language, e.g. /language english"),
+    ),
     Command("help", Role.READER, N_("What the bot does"), N_("/help: this help")),
-    Command("stop", Role.READER, N_("Unsubscribe from everything"),
-            N_("/stop: unsubscribe from everything and delete this chat's data")),
+    Command(
+        "stop",
+        Role.READER,
+        N_("Unsubscribe from everything"),
+        N_("/stop: unsubscribe from everything and delete this chat's data"),
+    ),
     Command("breaking", Role.EDITOR, N_("Send a flash: breaking news")),
     Command("post", Role.EDITOR, N_("Send an article as a story")),
     Command("recall", Role.EDITOR, N_("Delete a flash everywhere")),
@@ -66,7 +102,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("channel_remove", Role.EDITOR),
     Command("editor_add", Role.OWNER),
     Command("editor_remove", Role.OWNER),
-)  # fmt: skip
+)
 
 
 def of(role: Role) -> list[Command]:

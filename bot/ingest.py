@@ -206,9 +206,12 @@ class Ingester:
         """The CPU part, run in a thread: parse, route to sections, summarise. The feed's
         `dropped` counts the items parsing could not use and those whose story failed."""
         parsed = parse_feed(
-            body, url=url, content_type=content_type, timezone=self.timezone,
+            body,
+            url=url,
+            content_type=content_type,
+            timezone=self.timezone,
             limit=MAX_ITEMS_PER_POLL,
-        )  # fmt: skip
+        )
         stories = []
         dropped = parsed.dropped
         own = self.feed_sections.get(feed_url, set())
@@ -261,9 +264,13 @@ class Ingester:
         try:
             async with self._pages:
                 page = await fetch(
-                    self.http, url, max_bytes=cfg.max_bytes, deadline=cfg.timeout,
-                    accept=PAGE_ACCEPT, allow=allow,
-                )  # fmt: skip
+                    self.http,
+                    url,
+                    max_bytes=cfg.max_bytes,
+                    deadline=cfg.timeout,
+                    accept=PAGE_ACCEPT,
+                    allow=allow,
+                )
         except FetchError as e:
             log.info("page not fetched url=%s error=%s", url, e)
             return PageRead(None, e.refusal, str(e))
@@ -274,9 +281,12 @@ class Ingester:
         self, feed: Feed, now: dt.datetime, failures: int = 0, wait: float | None = None
     ) -> dt.datetime:
         return schedule.next_feed_check(
-            now, interval=self.config.ingest.poll_interval, failures=failures,
-            retry_after=wait, key=feed.url,
-        )  # fmt: skip
+            now,
+            interval=self.config.ingest.poll_interval,
+            failures=failures,
+            retry_after=wait,
+            key=feed.url,
+        )
 
     async def _failed(
         self, feed: Feed, now: dt.datetime, error: str, retry_after: float | None = None

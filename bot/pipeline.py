@@ -34,10 +34,14 @@ async def post_stories(runtime: Runtime, article_ids: Sequence[int]) -> int:
     """Enqueue posts of these stories for their instant subscribers."""
     config = runtime.config
     added = await stories.post(
-        runtime.db, runtime.catalogs, runtime.sections, article_ids, now=runtime.now(),
+        runtime.db,
+        runtime.catalogs,
+        runtime.sections,
+        article_ids,
+        now=runtime.now(),
         max_age=dt.timedelta(hours=config.delivery.max_age_hours),
         default_zone=config.digest.timezone,
-    )  # fmt: skip
+    )
     if added:
         runtime.notify()
     return added

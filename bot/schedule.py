@@ -81,10 +81,17 @@ def in_quiet_hours(now: dt.datetime, zone: ZoneInfo, start: str | None, end: str
 
 _TIME = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
 ZONE_ALIASES = {
-    "kyiv": "Europe/Kyiv", "kiev": "Europe/Kyiv", "київ": "Europe/Kyiv", "ukraine": "Europe/Kyiv",
-    "україна": "Europe/Kyiv", "utc": "UTC", "warsaw": "Europe/Warsaw", "london": "Europe/London",
-    "berlin": "Europe/Berlin", "new york": "America/New_York",
-}  # fmt: skip
+    "kyiv": "Europe/Kyiv",
+    "kiev": "Europe/Kyiv",
+    "київ": "Europe/Kyiv",
+    "ukraine": "Europe/Kyiv",
+    "україна": "Europe/Kyiv",
+    "utc": "UTC",
+    "warsaw": "Europe/Warsaw",
+    "london": "Europe/London",
+    "berlin": "Europe/Berlin",
+    "new york": "America/New_York",
+}
 MAX_DIGEST_TIMES = 6
 
 

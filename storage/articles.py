@@ -57,8 +57,7 @@ async def _matches(
         match = by_url.get(st.url) or (by_guid.get(st.guid) if st.guid else None)
         if match is None:
             match = next(
-                (r for r in by_key[st.title_key] if abs(r.published - st.published) <= window),
-                None,
+                (r for r in by_key[st.title_key] if abs(r.published - st.published) <= window), None
             )
         found.append(match)
     return found

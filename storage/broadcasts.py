@@ -11,25 +11,27 @@ from sqlalchemy import func, select, update
 
 from storage.db import Database, insert_ignoring
 from storage.models import BroadcastRow, ChatRow, DeliveryRow
-from storage.types import (
-    Broadcast,
-    BroadcastKind,
-    BroadcastState,
-    DeliveryState,
-    Payload,
-    Priority,
-)
+from storage.types import Broadcast, BroadcastKind, BroadcastState, DeliveryState, Payload, Priority
 
 
 def _broadcast(row: BroadcastRow) -> Broadcast:
     return Broadcast(
-        id=row.id, kind=BroadcastKind(row.kind), editor_id=row.editor_id, created=row.created,
+        id=row.id,
+        kind=BroadcastKind(row.kind),
+        editor_id=row.editor_id,
+        created=row.created,
         state=BroadcastState(row.state),
         sections=tuple(row.sections) if row.sections is not None else None,
-        payload=Payload.from_json(row.payload), of_id=row.of_id, silent=row.silent,
-        report_chat_id=row.report_chat_id, report_message_id=row.report_message_id,
-        item_id=row.item_id, total=row.total, started=row.started, finished=row.finished,
-    )  # fmt: skip
+        payload=Payload.from_json(row.payload),
+        of_id=row.of_id,
+        silent=row.silent,
+        report_chat_id=row.report_chat_id,
+        report_message_id=row.report_message_id,
+        item_id=row.item_id,
+        total=row.total,
+        started=row.started,
+        finished=row.finished,
+    )
 
 
 async def create(
@@ -46,10 +48,16 @@ async def create(
     """A new flash (or recall, or correction) in preview."""
     async with db.transaction() as s:
         row = BroadcastRow(
-            kind=kind.value, editor_id=editor_id, created=now, state=BroadcastState.PREVIEW.value,
-            sections=list(sections) if sections is not None else None, payload=payload.to_json(),
-            of_id=of_id, silent=False, total=total,
-        )  # fmt: skip
+            kind=kind.value,
+            editor_id=editor_id,
+            created=now,
+            state=BroadcastState.PREVIEW.value,
+            sections=list(sections) if sections is not None else None,
+            payload=payload.to_json(),
+            of_id=of_id,
+            silent=False,
+            total=total,
+        )
         s.add(row)
         await s.flush()
         return _broadcast(row)
@@ -78,8 +86,7 @@ async def leave_preview(
         result = await s.execute(
             update(BroadcastRow)
             .where(
-                BroadcastRow.id == broadcast_id,
-                BroadcastRow.state == BroadcastState.PREVIEW.value,
+                BroadcastRow.id == broadcast_id, BroadcastRow.state == BroadcastState.PREVIEW.value
             )
             .values(state=state.value, silent=silent, started=now)
         )
@@ -160,11 +167,19 @@ async def enqueue_follow_up(db: Database, item_id: int, of_item_id: int, now: dt
             )
         )
         values = [
-            {"item_id": item_id, "chat_id": chat_id, "priority": int(Priority.BREAKING),
-             "state": DeliveryState.PENDING.value, "silent": False, "attempts": 0,
-             "next_attempt": now, "target_ids": list(ids)}
-            for chat_id, ids in rows.all() if ids
-        ]  # fmt: skip
+            {
+                "item_id": item_id,
+                "chat_id": chat_id,
+                "priority": int(Priority.BREAKING),
+                "state": DeliveryState.PENDING.value,
+                "silent": False,
+                "attempts": 0,
+                "next_attempt": now,
+                "target_ids": list(ids),
+            }
+            for chat_id, ids in rows.all()
+            if ids
+        ]
         if values:
             await s.execute(insert_ignoring(s, DeliveryRow.__table__), values)
         return len(values)

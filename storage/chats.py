@@ -17,9 +17,18 @@ from storage.types import Chat, ChatStatus, ChatType, DeliveryState, DueChat, Mo
 
 # What a chat chose, carried over when Telegram gives it a new id.
 _SETTINGS = (
-    "title", "language", "timezone", "status", "digest_times", "digest_enabled",
-    "weekdays_only", "next_digest_at", "digest_since", "quiet_start", "quiet_end",
-)  # fmt: skip
+    "title",
+    "language",
+    "timezone",
+    "status",
+    "digest_times",
+    "digest_enabled",
+    "weekdays_only",
+    "next_digest_at",
+    "digest_since",
+    "quiet_start",
+    "quiet_end",
+)
 
 
 def _chat(row: ChatRow) -> Chat:
@@ -131,11 +140,13 @@ async def migrate(db: Database, old_id: int, new_id: int) -> Chat | None:
         await s.execute(
             update(DeliveryRow)
             .where(DeliveryRow.chat_id == old_id, DeliveryRow.state == DeliveryState.PENDING.value)
-            .where(DeliveryRow.item_id.not_in(
-                select(DeliveryRow.item_id).where(DeliveryRow.chat_id == new_id)
-            ))
+            .where(
+                DeliveryRow.item_id.not_in(
+                    select(DeliveryRow.item_id).where(DeliveryRow.chat_id == new_id)
+                )
+            )
             .values(chat_id=new_id)
-        )  # fmt: skip
+        )
         await s.execute(delete(ChatRow).where(ChatRow.id == old_id))
         await s.flush()
         await s.refresh(new)
@@ -194,11 +205,17 @@ async def digests_due(db: Database, now: dt.datetime, limit: int = 250_000) -> l
             modes = modes_of[r[8]] = _modes(r[8])
         due.append(
             DueChat(
-                id=r[0], language=r[1], timezone=r[2],
-                digest_times=_times(r[3]), digest_enabled=bool(r[4]), weekdays_only=bool(r[5]),
-                next_digest_at=_read(r[6]), digest_since=_read(r[7]), modes=modes,
+                id=r[0],
+                language=r[1],
+                timezone=r[2],
+                digest_times=_times(r[3]),
+                digest_enabled=bool(r[4]),
+                weekdays_only=bool(r[5]),
+                next_digest_at=_read(r[6]),
+                digest_since=_read(r[7]),
+                modes=modes,
             )
-        )  # fmt: skip
+        )
     return due
 
 

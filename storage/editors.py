@@ -7,9 +7,10 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select, update
 
+from storage.codes import AuditOutcome, EditorAction
 from storage.db import Database, insert_ignoring
 from storage.models import AuditRow, EditorRow, StrangerRow
-from storage.types import AuditEntry, AuditOutcome, EditorAction, Stranger
+from storage.types import AuditEntry, Stranger
 
 AUDIT_TARGET = 256
 
@@ -58,10 +59,14 @@ async def audit(  # noqa: PLR0917 - the columns of one entry, in their order
     async with db.transaction() as s:
         s.add(
             AuditRow(
-                at=now, user_id=user_id, action=action.value, target=target[:AUDIT_TARGET],
-                outcome=outcome.value, count=count,
+                at=now,
+                user_id=user_id,
+                action=action.value,
+                target=target[:AUDIT_TARGET],
+                outcome=outcome.value,
+                count=count,
             )
-        )  # fmt: skip
+        )
 
 
 async def audit_log(db: Database, limit: int = 20) -> list[AuditEntry]:

@@ -21,13 +21,7 @@ CHUNK = 100_000
 
 
 async def put_item(
-    db: Database,
-    *,
-    kind: str,
-    key: str,
-    priority: Priority,
-    payload: Payload,
-    now: dt.datetime,
+    db: Database, *, kind: str, key: str, priority: Priority, payload: Payload, now: dt.datetime
 ) -> int:
     """The item with `key`, created with `payload` if new (a second call changes nothing)."""
     async with db.transaction() as s:
@@ -74,11 +68,17 @@ async def add(
                     added += int(result.rowcount)
                 continue
             rows = [
-                {"item_id": item_id, "chat_id": chat_id, "priority": int(priority),
-                 "state": DeliveryState.PENDING.value, "silent": silent, "attempts": 0,
-                 "next_attempt": now}
+                {
+                    "item_id": item_id,
+                    "chat_id": chat_id,
+                    "priority": int(priority),
+                    "state": DeliveryState.PENDING.value,
+                    "silent": silent,
+                    "attempts": 0,
+                    "next_attempt": now,
+                }
                 for chat_id, silent in chunk
-            ]  # fmt: skip
+            ]
             inserted = await s.execute(insert_ignoring(s, DeliveryRow.__table__), rows)
             added += int(inserted.rowcount)  # type: ignore[attr-defined]
         if threads:  # few chats route to topics: set them after the bulk insert
@@ -105,9 +105,16 @@ async def pending(
     async with db.transaction() as s:
         rows = await s.execute(
             select(
-                DeliveryRow.id, DeliveryRow.item_id, DeliveryRow.chat_id, ChatRow.type,
-                ChatRow.language, DeliveryRow.silent, DeliveryRow.attempts,
-                DeliveryRow.next_attempt, DeliveryRow.target_ids, DeliveryRow.thread_id,
+                DeliveryRow.id,
+                DeliveryRow.item_id,
+                DeliveryRow.chat_id,
+                ChatRow.type,
+                ChatRow.language,
+                DeliveryRow.silent,
+                DeliveryRow.attempts,
+                DeliveryRow.next_attempt,
+                DeliveryRow.target_ids,
+                DeliveryRow.thread_id,
             )
             .join(ChatRow, ChatRow.id == DeliveryRow.chat_id)
             .where(
@@ -117,16 +124,23 @@ async def pending(
             )
             .order_by(DeliveryRow.id)
             .limit(limit)
-        )  # fmt: skip
+        )
         return [
             Pending(
-                id=r.id, item_id=r.item_id, chat_id=r.chat_id, chat_type=ChatType(r.type),
-                language=r.language, priority=priority, silent=r.silent, attempts=r.attempts,
-                next_attempt=r.next_attempt, target_ids=tuple(r.target_ids or ()),
+                id=r.id,
+                item_id=r.item_id,
+                chat_id=r.chat_id,
+                chat_type=ChatType(r.type),
+                language=r.language,
+                priority=priority,
+                silent=r.silent,
+                attempts=r.attempts,
+                next_attempt=r.next_attempt,
+                target_ids=tuple(r.target_ids or ()),
                 thread_id=r.thread_id,
             )
             for r in rows.all()
-        ]  # fmt: skip
+        ]
 
 
 async def record(db: Database, results: Sequence[Result]) -> None:

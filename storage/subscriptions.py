@@ -137,8 +137,12 @@ async def instant_recipients(db: Database, slugs: Sequence[str]) -> list[Recipie
     async with db.transaction() as s:
         rows = await s.execute(
             select(
-                ChatRow.id, ChatRow.timezone, ChatRow.quiet_start, ChatRow.quiet_end,
-                SubscriptionRow.thread_id, SectionRow.slug,
+                ChatRow.id,
+                ChatRow.timezone,
+                ChatRow.quiet_start,
+                ChatRow.quiet_end,
+                SubscriptionRow.thread_id,
+                SectionRow.slug,
             )
             .join(SubscriptionRow, SubscriptionRow.chat_id == ChatRow.id)
             .join(SectionRow, SectionRow.id == SubscriptionRow.section_id)
@@ -148,7 +152,7 @@ async def instant_recipients(db: Database, slugs: Sequence[str]) -> list[Recipie
                 SubscriptionRow.mode == Mode.INSTANT.value,
                 ChatRow.status == "active",
             )
-        )  # fmt: skip
+        )
         order = {slug: i for i, slug in enumerate(slugs)}
         chosen: dict[int, tuple[int, Recipient]] = {}
         for chat_id, zone, start, end, thread, slug in rows.all():

@@ -68,10 +68,7 @@ async def running(config: Config) -> AsyncIterator[visnyk_app.VisnykApp]:
         assert app.post_init is not None
         await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=1,
-            allowed_updates=list(visnyk_app.ALLOWED_UPDATES),
-        )
+        await app.updater.start_polling(timeout=1, allowed_updates=list(visnyk_app.ALLOWED_UPDATES))
         await app.start()
         try:
             yield app

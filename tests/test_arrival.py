@@ -65,9 +65,7 @@ async def subscribed_by_button(reader: Conversation, title: str) -> BotMessage:
     return await reader.next_message()
 
 
-async def test_a_section_tapped_in_sections_shows_its_latest_and_the_next_digest(
-    kit: Kit,
-) -> None:
+async def test_a_section_tapped_in_sections_shows_its_latest_and_the_next_digest(kit: Kit) -> None:
     await newsroom(kit)
     reader = kit.reader()
     look = await subscribed_by_button(reader, "Світ")

@@ -12,8 +12,9 @@ import pytest
 
 from bot import pipeline
 from storage import articles, broadcasts, chats, editors, outbox
+from storage.codes import AuditOutcome
 from storage.errors import StorageError
-from storage.types import AuditOutcome, BroadcastState, ChatStatus
+from storage.types import BroadcastState, ChatStatus
 from tests.delivery_kit import audience, story
 from tests.fakes.people import Conversation
 from tests.fakes.telegram import BotMessage, FakeTelegram

@@ -104,9 +104,14 @@ async def compose(
         return []
     followed = [s for s in sections if s.slug in modes]
     return digest(
-        catalogs.get(language), language, chosen, followed, now=now, zone=ZoneInfo(zone),
+        catalogs.get(language),
+        language,
+        chosen,
+        followed,
+        now=now,
+        zone=ZoneInfo(zone),
         max_items=config.digest.max_items,
-    )  # fmt: skip
+    )
 
 
 async def plan(
@@ -125,8 +130,7 @@ async def plan(
         done = await _plan_batch(
             db, catalogs, config, sections, due, now=now, composed=composed, items=items
         )
-        total = DigestPlan(total.chats + done.chats, len(items),
-                           total.deliveries + done.deliveries)  # fmt: skip
+        total = DigestPlan(total.chats + done.chats, len(items), total.deliveries + done.deliveries)
         if len(due) < BATCH:
             log.info("digests planned chats=%d digests=%d", total.chats, total.digests)
             return total
@@ -159,9 +163,17 @@ async def _plan_batch(
     for key, members in groups.items():
         if key not in composed:
             composed[key] = await compose(
-                db, catalogs, config, sections, modes=dict(key.modes), language=key.language,
-                zone=key.zone, since=key.since, now=now, found_cache=found,
-            )  # fmt: skip
+                db,
+                catalogs,
+                config,
+                sections,
+                modes=dict(key.modes),
+                language=key.language,
+                zone=key.zone,
+                since=key.since,
+                now=now,
+                found_cache=found,
+            )
         messages = composed[key]
         if messages:
             item_id = items.get(key)
@@ -169,16 +181,24 @@ async def _plan_batch(
                 # The same group and slot make the same key: planning twice enqueues once.
                 digest_key = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()
                 item_id = items[key] = await outbox.put_item(
-                    db, kind="digest", key=f"digest:{digest_key[:20]}", priority=Priority.DIGEST,
-                    payload=Payload({key.language: tuple(Body(m) for m in messages)}), now=now,
-                )  # fmt: skip
+                    db,
+                    kind="digest",
+                    key=f"digest:{digest_key[:20]}",
+                    priority=Priority.DIGEST,
+                    payload=Payload({key.language: tuple(Body(m) for m in messages)}),
+                    now=now,
+                )
             deliveries += await outbox.add(
                 db, item_id, Priority.DIGEST, [(c.id, False) for c in members], now
             )
         for chat in members:
             # Chats on the same schedule share their next time: compute it once.
-            rule = (chat.digest_enabled, _zone(chat, config), _times(chat, config),
-                    chat.weekdays_only)  # fmt: skip
+            rule = (
+                chat.digest_enabled,
+                _zone(chat, config),
+                _times(chat, config),
+                chat.weekdays_only,
+            )
             if rule not in nexts:
                 nexts[rule] = upcoming(chat, config, now)
             schedule.append((chat.id, nexts[rule], now if messages else None))

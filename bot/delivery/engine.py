@@ -333,9 +333,12 @@ class Engine:
                 sent_ids.append(answer.message_id)
         self.stats.sent += 1
         return Result(
-            row.id, DeliveryState.SENT, row.attempts + 1, message_ids=tuple(sent_ids),
+            row.id,
+            DeliveryState.SENT,
+            row.attempts + 1,
+            message_ids=tuple(sent_ids),
             sent_at=self.now(),
-        )  # fmt: skip
+        )
 
     async def _trouble(self, row: Pending, answer: Answer, message: dict[str, Any]) -> Result:
         verdict, attempts = answer.verdict, row.attempts + 1
@@ -361,11 +364,20 @@ class Engine:
         if verdict is Verdict.TRANSIENT and attempts < MAX_ATTEMPTS:
             self.stats.retried += 1
             later = self.now() + dt.timedelta(seconds=BACKOFF * 2 ** (attempts - 1))
-            return Result(row.id, DeliveryState.PENDING, attempts, next_attempt=later,
-                          error=answer.description)  # fmt: skip
+            return Result(
+                row.id,
+                DeliveryState.PENDING,
+                attempts,
+                next_attempt=later,
+                error=answer.description,
+            )
         if verdict is Verdict.BROKEN:
-            log.error("message refused as malformed chat=%s error=%s text=%r",
-                      row.chat_id, answer.description, message.get("text"))  # fmt: skip
+            log.error(
+                "message refused as malformed chat=%s error=%s text=%r",
+                row.chat_id,
+                answer.description,
+                message.get("text"),
+            )
         else:
             log.warning("delivery failed chat=%s error=%s", row.chat_id, answer.description)
         self.stats.failed += 1

@@ -141,17 +141,26 @@ class HttpPool:
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.timeout):
             _, connection = await loop.create_connection(
-                _Connection, self.host, self.port, ssl=self._ssl,
+                _Connection,
+                self.host,
+                self.port,
+                ssl=self._ssl,
                 server_hostname=self.host if self.secure else None,
-            )  # fmt: skip
+            )
         return connection
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         """POST `body` (JSON) to prefix + `path`; the status and the body of the answer."""
         request = (
-            b"POST " + (self.prefix + path).encode() + b" HTTP/1.1\r\n" + self._head
-            + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-        )  # fmt: skip
+            b"POST "
+            + (self.prefix + path).encode()
+            + b" HTTP/1.1\r\n"
+            + self._head
+            + b"Content-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
         async with self._slots:
             for attempt in range(2):  # a kept-alive connection the server closed: once more
                 connection = None

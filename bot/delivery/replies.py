@@ -24,10 +24,17 @@ log = logging.getLogger(__name__)
 # Calls that put, change or remove a message: what Telegram's flood limits count.
 COUNTED = frozenset(
     {
-        "sendMessage", "editMessageText", "editMessageReplyMarkup", "editMessageCaption",
-        "deleteMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage",
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+        "deleteMessage",
+        "sendPhoto",
+        "sendDocument",
+        "copyMessage",
+        "forwardMessage",
     }
-)  # fmt: skip
+)
 MAX_RETRIES = 2
 MAX_WAIT = 60.0  # a reply Telegram holds back longer than this is given up (and logged)
 

@@ -25,9 +25,14 @@ def payload(
     out: dict[str, tuple[Body, ...]] = {}
     for lang in LANGUAGES:
         text, preview = news.card(
-            catalogs.get(lang), lang, article, by_slug, now=now, zone=ZoneInfo("UTC"),
+            catalogs.get(lang),
+            lang,
+            article,
+            by_slug,
+            now=now,
+            zone=ZoneInfo("UTC"),
             with_time=False,
-        )  # fmt: skip
+        )
         out[lang] = (Body(text, preview.to_dict()),)
     return Payload(out)
 
@@ -53,14 +58,22 @@ async def post(
         if not recipients:
             continue
         item_id = await outbox.put_item(
-            db, kind="story", key=f"story:{article.id}", priority=Priority.STORY,
-            payload=payload(catalogs, article, sections, now), now=now,
-        )  # fmt: skip
+            db,
+            kind="story",
+            key=f"story:{article.id}",
+            priority=Priority.STORY,
+            payload=payload(catalogs, article, sections, now),
+            now=now,
+        )
         chosen = [
-            (r.chat_id, in_quiet_hours(now, ZoneInfo(r.timezone or default_zone),
-                                       r.quiet_start, r.quiet_end))
+            (
+                r.chat_id,
+                in_quiet_hours(
+                    now, ZoneInfo(r.timezone or default_zone), r.quiet_start, r.quiet_end
+                ),
+            )
             for r in recipients
-        ]  # fmt: skip
+        ]
         threads = {r.chat_id: r.thread_id for r in recipients if r.thread_id is not None}
         added += await outbox.add(db, item_id, Priority.STORY, chosen, now, threads=threads)
     if added:

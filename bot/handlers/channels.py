@@ -16,7 +16,7 @@ from bot.handlers.common import ADMIN_STATUSES, reply, reply_all
 from bot.newsroom import channels, drafts
 from bot.render import channels as view
 from bot.render import flashes as flashes_view
-from storage.types import AuditOutcome, ChannelProblem, EditorAction
+from storage.codes import AuditOutcome, ChannelProblem, EditorAction
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,16 @@ async def digest_now(update: Update, context: Context) -> None:
         return
     now = runtime.now()
     messages = await digests.compose(
-        context.db, runtime.catalogs, runtime.config, runtime.sections, modes=modes,
-        language=chat.language, zone=chat.timezone or runtime.config.digest.timezone,
-        since=chat.digest_since or now - digests.FIRST_DIGEST_REACH, now=now,
-    )  # fmt: skip
+        context.db,
+        runtime.catalogs,
+        runtime.config,
+        runtime.sections,
+        modes=modes,
+        language=chat.language,
+        zone=chat.timezone or runtime.config.digest.timezone,
+        since=chat.digest_since or now - digests.FIRST_DIGEST_REACH,
+        now=now,
+    )
     if not messages:
         await reply(update, settings.no_digest(t))
     for text in messages:
@@ -65,13 +71,23 @@ async def _save(
     timezone: str | None,
 ) -> Chat:
     """Store the schedule and move the next digest to match it."""
-    wanted = replace(chat, digest_times=times, digest_enabled=enabled,
-                     weekdays_only=weekdays_only, timezone=timezone)  # fmt: skip
+    wanted = replace(
+        chat,
+        digest_times=times,
+        digest_enabled=enabled,
+        weekdays_only=weekdays_only,
+        timezone=timezone,
+    )
     upcoming = digests.upcoming(wanted, context.runtime.config, context.runtime.now())
     return await chats.set_digest(
-        context.db, chat.id, times=times, enabled=enabled, weekdays_only=weekdays_only,
-        timezone=timezone, next_digest_at=upcoming,
-    )  # fmt: skip
+        context.db,
+        chat.id,
+        times=times,
+        enabled=enabled,
+        weekdays_only=weekdays_only,
+        timezone=timezone,
+        next_digest_at=upcoming,
+    )
 
 
 async def schedule(update: Update, context: Context) -> None:
@@ -100,8 +116,9 @@ async def schedule(update: Update, context: Context) -> None:
             await reply(update, settings.schedule_usage(t))
             return
         times, enabled = parsed, True
-    chat = await _save(context, chat, times=times, enabled=enabled, weekdays_only=weekdays,
-                       timezone=chat.timezone)  # fmt: skip
+    chat = await _save(
+        context, chat, times=times, enabled=enabled, weekdays_only=weekdays, timezone=chat.timezone
+    )
     await reply(update, "✅ " + _show(context, chat))
 
 
@@ -121,8 +138,14 @@ async def timezone(update: Update, context: Context) -> None:
     if not await may_change(update, context, chat):
         await reply(update, render.admins_only(t))
         return
-    await _save(context, chat, times=chat.digest_times, enabled=chat.digest_enabled,
-                weekdays_only=chat.weekdays_only, timezone=zone)  # fmt: skip
+    await _save(
+        context,
+        chat,
+        times=chat.digest_times,
+        enabled=chat.digest_enabled,
+        weekdays_only=chat.weekdays_only,
+        timezone=zone,
+    )
     await reply(update, settings.timezone_set(t, zone, now))
 
 

@@ -18,7 +18,7 @@ from bot.newsroom import rights
 from bot.render import editors as view
 from bot.render import help as help_view
 from storage import editors as stored_editors
-from storage.types import AuditOutcome, EditorAction
+from storage.codes import AuditOutcome, EditorAction
 
 log = logging.getLogger(__name__)
 

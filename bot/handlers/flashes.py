@@ -18,14 +18,8 @@ from bot.render import flashes as view
 from storage import broadcasts as stored_broadcasts
 from storage import editors as stored_editors
 from storage import outbox
-from storage.types import (
-    AuditOutcome,
-    Broadcast,
-    BroadcastKind,
-    EditorAction,
-    Payload,
-    Section,
-)
+from storage.codes import AuditOutcome, EditorAction
+from storage.types import Broadcast, BroadcastKind, Payload, Section
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +52,14 @@ async def breaking(update: Update, context: Context, editor: gate.Editor) -> Non
         await reply(update, hint)
         return
     await _preview(
-        update, context, editor, BroadcastKind.FLASH, flashes.payload(runtime, draft),
-        sections=draft.sections, action=EditorAction.BREAKING,
-    )  # fmt: skip
+        update,
+        context,
+        editor,
+        BroadcastKind.FLASH,
+        flashes.payload(runtime, draft),
+        sections=draft.sections,
+        action=EditorAction.BREAKING,
+    )
 
 
 @gate.editors_only(EditorAction.POST)
@@ -89,16 +88,27 @@ async def post(update: Update, context: Context, editor: gate.Editor) -> None:
         return
     payload = flashes.story_payload(runtime, url, page, sections)
     await _preview(
-        update, context, editor, BroadcastKind.FLASH, payload, sections=sections,
+        update,
+        context,
+        editor,
+        BroadcastKind.FLASH,
+        payload,
+        sections=sections,
         action=EditorAction.POST,
-    )  # fmt: skip
+    )
 
 
 async def _preview(
-    update: Update, context: Context, editor: gate.Editor, kind: BroadcastKind,
-    payload: Payload, *, action: EditorAction,
-    sections: tuple[Section, ...] | None = None, flash: Broadcast | None = None,
-) -> None:  # fmt: skip
+    update: Update,
+    context: Context,
+    editor: gate.Editor,
+    kind: BroadcastKind,
+    payload: Payload,
+    *,
+    action: EditorAction,
+    sections: tuple[Section, ...] | None = None,
+    flash: Broadcast | None = None,
+) -> None:
     """Show the message as its readers will see it, whom it reaches, and the buttons."""
     t, lang = editor.t, editor.lang
     runtime = context.runtime
@@ -114,10 +124,15 @@ async def _preview(
     else:
         count = await flashes.reached(runtime, flash)
     broadcast = await stored_broadcasts.create(
-        runtime.db, kind=kind, editor_id=editor.user_id, payload=payload,
+        runtime.db,
+        kind=kind,
+        editor_id=editor.user_id,
+        payload=payload,
         sections=None if sections is None else [s.slug for s in sections],
-        of_id=of, total=count, now=runtime.now(),
-    )  # fmt: skip
+        of_id=of,
+        total=count,
+        now=runtime.now(),
+    )
     message = update.effective_message
     assert message is not None
     await message.reply_text(**payload.messages(lang)[0].params())
@@ -192,9 +207,15 @@ async def _ask_recall(
     flash_id = flash.id
     count = await flashes.reached(runtime, flash)
     broadcast = await stored_broadcasts.create(
-        runtime.db, kind=BroadcastKind.RECALL, editor_id=editor.user_id, payload=Payload({}),
-        sections=None, of_id=flash_id, total=count, now=runtime.now(),
-    )  # fmt: skip
+        runtime.db,
+        kind=BroadcastKind.RECALL,
+        editor_id=editor.user_id,
+        payload=Payload({}),
+        sections=None,
+        of_id=flash_id,
+        total=count,
+        now=runtime.now(),
+    )
     text, markup = view.follow_up_controls(t, broadcast, count)
     message = update.effective_message
     assert message is not None

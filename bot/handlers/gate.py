@@ -21,7 +21,7 @@ from bot.i18n import Translator
 from bot.newsroom import rights
 from bot.render import editors as view
 from storage import editors as stored_editors
-from storage.types import AuditOutcome, EditorAction, GateRefusal
+from storage.codes import AuditOutcome, EditorAction, GateRefusal
 
 log = logging.getLogger(__name__)
 

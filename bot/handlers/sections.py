@@ -98,9 +98,13 @@ async def instant(update: Update, context: Context) -> None:
     await subscriptions.set_mode(context.db, chat.id, tap.slug, Mode.INSTANT)
     await query.answer(render.mode_set(t, section, chat.language, Mode.INSTANT))
     redrawn = first_minutes.switched(
-        t, chat.language, section, arrival.message_html(query.message),
-        markup=getattr(query.message, "reply_markup", None), data=query.data or "",
-    )  # fmt: skip
+        t,
+        chat.language,
+        section,
+        arrival.message_html(query.message),
+        markup=getattr(query.message, "reply_markup", None),
+        data=query.data or "",
+    )
     if redrawn is not None:
         await edit(query, *redrawn)
 
@@ -169,9 +173,13 @@ async def topic(update: Update, context: Context) -> None:
 
 
 MODE_WORDS = {
-    "instant": Mode.INSTANT, "instantly": Mode.INSTANT, "одразу": Mode.INSTANT,
-    "миттєво": Mode.INSTANT, "digest": Mode.DIGEST, "дайджест": Mode.DIGEST,
-}  # fmt: skip
+    "instant": Mode.INSTANT,
+    "instantly": Mode.INSTANT,
+    "одразу": Mode.INSTANT,
+    "миттєво": Mode.INSTANT,
+    "digest": Mode.DIGEST,
+    "дайджест": Mode.DIGEST,
+}
 
 
 async def _change(update: Update, context: Context, *, follow: bool) -> None:

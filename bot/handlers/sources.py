@@ -16,10 +16,7 @@ from bot.newsroom import rights, sources
 from bot.render import sources as view
 from storage import editors as stored_editors
 from storage import feeds
-from storage.types import (
-    AuditOutcome,
-    EditorAction,
-)
+from storage.codes import AuditOutcome, EditorAction
 
 log = logging.getLogger(__name__)
 

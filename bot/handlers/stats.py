@@ -15,9 +15,7 @@ from bot.handlers.common import reply_all
 from bot.render import stats as view
 from storage import stats as stored_stats
 from storage import subscriptions
-from storage.types import (
-    EditorAction,
-)
+from storage.codes import EditorAction
 
 log = logging.getLogger(__name__)
 

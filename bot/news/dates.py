@@ -17,9 +17,20 @@ EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)  # no news site published befo
 _BAD = (ValueError, OverflowError, TypeError, IndexError)
 
 _MONTH_STEMS = {
-    "січ": 1, "лют": 2, "бер": 3, "кві": 4, "кв": 4, "тра": 5, "чер": 6, "лип": 7,
-    "сер": 8, "вер": 9, "жов": 10, "лис": 11, "гру": 12,
-}  # fmt: skip
+    "січ": 1,
+    "лют": 2,
+    "бер": 3,
+    "кві": 4,
+    "кв": 4,
+    "тра": 5,
+    "чер": 6,
+    "лип": 7,
+    "сер": 8,
+    "вер": 9,
+    "жов": 10,
+    "лис": 11,
+    "гру": 12,
+}
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = r"(?:пн|вт|ср|чт|пт|сб|нд|понеділок|вівторок|середа|четвер|п'ятниця|субота|неділя)"
 _TZ = r"(?P<tz>[+-]\d{2}:?\d{2}|z|utc|gmt)?"
@@ -59,9 +70,14 @@ def _offset(tz: str | None, default: dt.tzinfo) -> dt.tzinfo:
 
 def _build(m: re.Match[str], month: int, default: dt.tzinfo) -> dt.datetime:
     return dt.datetime(
-        int(m["y"]), month, int(m["d"]), int(m["h"] or 0), int(m["mi"] or 0), int(m["s"] or 0),
+        int(m["y"]),
+        month,
+        int(m["d"]),
+        int(m["h"] or 0),
+        int(m["mi"] or 0),
+        int(m["s"] or 0),
         tzinfo=_offset(m["tz"], default),
-    )  # fmt: skip
+    )
 
 
 def _plausible(when: dt.datetime | None) -> dt.datetime | None:

@@ -10,11 +10,33 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 # Query parameters that say how a reader arrived, not what they read.
 TRACKING = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid",
-        "mc_eid", "_hsenc", "_hsmi", "_ga", "_gl", "twclid", "ttclid", "li_fat_id", "ref_src",
-        "utm", "at_medium", "at_campaign", "cmpid", "ocid", "rss", "from",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "_ga",
+        "_gl",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "ref_src",
+        "utm",
+        "at_medium",
+        "at_campaign",
+        "cmpid",
+        "ocid",
+        "rss",
+        "from",
     }
-)  # fmt: skip
+)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

@@ -67,12 +67,7 @@ class ParsedFeed:
 
 
 def parse_feed(
-    body: bytes,
-    *,
-    url: str,
-    content_type: str | None,
-    timezone: ZoneInfo,
-    limit: int | None = None,
+    body: bytes, *, url: str, content_type: str | None, timezone: ZoneInfo, limit: int | None = None
 ) -> ParsedFeed:
     """Items of the feed in `body` (the first `limit` of them), or NotAFeed."""
     headers = {"content-location": url}
@@ -128,9 +123,11 @@ def _parse(body: bytes, headers: dict[str, str]) -> tuple[Any, str | None]:
     # A stream, never bytes: feedparser first tries bytes as a file name to open, so a body
     # of "/etc/passwd" would have been that file, parsed.
     parsed = feedparser.parse(
-        io.BytesIO(defused), response_headers=headers, sanitize_html=False,
+        io.BytesIO(defused),
+        response_headers=headers,
+        sanitize_html=False,
         resolve_relative_uris=False,
-    )  # fmt: skip
+    )
     return parsed, _problem(parsed) or _problem(converted)
 
 

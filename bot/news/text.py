@@ -15,8 +15,28 @@ import re
 import lxml.etree  # type: ignore[import-untyped]
 
 _SKIP = ("script", "style", "noscript", "iframe", "object", "template", "svg", "head")
-_BLOCK = ("p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
-          "blockquote", "figure", "figcaption", "section", "article", "table", "hr")  # fmt: skip
+_BLOCK = (
+    "p",
+    "br",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "blockquote",
+    "figure",
+    "figcaption",
+    "section",
+    "article",
+    "table",
+    "hr",
+)
 # C0 controls but tab, LF and CR; DEL and the C1 controls; lone surrogates; U+FFFE, U+FFFF.
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _TAG = re.compile(r"<[^<>]*>")

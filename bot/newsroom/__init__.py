@@ -11,7 +11,7 @@ transaction, and returns typed results for rendering; handlers (bot/handlers/) o
 
 from __future__ import annotations
 
-from storage.types import ChangeRefusal, PreviewRefusal
+from storage.codes import ChangeRefusal, PreviewRefusal
 
 
 class PreviewRefused(Exception):

@@ -6,12 +6,7 @@ from collections.abc import Sequence
 
 from bot.runtime import Runtime
 from storage import chats, subscriptions
-from storage.types import (
-    ChatStatus,
-    ChatType,
-    Mode,
-    Section,
-)
+from storage.types import ChatStatus, ChatType, Mode, Section
 
 
 async def add_channel(

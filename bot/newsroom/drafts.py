@@ -15,10 +15,7 @@ from bot import urls
 from bot.callbacks import number
 from bot.render import MAX_TEXT, visible_length
 from bot.render.entities import Entity, python_index, to_html, utf16_offset
-from storage.types import (
-    Payload,
-    Section,
-)
+from storage.types import Payload, Section
 
 _TAG = re.compile(r"#([\w-]+)(?:\s+|$)")
 

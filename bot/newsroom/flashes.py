@@ -23,14 +23,13 @@ from bot.runtime import Runtime
 from storage import broadcasts as stored_broadcasts
 from storage import editors as stored_editors
 from storage import outbox, subscriptions
+from storage.codes import AuditOutcome, EditorAction
 from storage.types import (
     Article,
-    AuditOutcome,
     Broadcast,
     BroadcastKind,
     BroadcastState,
     DeliveryState,
-    EditorAction,
     Operation,
     Payload,
     Priority,
@@ -62,10 +61,17 @@ def story_payload(
     """An article fetched by /post as a story card, in every language, as story posts look."""
     now = runtime.now()
     article = Article(
-        id=0, url=url, title=page.title, summary=page_summary(page) or "",
-        image_url=page.image, author=None, language="uk", published=now, first_seen=now,
+        id=0,
+        url=url,
+        title=page.title,
+        summary=page_summary(page) or "",
+        image_url=page.image,
+        author=None,
+        language="uk",
+        published=now,
+        first_seen=now,
         sections=tuple(s.slug for s in sections or ()),
-    )  # fmt: skip
+    )
     return stories.payload(runtime.catalogs, article, runtime.sections, now)
 
 
@@ -127,9 +133,13 @@ async def _enqueue(
         raise PreviewRefused(AuditOutcome.ALREADY_SENT)
     if broadcast.kind is BroadcastKind.FLASH:
         item = await outbox.put_item(
-            runtime.db, kind="flash", key=f"flash:{broadcast.id}", priority=Priority.BREAKING,
-            payload=broadcast.payload, now=now,
-        )  # fmt: skip
+            runtime.db,
+            kind="flash",
+            key=f"flash:{broadcast.id}",
+            priority=Priority.BREAKING,
+            payload=broadcast.payload,
+            now=now,
+        )
         slugs = None if broadcast.sections is None else list(broadcast.sections)
         reached = await subscriptions.recipients(runtime.db, slugs)
         total = await outbox.add(
@@ -141,15 +151,23 @@ async def _enqueue(
         assert original.item_id is not None
         op = Operation.DELETE if broadcast.kind is BroadcastKind.RECALL else Operation.EDIT
         item = await outbox.put_item(
-            runtime.db, kind=broadcast.kind.value, key=f"flash:{broadcast.id}",
-            priority=Priority.BREAKING, payload=replace(broadcast.payload, op=op), now=now,
-        )  # fmt: skip
+            runtime.db,
+            kind=broadcast.kind.value,
+            key=f"flash:{broadcast.id}",
+            priority=Priority.BREAKING,
+            payload=replace(broadcast.payload, op=op),
+            now=now,
+        )
         total = await stored_broadcasts.enqueue_follow_up(runtime.db, item, original.item_id, now)
     await stored_broadcasts.attach(runtime.db, broadcast.id, item, total)
     return replace(
-        broadcast, state=BroadcastState.SENDING, silent=silent, started=now, item_id=item,
+        broadcast,
+        state=BroadcastState.SENDING,
+        silent=silent,
+        started=now,
+        item_id=item,
         total=total,
-    )  # fmt: skip
+    )
 
 
 async def cancel(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
@@ -211,9 +229,8 @@ async def report(runtime: Runtime, bot: ExtBot[None]) -> None:
             text = view.progress(runtime.catalogs.get(language), broadcast, counts, now=now)
             try:
                 await bot.edit_message_text(
-                    text, chat_id=broadcast.report_chat_id,
-                    message_id=broadcast.report_message_id,
-                )  # fmt: skip
+                    text, chat_id=broadcast.report_chat_id, message_id=broadcast.report_message_id
+                )
             except BadRequest as e:
                 if "not modified" not in str(e).lower():
                     log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)

@@ -144,13 +144,7 @@ def first_look(
 
 
 def switched(
-    t: Translator,
-    lang: str,
-    section: Section,
-    text_html: str | None,
-    *,
-    markup: Markup,
-    data: str,
+    t: Translator, lang: str, section: Section, text_html: str | None, *, markup: Markup, data: str
 ) -> View | None:
     """A first look after a tap on its button `data`: the button gone, a line saying that the
     section's stories now come as they are published (left out if it would not fit). None

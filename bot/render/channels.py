@@ -7,11 +7,8 @@ from typing import assert_never
 
 from bot.i18n import Translator
 from bot.render import cut, esc, split
-from storage.types import (
-    AuditOutcome,
-    ChannelProblem,
-    Section,
-)
+from storage.codes import AuditOutcome, ChannelProblem
+from storage.types import Section
 
 
 def channel_usage(t: Translator) -> str:

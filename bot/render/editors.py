@@ -10,13 +10,8 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 from bot.render import esc, split, stamp
-from storage.types import (
-    AuditEntry,
-    AuditOutcome,
-    EditorAction,
-    GateRefusal,
-    Stranger,
-)
+from storage.codes import AuditOutcome, EditorAction, GateRefusal
+from storage.types import AuditEntry, Stranger
 
 
 def audit_list(
@@ -94,10 +89,15 @@ def _outcome(t: Translator, code: str, count: int | None) -> str:
 
 _COUNTED = frozenset(
     {
-        AuditOutcome.TOO_LONG, AuditOutcome.PREVIEW, AuditOutcome.SENT, AuditOutcome.SENT_SILENTLY,
-        AuditOutcome.RECALL_CONFIRMED, AuditOutcome.CORRECTION_CONFIRMED, AuditOutcome.FETCHED,
+        AuditOutcome.TOO_LONG,
+        AuditOutcome.PREVIEW,
+        AuditOutcome.SENT,
+        AuditOutcome.SENT_SILENTLY,
+        AuditOutcome.RECALL_CONFIRMED,
+        AuditOutcome.CORRECTION_CONFIRMED,
+        AuditOutcome.FETCHED,
     }
-)  # fmt: skip
+)
 
 
 def _counted(t: Translator, outcome: AuditOutcome, n: int) -> str:
@@ -181,10 +181,14 @@ def _said(t: Translator, outcome: AuditOutcome) -> str:  # noqa: PLR0911, PLR091
         case AuditOutcome.ABSENT:
             return t.gettext("was not there")
         case (
-            AuditOutcome.TOO_LONG | AuditOutcome.PREVIEW | AuditOutcome.SENT
-            | AuditOutcome.SENT_SILENTLY | AuditOutcome.RECALL_CONFIRMED
-            | AuditOutcome.CORRECTION_CONFIRMED | AuditOutcome.FETCHED
-        ):  # fmt: skip
+            AuditOutcome.TOO_LONG
+            | AuditOutcome.PREVIEW
+            | AuditOutcome.SENT
+            | AuditOutcome.SENT_SILENTLY
+            | AuditOutcome.RECALL_CONFIRMED
+            | AuditOutcome.CORRECTION_CONFIRMED
+            | AuditOutcome.FETCHED
+        ):
             return _counted(t, outcome, 0)
     assert_never(outcome)
 

@@ -15,16 +15,8 @@ from bot import urls
 from bot.callbacks import FlashAction, FlashTap, encode
 from bot.i18n import Translator
 from bot.render import View, esc, split, stamp
-from storage.types import (
-    AuditOutcome,
-    Body,
-    Broadcast,
-    BroadcastKind,
-    ChangeRefusal,
-    DeliveryState,
-    PreviewRefusal,
-    Section,
-)
+from storage.codes import AuditOutcome, ChangeRefusal, PreviewRefusal
+from storage.types import Body, Broadcast, BroadcastKind, DeliveryState, Section
 
 BAR = 12  # cells in the progress bar
 
@@ -134,11 +126,7 @@ def _duration(t: Translator, seconds: float) -> str:
 
 
 def progress(
-    t: Translator,
-    broadcast: Broadcast,
-    counts: Mapping[DeliveryState, int],
-    *,
-    now: dt.datetime,
+    t: Translator, broadcast: Broadcast, counts: Mapping[DeliveryState, int], *, now: dt.datetime
 ) -> str:
     """The live report: where the deliveries stand, a bar, an ETA; the totals when done."""
     sent, failed = counts[DeliveryState.SENT], counts[DeliveryState.FAILED]

@@ -11,9 +11,7 @@ from bot.callbacks import FetchTap, encode
 from bot.i18n import Translator
 from bot.news.report import FeedReport
 from bot.render import Markup, cut, esc, split, stamp
-from storage.types import (
-    Feed,
-)
+from storage.types import Feed
 
 
 def sources_view(t: Translator, feeds: Sequence[Feed], zone: ZoneInfo) -> tuple[list[str], Markup]:

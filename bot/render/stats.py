@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
 from bot.render import esc, split
-from storage.types import (
-    Section,
-)
+from storage.types import Section
 
 if TYPE_CHECKING:
     from bot.stats import Audience

@@ -73,11 +73,7 @@ class People:
         self, chat: dict[str, Any], user: dict[str, Any] | None, text: str, **extra: Any
     ) -> None:
         message: dict[str, Any] = (
-            {
-                "message_id": next(self._message_ids),
-                "date": int(time.time()),
-                "chat": chat,
-            }
+            {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat}
             | ({"text": text} if text else {})
             | extra
         )
