@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from telegram import BotCommandScopeChat, MessageOriginUser, Update
 from telegram.error import TelegramError
@@ -33,7 +32,7 @@ async def audit(update: Update, context: Context, editor: gate.Editor) -> None:
     entries = await stored_editors.audit_log(context.db, 20)
     week_ago = runtime.now() - dt.timedelta(days=7)
     strangers, people, attempts = await stored_editors.strangers(context.db, week_ago)
-    zone = ZoneInfo(runtime.config.digest.timezone)
+    zone = rights.zone(runtime)
     await reply_all(
         update, view.audit_list(t, entries, zone, strangers, people=people, attempts=attempts)
     )

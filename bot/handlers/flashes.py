@@ -4,7 +4,6 @@ Send, Send without sound or Cancel), /recall and /correct of a sent flash, /broa
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from telegram import Update
 
@@ -273,5 +272,5 @@ async def broadcasts(update: Update, context: Context, editor: gate.Editor) -> N
     for b in await stored_broadcasts.recent(runtime.db, BroadcastKind.FLASH):
         assert b.item_id is not None
         items.append((b, await outbox.counts(runtime.db, b.item_id)))
-    zone = ZoneInfo(runtime.config.digest.timezone)
+    zone = rights.zone(runtime)
     await reply_all(update, view.broadcasts_list(t, items, zone, runtime.sections, lang))

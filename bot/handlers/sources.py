@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from telegram import Update
 
@@ -26,9 +25,7 @@ async def health(update: Update, context: Context, editor: gate.Editor) -> None:
     """/sources: each feed's health, with a "Fetch now" button."""
     t = editor.t
     runtime = context.runtime
-    texts, markup = view.sources_view(
-        t, await feeds.listed(runtime.db), ZoneInfo(runtime.config.ingest.timezone)
-    )
+    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(runtime))
     await reply_all(update, texts, markup)
 
 
@@ -62,7 +59,5 @@ async def fetch_tap(update: Update, context: Context) -> None:
         runtime.db, user_id, EditorAction.FETCH, "", AuditOutcome.FETCHED, runtime.now(), fresh
     )
     await reply_all(update, view.fetched(t, reports))
-    texts, markup = view.sources_view(
-        t, await feeds.listed(runtime.db), ZoneInfo(runtime.config.ingest.timezone)
-    )
+    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(runtime))
     await reply_all(update, texts, markup)

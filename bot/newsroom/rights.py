@@ -1,7 +1,9 @@
 """Who may edit: the owners (numeric ids in the config) and the editors they added; and the
-language a chat chose, for the editors' menus and reports."""
+language a chat chose, for the editors' menus and reports; the newsroom's time zone."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from bot.runtime import Runtime
 from storage import chats
@@ -21,3 +23,8 @@ async def language_of(runtime: Runtime, chat_id: int) -> str:
     """The language a chat chose (the default for a chat the bot has not met)."""
     chat = await chats.get(runtime.db, chat_id)
     return chat.language if chat else runtime.config.i18n.default_language
+
+
+def zone(runtime: Runtime) -> ZoneInfo:
+    """The newsroom's own time zone (`[digest] timezone`): every time an editor's list shows."""
+    return ZoneInfo(runtime.config.digest.timezone)
