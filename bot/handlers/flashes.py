@@ -118,19 +118,16 @@ async def _preview(
         await gate.audit(context, editor, action, target, AuditOutcome.TOO_LONG, over)
         await reply(update, view.too_long(t, over))
         return
-    if flash is None:
-        count = await flashes.audience(runtime, sections)
-    else:
-        count = await flashes.reached(runtime, flash)
-    broadcast = await stored_broadcasts.create(
-        runtime.db,
-        kind=kind,
-        editor_id=editor.user_id,
-        payload=payload,
-        sections=None if sections is None else [s.slug for s in sections],
-        of_id=of,
-        total=count,
-        now=runtime.now(),
+    tags = " ".join(f"#{s.slug}" for s in sections or ())
+    broadcast, count = await flashes.open_preview(
+        runtime,
+        editor.user_id,
+        kind,
+        payload,
+        action=action,
+        sections=sections,
+        flash=flash,
+        target=f"#{of}" if of else tags,
     )
     message = update.effective_message
     assert message is not None
@@ -146,9 +143,6 @@ async def _preview(
     await stored_broadcasts.set_report(
         runtime.db, broadcast.id, controls.chat_id, controls.message_id
     )
-    tags = " ".join(f"#{slug}" for slug in broadcast.sections or ())
-    target = f"#{of}" if of else f"#{broadcast.id} {tags}".strip()
-    await gate.audit(context, editor, action, target, AuditOutcome.PREVIEW, count)
 
 
 @gate.editors_only(EditorAction.RECALL)
@@ -203,17 +197,15 @@ async def _ask_recall(
 ) -> None:
     t = editor.t
     runtime = context.runtime
-    flash_id = flash.id
-    count = await flashes.reached(runtime, flash)
-    broadcast = await stored_broadcasts.create(
-        runtime.db,
-        kind=BroadcastKind.RECALL,
-        editor_id=editor.user_id,
-        payload=Payload({}),
+    broadcast, count = await flashes.open_preview(
+        runtime,
+        editor.user_id,
+        BroadcastKind.RECALL,
+        Payload({}),
+        action=EditorAction.RECALL,
         sections=None,
-        of_id=flash_id,
-        total=count,
-        now=runtime.now(),
+        flash=flash,
+        target=f"#{flash.id}",
     )
     text, markup = view.follow_up_controls(t, broadcast, count)
     message = update.effective_message
@@ -222,8 +214,6 @@ async def _ask_recall(
     await stored_broadcasts.set_report(
         runtime.db, broadcast.id, controls.chat_id, controls.message_id
     )
-    target = f"#{flash_id}"
-    await gate.audit(context, editor, EditorAction.RECALL, target, AuditOutcome.PREVIEW, count)
 
 
 async def tap(update: Update, context: Context) -> None:

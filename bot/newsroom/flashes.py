@@ -75,6 +75,39 @@ def story_payload(
     return stories.payload(runtime.catalogs, article, runtime.sections, now)
 
 
+async def open_preview(
+    runtime: Runtime,
+    editor_id: int,
+    kind: BroadcastKind,
+    payload: Payload,
+    *,
+    action: EditorAction,
+    sections: Sequence[Section] | None,
+    flash: Broadcast | None,
+    target: str,
+) -> tuple[Broadcast, int]:
+    """A new preview (of a flash, or of a recall or correction of `flash`) and how many
+    chats it would reach; it and its audit entry in one transaction."""
+    now = runtime.now()
+    async with runtime.db.transaction():
+        count = await (audience(runtime, sections) if flash is None else reached(runtime, flash))
+        broadcast = await stored_broadcasts.create(
+            runtime.db,
+            kind=kind,
+            editor_id=editor_id,
+            payload=payload,
+            sections=None if sections is None else [s.slug for s in sections],
+            of_id=None if flash is None else flash.id,
+            total=count,
+            now=now,
+        )
+        shown = target if flash is not None else f"#{broadcast.id} {target}".strip()
+        await stored_editors.audit(
+            runtime.db, editor_id, action, shown, AuditOutcome.PREVIEW, now, count
+        )
+    return broadcast, count
+
+
 async def reached(runtime: Runtime, flash: Broadcast) -> int:
     """How many chats hold a sent flash (what a recall or correction would act on)."""
     return (
