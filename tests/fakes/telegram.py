@@ -126,6 +126,11 @@ class FakeTelegram:
         self.flood: Flood | None = None  # Telegram's flood limits, when a test turns them on
         self.scripted: dict[int, list[ApiError]] = {}
         self.pushed: dict[int, float] = {}  # update id -> when a test made it
+        # A test's hooks, for crash tests that kill the bot at a precise moment (None: none):
+        # `on_call` sees each call once answered, before the bot gets the answer; `on_handout`
+        # sees the updates a getUpdates answer is about to hand out.
+        self.on_call: Callable[[Call], None] | None = None
+        self.on_handout: Callable[[list[dict[str, Any]]], None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -185,6 +190,8 @@ class FakeTelegram:
                 call.result = await handler(params)
             except ApiError as e:
                 call.error = e
+        if self.on_call is not None:
+            self.on_call(call)
         if method != "getUpdates":
             await self._record(call)
         if call.error is not None:
@@ -300,7 +307,10 @@ class FakeTelegram:
             if self._poller is poller:
                 self._poller = None
             poller.cancel()
-            return self._updates[:limit]
+            handed = self._updates[:limit]
+            if handed and self.on_handout is not None:
+                self.on_handout(handed)
+            return handed
 
     # ---- the bot's own identity and menus --------------------------------------------------
 
