@@ -12,19 +12,18 @@ writer commits), so a crash (kill -9) repeats at most `concurrency` messages and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import heapq
-import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
 from bot.delivery.pacer import REPLY, Pacer
 from bot.delivery.sender import Sender
+from bot.delivery.turns import Turns, wait
 from bot.delivery.verdict import Answer, Verdict
 from storage import chats, outbox
 from storage.db import Database
@@ -72,13 +71,6 @@ def _already(op: Operation, answer: Answer) -> bool:
 
 
 @dataclass
-class _Chat:
-    rows: list[tuple[int, int, Pending]] = field(default_factory=list)  # (priority, id, row)
-    busy: bool = False  # a delivery to this chat is in flight
-    scheduled: int | None = None  # the priority it is queued with, if queued
-
-
-@dataclass
 class Stats:
     sent: int = 0
     failed: int = 0
@@ -100,16 +92,14 @@ class Engine:
         self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
         self.concurrency = concurrency
         self.stats = Stats()
-        self._chats: dict[int, _Chat] = {}
-        self._ready: list[tuple[int, int, int]] = []  # (priority, seq, chat)
-        self._waiting: list[tuple[float, int, int]] = []  # (ready at, seq, chat)
-        self._seq = itertools.count()
+        self._turns = Turns(pacer, now)
+        self._chats = self._turns.chats
         self._loaded: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._cursor: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._payloads: dict[int, Payload] = {}
         self._bodies: dict[tuple[int, str, int, bool], bytes] = {}  # JSON after the chat id
         self._full: set[Priority] = set()  # lanes whose last load stopped at capacity
-        self._wake = asyncio.Event()
+        self._wake = self._turns.wake
         self._new_rows = asyncio.Event()
         self._permits = asyncio.Semaphore(concurrency)
         self._results: list[Result] = []
@@ -171,7 +161,7 @@ class Engine:
             if self._results and not self._inflight:
                 self._written.set()  # nobody waits for a batch to fill up
             self._drained.clear()
-            await _wait(self._drained, POLL_SECONDS)
+            await wait(self._drained, POLL_SECONDS)
 
     # ---- loading -----------------------------------------------------------------------
 
@@ -182,7 +172,7 @@ class Engine:
                 await self._load()
             except StorageError as e:
                 log.error("delivery load failed error=%s", e)
-            await _wait(self._new_rows, POLL_SECONDS)
+            await wait(self._new_rows, POLL_SECONDS)
 
     async def _load(self) -> None:
         for lane in Priority:
@@ -197,64 +187,15 @@ class Engine:
             for row in rows:
                 self._cursor[lane] = max(self._cursor[lane], row.id)
                 self._loaded[lane] += 1
-                self._queue(row)
+                self._turns.queue(row)
         self._wake.set()
-
-    def _queue(self, row: Pending) -> None:
-        chat = self._chats.setdefault(row.chat_id, _Chat())
-        heapq.heappush(chat.rows, (int(row.priority), row.id, row))
-        self._schedule(row.chat_id, chat)
-
-    def _schedule(self, chat_id: int, chat: _Chat) -> None:
-        if chat.busy or not chat.rows:
-            return
-        priority = chat.rows[0][0]
-        if chat.scheduled is not None and chat.scheduled <= priority:
-            return  # already queued at least as urgently
-        chat.scheduled = priority
-        head = chat.rows[0][2]
-        ready = max(self.pacer.chat_ready_at(chat_id), self._due(head))
-        if ready <= self.pacer.clock():
-            heapq.heappush(self._ready, (priority, next(self._seq), chat_id))
-        else:
-            heapq.heappush(self._waiting, (ready, next(self._seq), chat_id))
-        self._wake.set()
-
-    def _due(self, row: Pending) -> float:
-        """A retry's next attempt, on the pacer's clock (0 for "now")."""
-        delay = (row.next_attempt - self.now()).total_seconds()
-        return self.pacer.clock() + delay if delay > 0 else 0.0
 
     # ---- dispatching -------------------------------------------------------------------
-
-    async def _next_chat(self) -> int:
-        while True:
-            now = self.pacer.clock()
-            while self._waiting and self._waiting[0][0] <= now:
-                _, seq, chat_id = heapq.heappop(self._waiting)
-                chat = self._chats.get(chat_id)
-                if chat is not None and chat.scheduled is not None and chat.rows:
-                    heapq.heappush(self._ready, (chat.rows[0][0], seq, chat_id))
-            while self._ready:
-                priority, _, chat_id = heapq.heappop(self._ready)
-                chat = self._chats.get(chat_id)
-                if chat is None or chat.busy or not chat.rows or chat.scheduled is None:
-                    continue
-                if chat.rows[0][0] != priority:
-                    continue  # stale entry: queued again at another priority
-                ready = max(self.pacer.chat_ready_at(chat_id), self._due(chat.rows[0][2]))
-                if ready > self.pacer.clock():
-                    heapq.heappush(self._waiting, (ready, next(self._seq), chat_id))
-                    continue
-                return chat_id
-            self._wake.clear()
-            timeout = self._waiting[0][0] - self.pacer.clock() if self._waiting else None
-            await _wait(self._wake, timeout)
 
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
             await self._permits.acquire()
-            chat_id = await self._next_chat()
+            chat_id = await self._turns.next_chat()
             chat = self._chats[chat_id]
             row = chat.rows[0][2]
             # The dispatcher alone waits for the bot's window: one waiter, not `concurrency`.
@@ -409,9 +350,9 @@ class Engine:
             if new_id is not None:
                 moved, chat.rows = chat.rows, []
                 for _, _, r in moved:
-                    self._queue(replace(r, chat_id=new_id, chat_type=ChatType.SUPERGROUP))
+                    self._turns.queue(replace(r, chat_id=new_id, chat_type=ChatType.SUPERGROUP))
             if chat.rows:
-                self._schedule(row.chat_id, chat)
+                self._turns.schedule(row.chat_id, chat)
             else:
                 del self._chats[row.chat_id]
         self._unwritten.set()
@@ -427,7 +368,7 @@ class Engine:
         WRITE_SECONDS; with nothing to write, sleep."""
         while not self._stopping:
             await self._unwritten.wait()
-            await _wait(self._written, WRITE_SECONDS)
+            await wait(self._written, WRITE_SECONDS)
             self._written.clear()
             self._unwritten.clear()
             await self._flush()
@@ -449,11 +390,3 @@ class Engine:
         if not self._chats and not self._inflight and not self._results:
             self.pacer.forget_idle()
             self._drained.set()
-
-
-async def _wait(event: asyncio.Event, seconds: float | None) -> None:
-    """Wait for the event, at most `seconds`. (Not `asyncio.wait_for`: on Python 3.11 it
-    can swallow a cancellation that comes as the wait ends, and a task then never stops.)"""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
