@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot import pipeline
 from storage import articles, broadcasts, chats, editors, outbox
@@ -128,6 +129,8 @@ async def test_only_its_editor_confirms_once_in_time(room: Kit) -> None:
     assert not any(alive(kit, r) for r in readers)
     await press(editor, controls, "quiet")
     await eventually(lambda: all(alive(kit, r) for r in readers))
+    # The editor's own chat is an active chat too: its copy comes before the next answer.
+    assert "Вибухи в Києві" in (await editor.next_message()).text
     assert all(alive(kit, r)[0].silent for r in readers)
     # A second tap (a replayed press) sends nothing more.
     assert "вже надіслано" in await press(editor, controls, "send", flash)
@@ -392,3 +395,24 @@ async def test_an_editors_help_lists_the_newsrooms_commands(room: Kit) -> None:
         "breaking", "post", "recall", "correct", "broadcasts", "audit", "editors", "stats",
         "channels", "sources", "fetch",
     ]  # fmt: skip
+
+
+async def test_a_preview_whose_report_was_never_noted_still_reports(room: Kit) -> None:
+    """Killed between showing a preview's buttons and noting where they are, the bot still
+    knows its report on Send: the tapped message is noted in the confirming transaction."""
+    kit = room
+    editor = kit.owner()
+    await audience(kit, 3)
+    controls = await preview(kit, editor, "/breaking #world Уряд подав у відставку")
+    flash = controls_id(controls)
+    forget = "UPDATE broadcasts SET report_chat_id = NULL, report_message_id = NULL"
+    async with kit.db.transaction() as s:
+        await s.execute(text(forget + " WHERE id = :id"), {"id": flash})
+    await press(editor, controls, "send")
+    await eventually(lambda: "готово" in controls.text, within=15)
+    broadcast = await broadcasts.get(kit.db, flash)
+    assert broadcast is not None
+    assert (broadcast.report_chat_id, broadcast.report_message_id) == (
+        controls.chat_id,
+        controls.message_id,
+    )

@@ -233,8 +233,10 @@ async def tap(update: Update, context: Context) -> None:
         if action is FlashAction.CANCEL:
             broadcast = await flashes.cancel(runtime, broadcast_id, user_id)
         else:
+            tapped_on = query.message
+            report = (tapped_on.chat.id, tapped_on.message_id) if tapped_on else None
             broadcast = await flashes.confirm(
-                runtime, broadcast_id, user_id, silent=action is FlashAction.QUIET
+                runtime, broadcast_id, user_id, silent=action is FlashAction.QUIET, report=report
             )
     except PreviewRefused as e:
         await stored_editors.audit(context.db, user_id, name, target, e.reason, runtime.now())

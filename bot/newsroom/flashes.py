@@ -120,14 +120,25 @@ async def audience(runtime: Runtime, sections: Sequence[Section] | None) -> int:
     return len(await subscriptions.recipients(runtime.db, slugs))
 
 
-async def confirm(runtime: Runtime, broadcast_id: int, user_id: int, *, silent: bool) -> Broadcast:
-    """The preview's editor confirmed: leave preview, enqueue its deliveries, attach them and
-    write the audit entry, all in one transaction, so that a crash at any point leaves either
-    the preview as it was (it can be confirmed again) or everything recorded. Raises PreviewRefused
-    (not theirs, expired, already sent or cancelled, no longer an editor)."""
+async def confirm(
+    runtime: Runtime,
+    broadcast_id: int,
+    user_id: int,
+    *,
+    silent: bool,
+    report: tuple[int, int] | None = None,
+) -> Broadcast:
+    """The preview's editor confirmed: leave preview, enqueue its deliveries, attach them, note
+    where its progress report is (`report`: the tapped message's chat and id) and write the
+    audit entry, all in one transaction, so that a crash at any point leaves either the preview
+    as it was (it can be confirmed again) or everything recorded. Raises PreviewRefused (not
+    theirs, expired, already sent or cancelled, no longer an editor)."""
     now = runtime.now()
     async with runtime.db.transaction():
         broadcast = await _own_preview(runtime, broadcast_id, user_id)
+        if report is not None:  # the message tapped is the report, whatever was stored
+            await stored_broadcasts.set_report(runtime.db, broadcast.id, *report)
+            broadcast = replace(broadcast, report_chat_id=report[0], report_message_id=report[1])
         expired = now - broadcast.created > PREVIEW_LIFETIME
         if expired:
             await stored_broadcasts.leave_preview(
