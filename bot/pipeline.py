@@ -1,7 +1,7 @@
 """From the feeds to the outbox: polling the feeds (each feed's new stories posted to instant
 subscribers as soon as it is stored), posting stories, planning the digests that are due.
 Each step takes the running bot's resources (bot.runtime) and wakes the engine when it
-enqueued something."""
+enqueued something; a chat's digest can also be composed on demand (/digest)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from bot.delivery import digests, stories
 from bot.news.report import FeedReport
 from bot.runtime import Runtime
+from storage import subscriptions
+from storage.types import Chat
 
 
 async def ingest(runtime: Runtime, *, only_due: bool = True) -> list[FeedReport]:
@@ -55,3 +57,23 @@ async def plan_digests(runtime: Runtime) -> digests.DigestPlan:
     if planned.deliveries:
         runtime.notify()
     return planned
+
+
+async def digest_now(runtime: Runtime, chat: Chat) -> list[str] | None:
+    """A chat's digest as of now (its messages; [] when nothing is new), without touching its
+    schedule; None when the chat follows no section."""
+    modes = await subscriptions.modes_of_chat(runtime.db, chat.id)
+    if not modes:
+        return None
+    now = runtime.now()
+    return await digests.compose(
+        runtime.db,
+        runtime.catalogs,
+        runtime.config,
+        runtime.sections,
+        modes=modes,
+        language=chat.language,
+        zone=chat.timezone or runtime.config.digest.timezone,
+        since=chat.digest_since or now - digests.FIRST_DIGEST_REACH,
+        now=now,
+    )

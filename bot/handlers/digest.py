@@ -6,13 +6,13 @@ from dataclasses import replace
 
 from telegram import Update
 
-from bot import render
+from bot import pipeline, render
 from bot.context import Context
 from bot.delivery import digests
 from bot.handlers.common import chat_and_translator, may_change, reply
 from bot.render import settings
 from bot.schedule import parse_quiet, parse_times, parse_zone
-from storage import chats, subscriptions
+from storage import chats
 from storage.types import Chat
 
 OFF = frozenset({"off", "вимк", "вимкнути", "ні", "no", "stop"})
@@ -24,23 +24,10 @@ DAILY = frozenset({"daily", "щодня", "everyday", "every day"})
 async def digest_now(update: Update, context: Context) -> None:
     """/digest: this chat's digest now; its schedule stays as it is."""
     chat, t = await chat_and_translator(update, context)
-    runtime = context.runtime
-    modes = await subscriptions.modes_of_chat(context.db, chat.id)
-    if not modes:
+    messages = await pipeline.digest_now(context.runtime, chat)
+    if messages is None:
         await reply(update, settings.no_subscriptions(t))
         return
-    now = runtime.now()
-    messages = await digests.compose(
-        context.db,
-        runtime.catalogs,
-        runtime.config,
-        runtime.sections,
-        modes=modes,
-        language=chat.language,
-        zone=chat.timezone or runtime.config.digest.timezone,
-        since=chat.digest_since or now - digests.FIRST_DIGEST_REACH,
-        now=now,
-    )
     if not messages:
         await reply(update, settings.no_digest(t))
     for text in messages:
