@@ -7,6 +7,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Translator
+from bot.newsroom import Desk
 from bot.runtime import Runtime
 from storage.db import Database
 
@@ -30,6 +31,11 @@ class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict
     @property
     def db(self) -> Database:
         return self.runtime.db
+
+    @property
+    def desk(self) -> Desk:
+        """What the newsroom's services need of the runtime."""
+        return Desk.of(self.runtime)
 
     def translator(self, language: str) -> Translator:
         return self.runtime.catalogs.get(language)

@@ -32,7 +32,7 @@ async def digest_tick(context: Context) -> None:
 
 async def progress(context: Context) -> None:
     """Edit the running flashes' progress reports."""
-    await flashes.report(context.runtime, context.bot)
+    await flashes.report(context.desk, context.bot)
 
 
 async def prune(context: Context) -> None:

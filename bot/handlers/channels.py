@@ -56,7 +56,7 @@ async def channel_add(update: Update, context: Context, editor: gate.Editor) -> 
     chosen = list(sections or runtime.sections)
     title = channel.title or args[0]
     async with context.db.transaction():  # the change and its audit entry, together
-        await channels.add_channel(runtime, channel.id, title, chosen)
+        await channels.add_channel(context.desk, channel.id, title, chosen)
         target = f"{args[0]} ({channel.id})"
         await gate.audit(context, editor, EditorAction.CHANNEL_ADD, target, AuditOutcome.ADDED)
     await reply(update, view.channel_added(t, title, chosen, lang))
@@ -95,7 +95,7 @@ async def channel_remove(update: Update, context: Context, editor: gate.Editor) 
     channel = await _channel(context, args[0])
     async with context.db.transaction():  # the change and its audit entry, together
         removed = isinstance(channel, ChatFullInfo) and await channels.remove_channel(
-            context.runtime, channel.id
+            context.desk, channel.id
         )
         target = f"{args[0]} ({channel.id})" if isinstance(channel, ChatFullInfo) else args[0]
         outcome = AuditOutcome.REMOVED if removed else AuditOutcome.NOT_OURS
@@ -111,5 +111,5 @@ async def channel_remove(update: Update, context: Context, editor: gate.Editor) 
 async def listed(update: Update, context: Context, editor: gate.Editor) -> None:
     """/channels: the newsroom's channels and their sections."""
     t, lang = editor.t, editor.lang
-    found = await channels.channels(context.runtime)
+    found = await channels.channels(context.desk)
     await reply_all(update, view.channels_list(t, found, lang))

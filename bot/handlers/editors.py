@@ -32,7 +32,7 @@ async def audit(update: Update, context: Context, editor: gate.Editor) -> None:
     entries = await stored_editors.audit_log(context.db, 20)
     week_ago = runtime.now() - dt.timedelta(days=7)
     strangers, people, attempts = await stored_editors.strangers(context.db, week_ago)
-    zone = rights.zone(runtime)
+    zone = rights.zone(context.desk)
     await reply_all(
         update, view.audit_list(t, entries, zone, strangers, people=people, attempts=attempts)
     )
@@ -86,7 +86,7 @@ async def editor_remove(update: Update, context: Context, editor: gate.Editor) -
         removed = await stored_editors.remove_editor(context.db, user_id)
         outcome = AuditOutcome.REMOVED if removed else AuditOutcome.ABSENT
         await gate.audit(context, editor, action, str(user_id), outcome)
-    if not rights.is_owner(context.runtime, user_id):
+    if not rights.is_owner(context.desk, user_id):
         await set_editor_menu(context, user_id, editor=False)
     await reply(update, view.editor_removed(editor.t, user_id, removed=removed))
 
@@ -108,7 +108,7 @@ async def set_editor_menu(context: Context, user_id: int, *, editor: bool) -> No
     scope = BotCommandScopeChat(user_id)
     try:
         if editor:
-            language = await rights.language_of(runtime, user_id)
+            language = await rights.language_of(context.desk, user_id)
             t = runtime.catalogs.get(language)
             menu = help_view.command_menu(t) + help_view.editor_menu(t)
             await context.bot.set_my_commands(menu, scope=scope)

@@ -55,7 +55,7 @@ async def breaking(update: Update, context: Context, editor: gate.Editor) -> Non
         context,
         editor,
         BroadcastKind.FLASH,
-        flashes.payload(runtime, draft),
+        flashes.payload(context.desk, draft),
         sections=draft.sections,
         action=EditorAction.BREAKING,
     )
@@ -85,7 +85,7 @@ async def post(update: Update, context: Context, editor: gate.Editor) -> None:
         await gate.audit(context, editor, EditorAction.POST, url, AuditOutcome.PAGE_UNREADABLE)
         await reply(update, view.page_unreadable(t))
         return
-    payload = flashes.story_payload(runtime, url, page, sections)
+    payload = flashes.story_payload(context.desk, url, page, sections)
     await _preview(
         update,
         context,
@@ -120,7 +120,7 @@ async def _preview(
         return
     tags = " ".join(f"#{s.slug}" for s in sections or ())
     broadcast, count = await flashes.open_preview(
-        runtime,
+        context.desk,
         editor.user_id,
         kind,
         payload,
@@ -174,7 +174,7 @@ async def _follow_up(
         return
     flash_id, after = found
     try:
-        flash = await flashes.flash_to_change(context.runtime, flash_id, editor.user_id)
+        flash = await flashes.flash_to_change(context.desk, flash_id, editor.user_id)
     except ChangeRefused as e:
         await gate.audit(context, editor, action, f"#{flash_id}", e.reason)
         await reply(update, view.change_refusal(t, e.reason, flash_id))
@@ -188,7 +188,7 @@ async def _follow_up(
         await gate.audit(context, editor, action, f"#{flash_id}", AuditOutcome.USAGE)
         await reply(update, usage)
         return
-    payload = flashes.payload(context.runtime, draft)
+    payload = flashes.payload(context.desk, draft)
     await _preview(update, context, editor, kind, payload, flash=flash, action=action)
 
 
@@ -198,7 +198,7 @@ async def _ask_recall(
     t = editor.t
     runtime = context.runtime
     broadcast, count = await flashes.open_preview(
-        runtime,
+        context.desk,
         editor.user_id,
         BroadcastKind.RECALL,
         Payload({}),
@@ -225,18 +225,24 @@ async def tap(update: Update, context: Context) -> None:
     user_id = query.from_user.id
     name = EditorAction.CANCEL if action is FlashAction.CANCEL else EditorAction.CONFIRM
     target = f"#{broadcast_id}"
-    if not await rights.is_editor(runtime, user_id):  # a forged or stolen button: it says nothing
+    if not await rights.is_editor(
+        context.desk, user_id
+    ):  # a forged or stolen button: it says nothing
         await gate.refused(context, user_id, name, "", AuditOutcome.NOT_EDITOR, editor=False)
         await query.answer(render.stale_button(t), show_alert=True)
         return
     try:
         if action is FlashAction.CANCEL:
-            broadcast = await flashes.cancel(runtime, broadcast_id, user_id)
+            broadcast = await flashes.cancel(context.desk, broadcast_id, user_id)
         else:
             tapped_on = query.message
             report = (tapped_on.chat.id, tapped_on.message_id) if tapped_on else None
             broadcast = await flashes.confirm(
-                runtime, broadcast_id, user_id, silent=action is FlashAction.QUIET, report=report
+                context.desk,
+                broadcast_id,
+                user_id,
+                silent=action is FlashAction.QUIET,
+                report=report,
             )
     except PreviewRefused as e:
         await stored_editors.audit(context.db, user_id, name, target, e.reason, runtime.now())
@@ -264,5 +270,5 @@ async def broadcasts(update: Update, context: Context, editor: gate.Editor) -> N
     for b in await stored_broadcasts.recent(runtime.db, BroadcastKind.FLASH):
         assert b.item_id is not None
         items.append((b, await outbox.counts(runtime.db, b.item_id)))
-    zone = rights.zone(runtime)
+    zone = rights.zone(context.desk)
     await reply_all(update, view.broadcasts_list(t, items, zone, runtime.sections, lang))

@@ -62,15 +62,14 @@ async def _admit(
 ) -> Editor | None:
     chat, t = await chat_and_translator(update, context)
     user = update.effective_user
-    runtime = context.runtime
     user_id = user.id if user is not None else 0
-    editor = user is not None and await rights.is_editor(runtime, user_id)
+    editor = user is not None and await rights.is_editor(context.desk, user_id)
     outcome: GateRefusal
     if not chat.is_private:
         outcome = AuditOutcome.NOT_PRIVATE
     elif not editor:
         outcome = AuditOutcome.NOT_EDITOR
-    elif owners and not rights.is_owner(runtime, user_id):
+    elif owners and not rights.is_owner(context.desk, user_id):
         outcome = AuditOutcome.NOT_OWNER
     else:
         return Editor(user_id, t, chat.language)

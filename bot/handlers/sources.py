@@ -25,7 +25,7 @@ async def health(update: Update, context: Context, editor: gate.Editor) -> None:
     """/sources: each feed's health, with a "Fetch now" button."""
     t = editor.t
     runtime = context.runtime
-    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(runtime))
+    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(context.desk))
     await reply_all(update, texts, markup)
 
 
@@ -46,7 +46,7 @@ async def fetch_tap(update: Update, context: Context) -> None:
     _chat, t = await chat_and_translator(update, context)
     runtime = context.runtime
     user_id = query.from_user.id
-    if not await rights.is_editor(runtime, user_id):
+    if not await rights.is_editor(context.desk, user_id):
         await gate.refused(
             context, user_id, EditorAction.FETCH, "", AuditOutcome.NOT_EDITOR, editor=False
         )
@@ -59,5 +59,5 @@ async def fetch_tap(update: Update, context: Context) -> None:
         runtime.db, user_id, EditorAction.FETCH, "", AuditOutcome.FETCHED, runtime.now(), fresh
     )
     await reply_all(update, view.fetched(t, reports))
-    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(runtime))
+    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(context.desk))
     await reply_all(update, texts, markup)

@@ -54,7 +54,5 @@ async def help_command(update: Update, context: Context) -> None:
     chat, t = await chat_and_translator(update, context)
     bot = context.bot.username or ""
     user = update.effective_user
-    editor = (
-        chat.is_private and user is not None and await rights.is_editor(context.runtime, user.id)
-    )
+    editor = chat.is_private and user is not None and await rights.is_editor(context.desk, user.id)
     await reply(update, help_view.help_text(t, group=not chat.is_private, bot=bot, editor=editor))

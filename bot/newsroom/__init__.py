@@ -7,11 +7,56 @@ transaction, and returns typed results for rendering; handlers (bot/handlers/) o
 - rights: who may edit (owners by config, editors they added), the chats' languages
 - channels: the newsroom's channels and the sections they get
 - sources: polling every feed at once
+
+Services take a `Desk` (what they need of the running bot), not the whole runtime.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Catalogs
 from storage.codes import ChangeRefusal, PreviewRefusal
+from storage.db import Database
+from storage.types import Section
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What the newsroom's services need, and nothing more: the database, who owns the bot,
+    the clock, the engine's wake-up, the catalogs and sections a message is made with, the
+    language of a chat never met, and the newsroom's time zone. `of` takes them from the
+    running bot; a test can make one of a bare database."""
+
+    db: Database
+    owners: frozenset[int]
+    now: Callable[[], dt.datetime]
+    notify: Callable[[], None]
+    catalogs: Catalogs
+    sections: Sequence[Section]
+    default_language: str
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> Desk:
+        config = runtime.config
+        return cls(
+            runtime.db,
+            frozenset(config.telegram.owners),
+            runtime.now,
+            runtime.notify,
+            runtime.catalogs,
+            runtime.sections,
+            config.i18n.default_language,
+            ZoneInfo(config.digest.timezone),
+        )
 
 
 class PreviewRefused(Exception):

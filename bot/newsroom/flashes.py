@@ -15,11 +15,10 @@ from telegram.ext import ExtBot
 from bot.delivery import stories
 from bot.i18n import LANGUAGES
 from bot.news.extract import PageContent, page_summary
-from bot.newsroom import ChangeRefused, PreviewRefused
+from bot.newsroom import ChangeRefused, Desk, PreviewRefused
 from bot.newsroom.drafts import Draft
 from bot.newsroom.rights import is_editor, is_owner, language_of
 from bot.render import flashes as view
-from bot.runtime import Runtime
 from storage import broadcasts as stored_broadcasts
 from storage import editors as stored_editors
 from storage import outbox, subscriptions
@@ -45,21 +44,21 @@ PREVIEW_LIFETIME = dt.timedelta(minutes=10)
 DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messages this long
 
 
-def payload(runtime: Runtime, draft: Draft) -> Payload:
+def payload(desk: Desk, draft: Draft) -> Payload:
     """The flash in every language: one message each."""
     return Payload(
         {
-            lang: (view.flash_message(runtime.catalogs.get(lang), draft.body_html, draft.url),)
+            lang: (view.flash_message(desk.catalogs.get(lang), draft.body_html, draft.url),)
             for lang in LANGUAGES
         }
     )
 
 
 def story_payload(
-    runtime: Runtime, url: str, page: PageContent, sections: Sequence[Section] | None
+    desk: Desk, url: str, page: PageContent, sections: Sequence[Section] | None
 ) -> Payload:
     """An article fetched by /post as a story card, in every language, as story posts look."""
-    now = runtime.now()
+    now = desk.now()
     article = Article(
         id=0,
         url=url,
@@ -72,11 +71,11 @@ def story_payload(
         first_seen=now,
         sections=tuple(s.slug for s in sections or ()),
     )
-    return stories.payload(runtime.catalogs, article, runtime.sections, now)
+    return stories.payload(desk.catalogs, article, desk.sections, now)
 
 
 async def open_preview(
-    runtime: Runtime,
+    desk: Desk,
     editor_id: int,
     kind: BroadcastKind,
     payload: Payload,
@@ -88,11 +87,11 @@ async def open_preview(
 ) -> tuple[Broadcast, int]:
     """A new preview (of a flash, or of a recall or correction of `flash`) and how many
     chats it would reach; it and its audit entry in one transaction."""
-    now = runtime.now()
-    async with runtime.db.transaction():
-        count = await (audience(runtime, sections) if flash is None else reached(runtime, flash))
+    now = desk.now()
+    async with desk.db.transaction():
+        count = await (audience(desk, sections) if flash is None else reached(desk, flash))
         broadcast = await stored_broadcasts.create(
-            runtime.db,
+            desk.db,
             kind=kind,
             editor_id=editor_id,
             payload=payload,
@@ -103,25 +102,23 @@ async def open_preview(
         )
         shown = target if flash is not None else f"#{broadcast.id} {target}".strip()
         await stored_editors.audit(
-            runtime.db, editor_id, action, shown, AuditOutcome.PREVIEW, now, count
+            desk.db, editor_id, action, shown, AuditOutcome.PREVIEW, now, count
         )
     return broadcast, count
 
 
-async def reached(runtime: Runtime, flash: Broadcast) -> int:
+async def reached(desk: Desk, flash: Broadcast) -> int:
     """How many chats hold a sent flash (what a recall or correction would act on)."""
-    return (
-        0 if flash.item_id is None else await stored_broadcasts.reached(runtime.db, flash.item_id)
-    )
+    return 0 if flash.item_id is None else await stored_broadcasts.reached(desk.db, flash.item_id)
 
 
-async def audience(runtime: Runtime, sections: Sequence[Section] | None) -> int:
+async def audience(desk: Desk, sections: Sequence[Section] | None) -> int:
     slugs = None if sections is None else [s.slug for s in sections]
-    return len(await subscriptions.recipients(runtime.db, slugs))
+    return len(await subscriptions.recipients(desk.db, slugs))
 
 
 async def confirm(
-    runtime: Runtime,
+    desk: Desk,
     broadcast_id: int,
     user_id: int,
     *,
@@ -133,29 +130,28 @@ async def confirm(
     audit entry, all in one transaction, so that a crash at any point leaves either the preview
     as it was (it can be confirmed again) or everything recorded. Raises PreviewRefused (not
     theirs, expired, already sent or cancelled, no longer an editor)."""
-    now = runtime.now()
-    async with runtime.db.transaction():
-        broadcast = await _own_preview(runtime, broadcast_id, user_id)
+    now = desk.now()
+    async with desk.db.transaction():
+        broadcast = await _own_preview(desk, broadcast_id, user_id)
         if report is not None:  # the message tapped is the report, whatever was stored
-            await stored_broadcasts.set_report(runtime.db, broadcast.id, *report)
+            await stored_broadcasts.set_report(desk.db, broadcast.id, *report)
             broadcast = replace(broadcast, report_chat_id=report[0], report_message_id=report[1])
         expired = now - broadcast.created > PREVIEW_LIFETIME
         if expired:
             await stored_broadcasts.leave_preview(
-                runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
+                desk.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
             )
         else:
-            started = await _enqueue(runtime, broadcast, silent=silent, now=now)
+            started = await _enqueue(desk, broadcast, silent=silent, now=now)
             quiet = silent and broadcast.kind is BroadcastKind.FLASH
             outcome = AuditOutcome.SENT_SILENTLY if quiet else _CONFIRMED[broadcast.kind]
             target = f"#{broadcast.of_id or broadcast.id}"
             await stored_editors.audit(
-                runtime.db, user_id, EditorAction.CONFIRM, target, outcome, now, started.total
+                desk.db, user_id, EditorAction.CONFIRM, target, outcome, now, started.total
             )
     if expired:
         raise PreviewRefused(AuditOutcome.EXPIRED)
-    if runtime.engine is not None:
-        runtime.engine.notify()
+    desk.notify()
     return started
 
 
@@ -167,17 +163,17 @@ _CONFIRMED = {
 
 
 async def _enqueue(
-    runtime: Runtime, broadcast: Broadcast, *, silent: bool, now: dt.datetime
+    desk: Desk, broadcast: Broadcast, *, silent: bool, now: dt.datetime
 ) -> Broadcast:
     """Inside confirm's transaction: the preview leaves preview, its outbox item and
     deliveries are written and attached. Raises PreviewRefused when another tap got there first."""
     if not await stored_broadcasts.leave_preview(
-        runtime.db, broadcast.id, BroadcastState.SENDING, silent=silent, now=now
+        desk.db, broadcast.id, BroadcastState.SENDING, silent=silent, now=now
     ):
         raise PreviewRefused(AuditOutcome.ALREADY_SENT)
     if broadcast.kind is BroadcastKind.FLASH:
         item = await outbox.put_item(
-            runtime.db,
+            desk.db,
             kind="flash",
             key=f"flash:{broadcast.id}",
             priority=Priority.BREAKING,
@@ -185,25 +181,25 @@ async def _enqueue(
             now=now,
         )
         slugs = None if broadcast.sections is None else list(broadcast.sections)
-        reached = await subscriptions.recipients(runtime.db, slugs)
+        reached = await subscriptions.recipients(desk.db, slugs)
         total = await outbox.add(
-            runtime.db, item, Priority.BREAKING, [(c.chat_id, silent) for c in reached], now
+            desk.db, item, Priority.BREAKING, [(c.chat_id, silent) for c in reached], now
         )
     else:
-        original = await stored_broadcasts.get(runtime.db, broadcast.of_id or 0)
+        original = await stored_broadcasts.get(desk.db, broadcast.of_id or 0)
         assert original is not None
         assert original.item_id is not None
         op = Operation.DELETE if broadcast.kind is BroadcastKind.RECALL else Operation.EDIT
         item = await outbox.put_item(
-            runtime.db,
+            desk.db,
             kind=broadcast.kind.value,
             key=f"flash:{broadcast.id}",
             priority=Priority.BREAKING,
             payload=replace(broadcast.payload, op=op),
             now=now,
         )
-        total = await stored_broadcasts.enqueue_follow_up(runtime.db, item, original.item_id, now)
-    await stored_broadcasts.attach(runtime.db, broadcast.id, item, total)
+        total = await stored_broadcasts.enqueue_follow_up(desk.db, item, original.item_id, now)
+    await stored_broadcasts.attach(desk.db, broadcast.id, item, total)
     return replace(
         broadcast,
         state=BroadcastState.SENDING,
@@ -214,30 +210,30 @@ async def _enqueue(
     )
 
 
-async def cancel(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
+async def cancel(desk: Desk, broadcast_id: int, user_id: int) -> Broadcast:
     """The preview's editor cancelled it: it leaves preview and the audit entry is written, in
     one transaction."""
-    now = runtime.now()
-    async with runtime.db.transaction():
-        broadcast = await _own_preview(runtime, broadcast_id, user_id)
+    now = desk.now()
+    async with desk.db.transaction():
+        broadcast = await _own_preview(desk, broadcast_id, user_id)
         if not await stored_broadcasts.leave_preview(
-            runtime.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
+            desk.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
         ):
             raise PreviewRefused(AuditOutcome.ALREADY_SENT)
         target = f"#{broadcast.of_id or broadcast.id}"
         await stored_editors.audit(
-            runtime.db, user_id, EditorAction.CANCEL, target, AuditOutcome.CANCELLED, now
+            desk.db, user_id, EditorAction.CANCEL, target, AuditOutcome.CANCELLED, now
         )
     return broadcast
 
 
-async def _own_preview(runtime: Runtime, broadcast_id: int, user_id: int) -> Broadcast:
-    broadcast = await stored_broadcasts.get(runtime.db, broadcast_id)
+async def _own_preview(desk: Desk, broadcast_id: int, user_id: int) -> Broadcast:
+    broadcast = await stored_broadcasts.get(desk.db, broadcast_id)
     if broadcast is None:
         raise PreviewRefused(AuditOutcome.UNKNOWN)
     if broadcast.editor_id != user_id:
         raise PreviewRefused(AuditOutcome.NOT_YOURS)
-    if not await is_editor(runtime, user_id):
+    if not await is_editor(desk, user_id):
         raise PreviewRefused(AuditOutcome.NOT_EDITOR)
     if broadcast.state is BroadcastState.CANCELLED:
         raise PreviewRefused(AuditOutcome.WAS_CANCELLED)
@@ -246,31 +242,31 @@ async def _own_preview(runtime: Runtime, broadcast_id: int, user_id: int) -> Bro
     return broadcast
 
 
-async def flash_to_change(runtime: Runtime, flash_id: int, user_id: int) -> Broadcast:
+async def flash_to_change(desk: Desk, flash_id: int, user_id: int) -> Broadcast:
     """The sent flash that a recall or correction may act on. Raises PreviewRefused: unknown,
     another editor's (owners may act on any), still in preview, or too old to delete."""
-    flash = await stored_broadcasts.get(runtime.db, flash_id)
+    flash = await stored_broadcasts.get(desk.db, flash_id)
     if flash is None or flash.kind is not BroadcastKind.FLASH:
         raise ChangeRefused(AuditOutcome.UNKNOWN)
-    if flash.editor_id != user_id and not is_owner(runtime, user_id):
+    if flash.editor_id != user_id and not is_owner(desk, user_id):
         raise ChangeRefused(AuditOutcome.FOREIGN)
     if flash.item_id is None:
         raise ChangeRefused(AuditOutcome.NOT_SENT)
-    if runtime.now() - (flash.started or flash.created) > DELETABLE_FOR:
+    if desk.now() - (flash.started or flash.created) > DELETABLE_FOR:
         raise ChangeRefused(AuditOutcome.TOO_OLD)
     return flash
 
 
-async def report(runtime: Runtime, bot: ExtBot[None]) -> None:
+async def report(desk: Desk, bot: ExtBot[None]) -> None:
     """Edit each running flash's report with its figures; close those that are done."""
-    for broadcast in await stored_broadcasts.sending(runtime.db):
+    for broadcast in await stored_broadcasts.sending(desk.db):
         if broadcast.item_id is None:
             continue
-        counts = await outbox.counts(runtime.db, broadcast.item_id)
-        now = runtime.now()
+        counts = await outbox.counts(desk.db, broadcast.item_id)
+        now = desk.now()
         if broadcast.report_chat_id is not None and broadcast.report_message_id is not None:
-            language = await language_of(runtime, broadcast.report_chat_id)
-            text = view.progress(runtime.catalogs.get(language), broadcast, counts, now=now)
+            language = await language_of(desk, broadcast.report_chat_id)
+            text = view.progress(desk.catalogs.get(language), broadcast, counts, now=now)
             try:
                 await bot.edit_message_text(
                     text, chat_id=broadcast.report_chat_id, message_id=broadcast.report_message_id
@@ -281,5 +277,5 @@ async def report(runtime: Runtime, bot: ExtBot[None]) -> None:
             except TelegramError as e:
                 log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
         if counts[DeliveryState.PENDING] == 0:
-            await stored_broadcasts.finish(runtime.db, broadcast.id, now)
+            await stored_broadcasts.finish(desk.db, broadcast.id, now)
             log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)

@@ -5,26 +5,26 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.runtime import Runtime
+from bot.newsroom import Desk
 from storage import chats
 from storage import editors as stored_editors
 
 
-async def is_editor(runtime: Runtime, user_id: int) -> bool:
+async def is_editor(desk: Desk, user_id: int) -> bool:
     """Owners (from the config) and the editors they added; by numeric id only."""
-    return is_owner(runtime, user_id) or await stored_editors.is_editor(runtime.db, user_id)
+    return is_owner(desk, user_id) or await stored_editors.is_editor(desk.db, user_id)
 
 
-def is_owner(runtime: Runtime, user_id: int) -> bool:
-    return user_id in runtime.config.telegram.owners
+def is_owner(desk: Desk, user_id: int) -> bool:
+    return user_id in desk.owners
 
 
-async def language_of(runtime: Runtime, chat_id: int) -> str:
+async def language_of(desk: Desk, chat_id: int) -> str:
     """The language a chat chose (the default for a chat the bot has not met)."""
-    chat = await chats.get(runtime.db, chat_id)
-    return chat.language if chat else runtime.config.i18n.default_language
+    chat = await chats.get(desk.db, chat_id)
+    return chat.language if chat else desk.default_language
 
 
-def zone(runtime: Runtime) -> ZoneInfo:
+def zone(desk: Desk) -> ZoneInfo:
     """The newsroom's own time zone (`[digest] timezone`): every time an editor's list shows."""
-    return ZoneInfo(runtime.config.digest.timezone)
+    return desk.zone
