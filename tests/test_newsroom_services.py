@@ -75,12 +75,33 @@ async def test_a_flash_is_confirmed_once_and_only_by_its_editor(
 
 async def test_a_channel_gets_its_sections_and_goes(desk: tuple[Desk, list[int]]) -> None:
     d, _ = desk
-    await channels.add_channel(d, -100500, "Вісник · Світ", list(d.sections))
+    await channels.add_channel(
+        d, -100500, "Вісник · Світ", list(d.sections), by=EDITOR, name="@visnyk_world"
+    )
     assert [(title, sections) for title, _, sections in await channels.channels(d)] == [
         ("Вісник · Світ", list(d.sections))
     ]
-    assert await channels.remove_channel(d, -100500)
-    assert not await channels.remove_channel(d, -100500)
+    assert await channels.remove_channel(d, -100500, by=EDITOR, name="@visnyk_world")
+    assert not await channels.remove_channel(d, -100500, by=EDITOR, name="@visnyk_world")
     channel = await chats.get(d.db, -100500)
     assert channel is not None
     assert channel.status is ChatStatus.LEFT
+    log = await editors.audit_log(d.db)
+    assert [(e.action, e.target, e.outcome) for e in reversed(log)] == [
+        ("channel_add", "@visnyk_world (-100500)", "added"),
+        ("channel_remove", "@visnyk_world (-100500)", "removed"),
+        ("channel_remove", "@visnyk_world (-100500)", "not ours"),
+    ]
+
+
+async def test_owners_add_and_remove_editors_with_an_audit_entry(
+    desk: tuple[Desk, list[int]],
+) -> None:
+    d, _ = desk
+    assert await rights.add_editor(d, OWNER, 42)
+    assert not await rights.add_editor(d, OWNER, 42)
+    assert await rights.is_editor(d, 42)
+    assert await rights.remove_editor(d, OWNER, 42)
+    assert not await rights.remove_editor(d, OWNER, 42)
+    log = await editors.audit_log(d.db)
+    assert [e.outcome for e in reversed(log)] == ["added", "already", "removed", "absent"]

@@ -55,10 +55,9 @@ async def channel_add(update: Update, context: Context, editor: gate.Editor) -> 
         return
     chosen = list(sections or runtime.sections)
     title = channel.title or args[0]
-    async with context.db.transaction():  # the change and its audit entry, together
-        await channels.add_channel(context.desk, channel.id, title, chosen)
-        target = f"{args[0]} ({channel.id})"
-        await gate.audit(context, editor, EditorAction.CHANNEL_ADD, target, AuditOutcome.ADDED)
+    await channels.add_channel(
+        context.desk, channel.id, title, chosen, by=editor.user_id, name=args[0]
+    )
     await reply(update, view.channel_added(t, title, chosen, lang))
 
 
@@ -93,13 +92,14 @@ async def channel_remove(update: Update, context: Context, editor: gate.Editor) 
         await reply(update, view.channel_usage(t))
         return
     channel = await _channel(context, args[0])
-    async with context.db.transaction():  # the change and its audit entry, together
-        removed = isinstance(channel, ChatFullInfo) and await channels.remove_channel(
-            context.desk, channel.id
+    if isinstance(channel, ChatFullInfo):
+        removed = await channels.remove_channel(
+            context.desk, channel.id, by=editor.user_id, name=args[0]
         )
-        target = f"{args[0]} ({channel.id})" if isinstance(channel, ChatFullInfo) else args[0]
-        outcome = AuditOutcome.REMOVED if removed else AuditOutcome.NOT_OURS
-        await gate.audit(context, editor, EditorAction.CHANNEL_REMOVE, target, outcome)
+    else:
+        removed = False
+        outcome = AuditOutcome.NOT_OURS
+        await gate.audit(context, editor, EditorAction.CHANNEL_REMOVE, args[0], outcome)
     if not removed:
         await reply(update, view.channel_problem(t, AuditOutcome.NOT_OURS, args[0]))
         return

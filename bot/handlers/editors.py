@@ -64,12 +64,7 @@ async def editor_add(update: Update, context: Context, editor: gate.Editor) -> N
     user_id = await _target(update, context, editor, action)
     if user_id is None:
         return
-    async with context.db.transaction():
-        added = await stored_editors.add_editor(
-            context.db, user_id, editor.user_id, context.runtime.now()
-        )
-        outcome = AuditOutcome.ADDED if added else AuditOutcome.ALREADY
-        await gate.audit(context, editor, action, str(user_id), outcome)
+    added = await rights.add_editor(context.desk, editor.user_id, user_id)
     await set_editor_menu(context, user_id, editor=True)
     await reply(update, view.editor_added(editor.t, user_id, added=added))
 
@@ -82,10 +77,7 @@ async def editor_remove(update: Update, context: Context, editor: gate.Editor) -
     user_id = await _target(update, context, editor, action)
     if user_id is None:
         return
-    async with context.db.transaction():
-        removed = await stored_editors.remove_editor(context.db, user_id)
-        outcome = AuditOutcome.REMOVED if removed else AuditOutcome.ABSENT
-        await gate.audit(context, editor, action, str(user_id), outcome)
+    removed = await rights.remove_editor(context.desk, editor.user_id, user_id)
     if not rights.is_owner(context.desk, user_id):
         await set_editor_menu(context, user_id, editor=False)
     await reply(update, view.editor_removed(editor.t, user_id, removed=removed))

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.newsroom import Desk
 from storage import chats
 from storage import editors as stored_editors
+from storage.codes import AuditOutcome, EditorAction
 
 
 async def is_editor(desk: Desk, user_id: int) -> bool:
@@ -28,3 +29,27 @@ async def language_of(desk: Desk, chat_id: int) -> str:
 def zone(desk: Desk) -> ZoneInfo:
     """The newsroom's own time zone (`[digest] timezone`): every time an editor's list shows."""
     return desk.zone
+
+
+async def add_editor(desk: Desk, by: int, user_id: int) -> bool:
+    """An owner makes `user_id` an editor: the change and its audit entry in one transaction.
+    False if they were one already."""
+    async with desk.db.transaction():
+        added = await stored_editors.add_editor(desk.db, user_id, by, desk.now())
+        outcome = AuditOutcome.ADDED if added else AuditOutcome.ALREADY
+        await stored_editors.audit(
+            desk.db, by, EditorAction.EDITOR_ADD, str(user_id), outcome, desk.now()
+        )
+    return added
+
+
+async def remove_editor(desk: Desk, by: int, user_id: int) -> bool:
+    """An owner takes the rights away: the change and its audit entry in one transaction.
+    False if they were no editor."""
+    async with desk.db.transaction():
+        removed = await stored_editors.remove_editor(desk.db, user_id)
+        outcome = AuditOutcome.REMOVED if removed else AuditOutcome.ABSENT
+        await stored_editors.audit(
+            desk.db, by, EditorAction.EDITOR_REMOVE, str(user_id), outcome, desk.now()
+        )
+    return removed
