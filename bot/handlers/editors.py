@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from telegram import BotCommandScopeChat, MessageOriginUser, Update
@@ -16,7 +15,6 @@ from bot.handlers.common import reply, reply_all
 from bot.newsroom import rights
 from bot.render import editors as view
 from bot.render import help as help_view
-from storage import editors as stored_editors
 from storage.codes import AuditOutcome, EditorAction
 
 log = logging.getLogger(__name__)
@@ -27,21 +25,23 @@ MAX_USER_ID = 2**53  # Telegram's ids fit in 52 bits (its documentation)
 @gate.editors_only(EditorAction.AUDIT)
 async def audit(update: Update, context: Context, editor: gate.Editor) -> None:
     """/audit: the last 20 entries of the audit log."""
-    t = editor.t
-    runtime = context.runtime
-    entries = await stored_editors.audit_log(context.db, 20)
-    week_ago = runtime.now() - dt.timedelta(days=7)
-    strangers, people, attempts = await stored_editors.strangers(context.db, week_ago)
-    zone = rights.zone(context.desk)
-    await reply_all(
-        update, view.audit_list(t, entries, zone, strangers, people=people, attempts=attempts)
+    desk = context.desk
+    found = await rights.audit_view(desk)
+    texts = view.audit_list(
+        editor.t,
+        found.entries,
+        desk.zone,
+        found.strangers,
+        people=found.people,
+        attempts=found.attempts,
     )
+    await reply_all(update, texts)
 
 
 @gate.editors_only(EditorAction.EDITORS)
 async def editors(update: Update, context: Context, editor: gate.Editor) -> None:
     t = editor.t
-    listed = await stored_editors.editors(context.db)
+    listed = await rights.editors(context.desk)
     await reply_all(update, view.editors_list(t, context.runtime.config.telegram.owners, listed))
 
 

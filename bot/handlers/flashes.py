@@ -14,9 +14,6 @@ from bot.handlers import gate
 from bot.handlers.common import chat_and_translator, edit, reply, reply_all, tapped
 from bot.newsroom import ChangeRefused, PreviewRefused, drafts, flashes, rights
 from bot.render import flashes as view
-from storage import broadcasts as stored_broadcasts
-from storage import editors as stored_editors
-from storage import outbox
 from storage.codes import AuditOutcome, EditorAction
 from storage.types import Broadcast, BroadcastKind, Payload, Section
 
@@ -110,7 +107,6 @@ async def _preview(
 ) -> None:
     """Show the message as its readers will see it, whom it reaches, and the buttons."""
     t, lang = editor.t, editor.lang
-    runtime = context.runtime
     of = flash.id if flash is not None else None
     over = drafts.overflow(payload)
     if over:
@@ -140,9 +136,7 @@ async def _preview(
     else:
         text, markup = view.follow_up_controls(t, broadcast, count)
     controls = await message.reply_text(text, reply_markup=markup)
-    await stored_broadcasts.set_report(
-        runtime.db, broadcast.id, controls.chat_id, controls.message_id
-    )
+    await flashes.note_report(context.desk, broadcast.id, controls.chat_id, controls.message_id)
 
 
 @gate.editors_only(EditorAction.RECALL)
@@ -196,7 +190,6 @@ async def _ask_recall(
     update: Update, context: Context, editor: gate.Editor, flash: Broadcast
 ) -> None:
     t = editor.t
-    runtime = context.runtime
     broadcast, count = await flashes.open_preview(
         context.desk,
         editor.user_id,
@@ -211,9 +204,7 @@ async def _ask_recall(
     message = update.effective_message
     assert message is not None
     controls = await message.reply_text(text, reply_markup=markup)
-    await stored_broadcasts.set_report(
-        runtime.db, broadcast.id, controls.chat_id, controls.message_id
-    )
+    await flashes.note_report(context.desk, broadcast.id, controls.chat_id, controls.message_id)
 
 
 async def tap(update: Update, context: Context) -> None:
@@ -245,7 +236,7 @@ async def tap(update: Update, context: Context) -> None:
                 report=report,
             )
     except PreviewRefused as e:
-        await stored_editors.audit(context.db, user_id, name, target, e.reason, runtime.now())
+        await rights.record(context.desk, user_id, name, target, e.reason)
         await query.answer(view.tap_refusal(t, e.reason), show_alert=True)
         log.warning(
             "flash tap refused user=%s broadcast=%s reason=%s", user_id, broadcast_id, e.reason
@@ -257,7 +248,7 @@ async def tap(update: Update, context: Context) -> None:
         return
     await query.answer(view.started(t, broadcast.kind))
     assert broadcast.item_id is not None
-    counts = await outbox.counts(context.db, broadcast.item_id)
+    counts = await flashes.counts(context.desk, broadcast)
     await edit(query, view.progress(t, broadcast, counts, now=runtime.now()))
 
 
@@ -265,10 +256,6 @@ async def tap(update: Update, context: Context) -> None:
 async def broadcasts(update: Update, context: Context, editor: gate.Editor) -> None:
     """/broadcasts: the recent flashes with their delivery figures."""
     t, lang = editor.t, editor.lang
-    runtime = context.runtime
-    items = []
-    for b in await stored_broadcasts.recent(runtime.db, BroadcastKind.FLASH):
-        assert b.item_id is not None
-        items.append((b, await outbox.counts(runtime.db, b.item_id)))
-    zone = rights.zone(context.desk)
-    await reply_all(update, view.broadcasts_list(t, items, zone, runtime.sections, lang))
+    desk = context.desk
+    items = await flashes.recent(desk)
+    await reply_all(update, view.broadcasts_list(t, items, desk.zone, desk.sections, lang))

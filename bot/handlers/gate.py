@@ -20,7 +20,6 @@ from bot.handlers.common import chat_and_translator, reply
 from bot.i18n import Translator
 from bot.newsroom import rights
 from bot.render import editors as view
-from storage import editors as stored_editors
 from storage.codes import AuditOutcome, EditorAction, GateRefusal
 
 log = logging.getLogger(__name__)
@@ -88,13 +87,12 @@ async def refused(
     editor: bool,
 ) -> None:
     """Record a refused attempt: an editor's in the audit log, anyone else's as a tally."""
-    runtime = context.runtime
     if editor:
         log.warning("editor command refused user=%s action=%s outcome=%s", user_id, action, outcome)
-        await stored_editors.audit(runtime.db, user_id, action, target, outcome, runtime.now())
+        await rights.record(context.desk, user_id, action, target, outcome)
     else:
         log.info("stranger refused user=%s action=%s", user_id, action)
-        await stored_editors.stranger_tried(runtime.db, user_id, action, runtime.now())
+        await rights.stranger_tried(context.desk, user_id, action)
 
 
 async def audit(  # noqa: PLR0917 - an audit entry's fields
@@ -106,5 +104,4 @@ async def audit(  # noqa: PLR0917 - an audit entry's fields
     count: int | None = None,
 ) -> None:
     """What an editor did, or why it did nothing, in the audit log."""
-    now = context.runtime.now()
-    await stored_editors.audit(context.db, editor.user_id, action, target, outcome, now, count)
+    await rights.record(context.desk, editor.user_id, action, target, outcome, count)

@@ -13,8 +13,6 @@ from bot.handlers import gate
 from bot.handlers.common import chat_and_translator, reply_all, tapped
 from bot.newsroom import rights, sources
 from bot.render import sources as view
-from storage import editors as stored_editors
-from storage import feeds
 from storage.codes import AuditOutcome, EditorAction
 
 log = logging.getLogger(__name__)
@@ -25,7 +23,7 @@ async def health(update: Update, context: Context, editor: gate.Editor) -> None:
     """/sources: each feed's health, with a "Fetch now" button."""
     t = editor.t
     runtime = context.runtime
-    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(context.desk))
+    texts, markup = view.sources_view(t, await sources.listed(runtime), rights.zone(context.desk))
     await reply_all(update, texts, markup)
 
 
@@ -55,9 +53,7 @@ async def fetch_tap(update: Update, context: Context) -> None:
     await query.answer(view.started_fetch(t))
     reports = await sources.fetch_all(runtime)
     fresh = sum(r.new for r in reports)
-    await stored_editors.audit(
-        runtime.db, user_id, EditorAction.FETCH, "", AuditOutcome.FETCHED, runtime.now(), fresh
-    )
+    await rights.record(context.desk, user_id, EditorAction.FETCH, "", AuditOutcome.FETCHED, fresh)
     await reply_all(update, view.fetched(t, reports))
-    texts, markup = view.sources_view(t, await feeds.listed(runtime.db), rights.zone(context.desk))
+    texts, markup = view.sources_view(t, await sources.listed(runtime), rights.zone(context.desk))
     await reply_all(update, texts, markup)

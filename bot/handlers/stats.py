@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
 
 from telegram import Update
 
-from bot import stats as figures
 from bot.context import Context
 from bot.handlers import gate
 from bot.handlers.common import reply_all
+from bot.newsroom import figures
 from bot.render import stats as view
-from storage import stats as stored_stats
-from storage import subscriptions
 from storage.codes import EditorAction
 
 log = logging.getLogger(__name__)
@@ -24,16 +20,17 @@ log = logging.getLogger(__name__)
 async def stats(update: Update, context: Context, editor: gate.Editor) -> None:
     """/stats: the audience, sections, the last day's deliveries, and a chart of 30 days."""
     t, lang = editor.t, editor.lang
-    runtime = context.runtime
-    now = runtime.now()
-    audience = figures.audience(await stored_stats.chat_lives(runtime.db), now)
-    per_section = await subscriptions.count_by_section(runtime.db)
-    deliveries = await stored_stats.deliveries_since(runtime.db, now - dt.timedelta(days=1))
+    found = await figures.gather(context.desk)
     texts = view.stats_text(
-        t, audience, runtime.sections, per_section=per_section, deliveries=deliveries, lang=lang
+        t,
+        found.audience,
+        context.runtime.sections,
+        per_section=found.per_section,
+        deliveries=found.deliveries,
+        lang=lang,
     )
     await reply_all(update, texts)
-    png = await asyncio.to_thread(figures.chart_png, audience.per_day, view.chart_title(t))
+    png = await figures.chart(found.audience, view.chart_title(t))
     message = update.effective_message
     assert message is not None
     await message.reply_photo(png, caption=view.chart_title(t))

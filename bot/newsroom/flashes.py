@@ -279,3 +279,22 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
         if counts[DeliveryState.PENDING] == 0:
             await stored_broadcasts.finish(desk.db, broadcast.id, now)
             log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
+
+
+async def note_report(desk: Desk, broadcast_id: int, chat_id: int, message_id: int) -> None:
+    """Where a preview's buttons are: the message its progress report will be."""
+    await stored_broadcasts.set_report(desk.db, broadcast_id, chat_id, message_id)
+
+
+async def counts(desk: Desk, broadcast: Broadcast) -> dict[DeliveryState, int]:
+    """Where a sent flash's (or recall's, correction's) deliveries stand."""
+    assert broadcast.item_id is not None
+    return await outbox.counts(desk.db, broadcast.item_id)
+
+
+async def recent(desk: Desk) -> list[tuple[Broadcast, dict[DeliveryState, int]]]:
+    """The recent flashes that left preview, newest first, with their delivery figures."""
+    return [
+        (b, await counts(desk, b))
+        for b in await stored_broadcasts.recent(desk.db, BroadcastKind.FLASH)
+    ]

@@ -3,12 +3,15 @@ language a chat chose, for the editors' menus and reports; the newsroom's time z
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.newsroom import Desk
 from storage import chats
 from storage import editors as stored_editors
 from storage.codes import AuditOutcome, EditorAction
+from storage.types import AuditEntry, Stranger
 
 
 async def is_editor(desk: Desk, user_id: int) -> bool:
@@ -53,3 +56,43 @@ async def remove_editor(desk: Desk, by: int, user_id: int) -> bool:
             desk.db, by, EditorAction.EDITOR_REMOVE, str(user_id), outcome, desk.now()
         )
     return removed
+
+
+async def record(  # noqa: PLR0917 - an audit entry's fields
+    desk: Desk,
+    user_id: int,
+    action: EditorAction,
+    target: str,
+    outcome: AuditOutcome,
+    count: int | None = None,
+) -> None:
+    """What an editor did, or why it did nothing, in the audit log."""
+    await stored_editors.audit(desk.db, user_id, action, target, outcome, desk.now(), count)
+
+
+async def stranger_tried(desk: Desk, user_id: int, action: EditorAction) -> None:
+    """Someone who is no editor tried an editors' command: counted apart from the audit log."""
+    await stored_editors.stranger_tried(desk.db, user_id, action, desk.now())
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """The audit log's last entries, and who else tried editors' commands in the last week."""
+
+    entries: list[AuditEntry]
+    strangers: list[Stranger]
+    people: int
+    attempts: int
+
+
+async def audit_view(desk: Desk, limit: int = 20) -> AuditView:
+    week_ago = desk.now() - dt.timedelta(days=7)
+    async with desk.db.transaction():
+        entries = await stored_editors.audit_log(desk.db, limit)
+        strangers, people, attempts = await stored_editors.strangers(desk.db, week_ago)
+    return AuditView(entries, strangers, people, attempts)
+
+
+async def editors(desk: Desk) -> list[tuple[int, int, dt.datetime]]:
+    """(user id, added by, when) of the editors the owners added, oldest first."""
+    return await stored_editors.editors(desk.db)
