@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ class FakeWeb:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._runner: web.AppRunner | None = None
         self.base = ""
+        # A test's hook, for crash tests that kill the bot at a precise moment (None: none): it
+        # sees each request's path and status once its answer is written (headers and body),
+        # before the handler returns.
+        self.on_answer: Callable[[str, int], None] | None = None
 
     async def start(self) -> None:
         app = web.Application()
@@ -66,6 +71,14 @@ class FakeWeb:
         return self.url(path)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        response = await self._answer(request)
+        if self.on_answer is not None:
+            await response.prepare(request)  # what aiohttp does after the handler; it does it
+            await response.write_eof()  # once, so writing the answer here changes nothing else
+            self.on_answer(request.match_info["path"], response.status)
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
         self.hits[path] += 1
         self.requests.append((path, dict(request.headers)))
