@@ -30,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, jobs
+from bot import callbacks, jobs, pipeline
 from bot.commands import COMMANDS
 from bot.config import Config
 from bot.context import Context
@@ -132,6 +132,7 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
         runtime = await open_runtime(config, sender=sender, pacer=pacer)
         app.bot_data["runtime"] = runtime
         settle_memory()  # early: a full collection is a pause of its own
+        await pipeline.post_unannounced(runtime)  # stories a kill left stored, never posted
         await _set_commands(app, runtime.catalogs, config.i18n.default_language)
         await _set_editor_menus(app, runtime)
         _add_jobs(app, config, heartbeat)

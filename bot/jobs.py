@@ -20,6 +20,7 @@ STRANGERS_KEPT_DAYS = 30  # /audit shows a week of them
 async def ingest(context: Context) -> None:
     """Start polling the feeds that are due, each on its own; each one's new stories go to
     instant subscribers when it is stored."""
+    await pipeline.post_unannounced(context.runtime)  # what a kill left between store and post
     started = await pipeline.start_ingest(context.runtime)
     if started:
         log.info("ingest started feeds=%d", started)

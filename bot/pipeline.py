@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bot.delivery import digests, stories
 from bot.news.report import FeedReport
 from bot.runtime import Runtime
-from storage import subscriptions
+from storage import articles, subscriptions
 from storage.types import Chat
 
 
@@ -47,6 +47,13 @@ async def post_stories(runtime: Runtime, article_ids: Sequence[int]) -> int:
     if added:
         runtime.notify()
     return added
+
+
+async def post_unannounced(runtime: Runtime) -> int:
+    """Post the stories a kill left stored but unposted (stored new to a section, their story
+    posts never enqueued). At start and on every ingest tick; posting twice enqueues once."""
+    ids = await articles.unannounced(runtime.db)
+    return await post_stories(runtime, ids) if ids else 0
 
 
 async def plan_digests(runtime: Runtime) -> digests.DigestPlan:

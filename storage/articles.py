@@ -7,7 +7,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, text
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -122,6 +122,8 @@ async def save(
             links += [{"article_id": row.id, "section_id": sid} for sid in sorted(missing)]
             linked[row.id] |= missing
             changed = bool(missing) and outcome is Outcome.UNCHANGED
+            if missing:  # new to a section: its story posts are still to be enqueued
+                row.announced = False
             results.append(Saved(row.id, Outcome.UPDATED if changed else outcome, bool(missing)))
         if links:
             await s.execute(insert(ArticleSectionRow), links)
@@ -364,6 +366,29 @@ async def prune(
         result = await s.execute(delete(ArticleRow).where(ArticleRow.id < oldest_kept))
         await s.execute(delete(SearchRow).where(SearchRow.created < (searches_before or before)))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def announce(db: Database, article_ids: Sequence[int]) -> None:
+    """Their story posts are enqueued (or they are too old for any): in the caller's
+    transaction, with the enqueue."""
+    if article_ids:
+        async with db.transaction() as s:
+            await s.execute(
+                update(ArticleRow).where(ArticleRow.id.in_(article_ids)).values(announced=True)
+            )
+
+
+async def unannounced(db: Database, limit: int = 1000) -> list[int]:
+    """Stories stored new to a section whose posts were never enqueued (a kill came between),
+    oldest first."""
+    async with db.transaction() as s:
+        rows = await s.scalars(
+            select(ArticleRow.id)
+            .where(ArticleRow.announced.is_(False))
+            .order_by(ArticleRow.id)
+            .limit(limit)
+        )
+        return list(rows)
 
 
 async def save_search(db: Database, query: str, now: dt.datetime, chat_id: int) -> int:

@@ -135,6 +135,9 @@ class ArticleRow(Base):
     feed_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("feeds.id", ondelete="SET NULL"), nullable=True
     )
+    # False from storing a story new to a section until its story posts are enqueued (in the
+    # same transaction): a restart posts what a kill left unannounced.
+    announced: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
 
 
 class ArticleSectionRow(Base):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot import pipeline
 from storage import articles
+from tests.delivery_kit import received, story
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.web import FakeWeb
-from tests.kit import eventually, started
+from tests.kit import Kit, eventually, started
 
 
 async def test_hostile_feeds_reach_the_chat_safely(
@@ -53,3 +55,22 @@ async def test_the_running_bot_polls_its_feeds(
         await eventually(polled, within=10)
         listing = await kit.reader().say("/latest")
         assert "Львівщина отримала нові шкільні автобуси" in listing.text
+
+
+async def test_a_story_stored_but_never_posted_is_posted_once_after_a_kill(kit: Kit) -> None:
+    """Killed between storing a story and enqueuing its posts, the bot posts it when it comes
+    back (at start and on every ingest tick), to every instant subscriber, once."""
+    reader = kit.reader()
+    await reader.say("/subscribe світ одразу")
+    article = await story(kit, "Новина, яку не встигли розіслати", {"world"})
+    # Stored, never posted. The sweep (here called; the ingest tick may come first) posts it.
+    await pipeline.post_unannounced(kit.runtime)
+    post = await reader.next_message()
+    assert post.text.startswith("Новина, яку не встигли розіслати")
+    assert await articles.unannounced(kit.db) == []
+    assert await pipeline.post_unannounced(kit.runtime) == 0
+    # Posting it again (a sweep racing the ingest that stored it) enqueues nothing new.
+    assert await pipeline.post_stories(kit.runtime, [article]) == 0
+    assert kit.runtime.engine is not None
+    await kit.runtime.engine.idle()
+    assert received(kit, [reader.chat["id"]])[reader.chat["id"]] == 2  # the answer, the post

@@ -309,3 +309,11 @@ async def test_0006_turns_old_english_audit_sentences_into_codes(tmp_path: Path)
     assert broadcast is not None
     assert broadcast.kind is BroadcastKind.FLASH
     await database.close()
+
+
+async def test_migrations_keep_the_full_text_triggers(db: Database) -> None:
+    """A migration that copies `articles` (Alembic's batch mode on SQLite) would drop them
+    silently, and search would find nothing new."""
+    async with db.transaction() as s:
+        names = set(await s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    assert names >= {"articles_fts_insert", "articles_fts_delete", "articles_fts_update"}

@@ -12,7 +12,7 @@ from bot.render import news
 from bot.schedule import in_quiet_hours
 from storage import articles, outbox, subscriptions
 from storage.db import Database
-from storage.types import Article, Body, Payload, Priority, Section
+from storage.types import Article, Body, Payload, Priority, Recipient, Section
 
 log = logging.getLogger(__name__)
 
@@ -48,34 +48,53 @@ async def post(
     default_zone: str,
 ) -> int:
     """Enqueue posts of the stories; those published more than `max_age` ago are left to
-    digests and /latest (a new feed or a restart never floods chats). Returns deliveries added."""
+    digests and /latest (a new feed or a restart never floods chats). Each story's posts and
+    its "announced" mark are one transaction, so a kill leaves it either posted or still to
+    post. Returns deliveries added."""
     added = 0
     for article_id in dict.fromkeys(article_ids):
-        article = await articles.get(db, article_id)
-        if article is None or now - article.published > max_age:
-            continue
-        recipients = await subscriptions.instant_recipients(db, article.sections)
-        if not recipients:
-            continue
-        item_id = await outbox.put_item(
-            db,
-            kind="story",
-            key=f"story:{article.id}",
-            priority=Priority.STORY,
-            payload=payload(catalogs, article, sections, now),
-            now=now,
-        )
-        chosen = [
-            (
-                r.chat_id,
-                in_quiet_hours(
-                    now, ZoneInfo(r.timezone or default_zone), r.quiet_start, r.quiet_end
-                ),
-            )
-            for r in recipients
-        ]
-        threads = {r.chat_id: r.thread_id for r in recipients if r.thread_id is not None}
-        added += await outbox.add(db, item_id, Priority.STORY, chosen, now, threads=threads)
+        async with db.transaction():
+            added += await _post(db, catalogs, sections, article_id, now, max_age, default_zone)
+            await articles.announce(db, [article_id])
     if added:
         log.info("story posts enqueued deliveries=%d", added)
     return added
+
+
+async def _post(  # noqa: PLR0917 - post's arguments, for one story
+    db: Database,
+    catalogs: Catalogs,
+    sections: Sequence[Section],
+    article_id: int,
+    now: dt.datetime,
+    max_age: dt.timedelta,
+    default_zone: str,
+) -> int:
+    article = await articles.get(db, article_id)
+    if article is None or now - article.published > max_age:
+        return 0
+    recipients = await subscriptions.instant_recipients(db, article.sections)
+    if not recipients:
+        return 0
+    item_id = await outbox.put_item(
+        db,
+        kind="story",
+        key=f"story:{article.id}",
+        priority=Priority.STORY,
+        payload=payload(catalogs, article, sections, now),
+        now=now,
+    )
+    chosen = [
+        (
+            r.chat_id,
+            in_quiet_hours(now, ZoneInfo(r.timezone or default_zone), r.quiet_start, r.quiet_end),
+        )
+        for r in recipients
+    ]
+    threads = {r.chat_id: r.thread_id for r in recipients if r.thread_id is not None}
+    return await outbox.add(db, item_id, Priority.STORY, chosen, now, threads=threads)
+
+
+def _quiet(recipient: Recipient, now: dt.datetime, default_zone: str) -> bool:
+    zone = ZoneInfo(recipient.timezone or default_zone)
+    return in_quiet_hours(now, zone, recipient.quiet_start, recipient.quiet_end)
