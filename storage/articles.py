@@ -67,7 +67,7 @@ async def known(db: Database, stories: Sequence[NewArticle]) -> list[bool]:
     """For each story, whether it is stored already with a summary (no page to fetch)."""
     if not stories:
         return []
-    async with db.transaction() as s:
+    async with db.reading() as s:
         return [bool(row and row.summary) for row in await _matches(s, stories, TITLE_WINDOW)]
 
 
@@ -241,7 +241,7 @@ async def _page(s: AsyncSession, query: Select[ArticleRow], offset: int, limit: 
 
 
 async def get(db: Database, article_id: int) -> Article | None:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         row = await s.get(ArticleRow, article_id)
         return (await _articles(s, [row]))[0] if row else None
 
@@ -250,7 +250,7 @@ async def latest(
     db: Database, slugs: Sequence[str] | None = None, *, offset: int = 0, limit: int = 10
 ) -> Page:
     """The newest articles of the sections `slugs` (every visible section when None)."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         sections = select(SectionRow.id).where(SectionRow.hidden.is_(False))
         if slugs is not None:
             sections = sections.where(SectionRow.slug.in_(slugs))
@@ -284,7 +284,7 @@ async def published_between(
     """Articles of the sections published in (since, until], newest first."""
     low = (int(since.timestamp()) + 1) << ID_SHIFT
     high = (int(until.timestamp()) + 1) << ID_SHIFT
-    async with db.transaction() as s:
+    async with db.reading() as s:
         query = (
             select(ArticleRow)
             .where(
@@ -320,7 +320,7 @@ async def search(
     expression = match_expression(terms)
     if not expression:
         return Page((), offset, has_more=False)
-    async with db.transaction() as s:
+    async with db.reading() as s:
         # The index walks its rowids (article ids: newest first) and stops at the page's end.
         matching = text(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q "
@@ -351,7 +351,7 @@ async def search(
 
 
 async def count(db: Database) -> int:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         return int(await s.scalar(select(func.count()).select_from(ArticleRow)) or 0)
 
 
@@ -381,7 +381,7 @@ async def announce(db: Database, article_ids: Sequence[int]) -> None:
 async def unannounced(db: Database, limit: int = 1000) -> list[int]:
     """Stories stored new to a section whose posts were never enqueued (a kill came between),
     oldest first."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.scalars(
             select(ArticleRow.id)
             .where(ArticleRow.announced.is_(False))
@@ -411,6 +411,6 @@ async def save_search(db: Database, query: str, now: dt.datetime, chat_id: int) 
 
 async def get_search(db: Database, search_id: int, chat_id: int) -> str | None:
     """The words of a search made in `chat_id` (None for another chat's: ids are guessable)."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         row = await s.get(SearchRow, search_id)
         return row.query if row is not None and row.chat_id == chat_id else None

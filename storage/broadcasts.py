@@ -64,7 +64,7 @@ async def create(
 
 
 async def get(db: Database, broadcast_id: int) -> Broadcast | None:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         row = await s.get(BroadcastRow, broadcast_id)
         return _broadcast(row) if row else None
 
@@ -114,7 +114,7 @@ async def finish(db: Database, broadcast_id: int, now: dt.datetime) -> None:
 
 async def sending(db: Database) -> list[Broadcast]:
     """Those whose deliveries are under way (for the progress reports)."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.scalars(
             select(BroadcastRow).where(BroadcastRow.state == BroadcastState.SENDING.value)
         )
@@ -123,7 +123,7 @@ async def sending(db: Database) -> list[Broadcast]:
 
 async def recent(db: Database, kind: BroadcastKind, limit: int = 10) -> list[Broadcast]:
     """The newest of a kind that left preview, newest first."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.scalars(
             select(BroadcastRow)
             .where(
@@ -138,7 +138,7 @@ async def recent(db: Database, kind: BroadcastKind, limit: int = 10) -> list[Bro
 
 async def reached(db: Database, item_id: int) -> int:
     """How many chats hold a message of the item (deliveries sent with message ids)."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         return int(
             await s.scalar(
                 select(func.count())

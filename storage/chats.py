@@ -52,7 +52,7 @@ def _chat(row: ChatRow) -> Chat:
 
 
 async def get(db: Database, chat_id: int) -> Chat | None:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         row = await s.get(ChatRow, chat_id)
         return _chat(row) if row else None
 
@@ -109,7 +109,7 @@ async def delete_chat(db: Database, chat_id: int) -> bool:
 
 
 async def count_by_status(db: Database) -> dict[ChatStatus, int]:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = (await s.execute(select(ChatRow.status))).scalars().all()
     counts = dict.fromkeys(ChatStatus, 0)
     for status in rows:
@@ -246,7 +246,7 @@ def _read(value: str | None) -> dt.datetime | None:
 
 async def unscheduled(db: Database, limit: int = 10_000) -> list[Chat]:
     """Active chats that have no next digest time yet (new ones)."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(ChatRow)
             .where(
@@ -299,7 +299,7 @@ async def schedule_digests(
 
 async def active_of_type(db: Database, type: ChatType) -> list[Chat]:
     """Active chats of one type (the newsroom's channels), by title."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.scalars(
             select(ChatRow)
             .where(ChatRow.type == type.value, ChatRow.status == ChatStatus.ACTIVE.value)

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from storage.errors import Conflict, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "visnyk_read_only"  # an execution option: this transaction only reads
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -49,6 +50,9 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @classmethod
     def open(cls, url: str) -> Database:
@@ -83,6 +87,20 @@ class Database:
                     _open.reset(token)
         except IntegrityError as e:
             raise Conflict(f"constraint failed: {e.orig}") from e
+        except SQLAlchemyError as e:
+            raise StorageError(f"database error: {getattr(e, 'orig', None) or e}") from e
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for a transaction that only reads: it begins deferred, so it never waits
+        for a writer (or makes one wait). Inside a block already open it joins it."""
+        joined = _open.get()
+        if joined is not None and joined.db is self and joined.task is asyncio.current_task():
+            yield joined.session
+            return
+        try:
+            async with self._readers() as session, session.begin():
+                yield session
         except SQLAlchemyError as e:
             raise StorageError(f"database error: {getattr(e, 'orig', None) or e}") from e
 
@@ -144,4 +162,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that writes takes the write lock at once (no deadlock on upgrading a
+        # read lock); one that only reads begins deferred: in WAL it reads its snapshot beside
+        # a writer and never waits for the write lock.
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")

@@ -32,7 +32,7 @@ async def remove_editor(db: Database, user_id: int) -> bool:
 
 async def editors(db: Database) -> list[tuple[int, int, dt.datetime]]:
     """(user id, added by, when), oldest first."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(EditorRow.user_id, EditorRow.added_by, EditorRow.added).order_by(EditorRow.added)
         )
@@ -40,7 +40,7 @@ async def editors(db: Database) -> list[tuple[int, int, dt.datetime]]:
 
 
 async def is_editor(db: Database, user_id: int) -> bool:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         return await s.get(EditorRow, user_id) is not None
 
 
@@ -71,7 +71,7 @@ async def audit(  # noqa: PLR0917 - the columns of one entry, in their order
 
 async def audit_log(db: Database, limit: int = 20) -> list[AuditEntry]:
     """The newest entries first."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
         return [AuditEntry(r.at, r.user_id, r.action, r.target, r.outcome, r.count) for r in rows]
 
@@ -100,7 +100,7 @@ async def strangers(
 ) -> tuple[list[Stranger], int, int]:
     """Those who tried since `since`, the latest first (at most `limit`); and how many people
     and attempts that is in all."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         recent = StrangerRow.last_at >= since
         rows = await s.scalars(
             select(StrangerRow).where(recent).order_by(StrangerRow.last_at.desc()).limit(limit)

@@ -43,7 +43,7 @@ async def ensure(db: Database, urls: Sequence[str], now: dt.datetime) -> list[Fe
 
 
 async def get(db: Database, feed_id: int) -> Feed:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         row = await s.get(FeedRow, feed_id)
         if row is None:
             raise NotFound(f"feed {feed_id} not found")
@@ -95,5 +95,5 @@ async def record_failure(
 
 async def listed(db: Database) -> list[Feed]:
     """Every feed, in the order they were added."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         return [_feed(r) for r in (await s.scalars(select(FeedRow).order_by(FeedRow.id)))]

@@ -93,7 +93,7 @@ async def add(
 
 
 async def payload(db: Database, item_id: int) -> Payload | None:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         row = await s.get(OutboxItemRow, item_id)
         return Payload.from_json(row.payload) if row else None
 
@@ -102,7 +102,7 @@ async def pending(
     db: Database, priority: Priority, *, after_id: int = 0, limit: int = 1000
 ) -> list[Pending]:
     """Pending deliveries of one lane, by id, after `after_id`, with their chats' details."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(
                 DeliveryRow.id,
@@ -189,7 +189,7 @@ async def skip_chat(db: Database, chat_id: int, reason: str) -> int:
 
 async def counts(db: Database, item_id: int) -> dict[DeliveryState, int]:
     """How the item's deliveries stand."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(DeliveryRow.state, func.count())
             .where(DeliveryRow.item_id == item_id)
@@ -202,7 +202,7 @@ async def counts(db: Database, item_id: int) -> dict[DeliveryState, int]:
 
 
 async def pending_count(db: Database) -> int:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         return int(
             await s.scalar(
                 select(func.count())
@@ -215,5 +215,5 @@ async def pending_count(db: Database) -> int:
 
 async def last_sent_at(db: Database) -> dt.datetime | None:
     """When the newest delivery went out (the previous run's last send, at start-up)."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         return await s.scalar(select(func.max(DeliveryRow.sent_at)))

@@ -37,7 +37,7 @@ async def sync(db: Database, configured: Sequence[NewSection]) -> list[Section]:
 
 
 async def visible(db: Database) -> list[Section]:
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(SectionRow).where(SectionRow.hidden.is_(False)).order_by(SectionRow.position)
         )

@@ -13,7 +13,7 @@ from storage.types import ChatLife, ChatStatus, ChatType, DeliveryState
 
 async def chat_lives(db: Database) -> list[ChatLife]:
     """Every chat's type, status, when it came and when its status last changed."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(ChatRow.type, ChatRow.status, ChatRow.created, ChatRow.updated)
         )
@@ -26,7 +26,7 @@ async def chat_lives(db: Database) -> list[ChatLife]:
 async def deliveries_since(db: Database, since: dt.datetime) -> dict[str, int]:
     """Deliveries of the items enqueued since `since`: sent, failed, retried (more than one
     attempt), pending."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         row = (
             await s.execute(
                 select(

@@ -30,7 +30,7 @@ async def _chat_must_exist(db: Database, chat_id: int, cause: Exception) -> None
 
 async def of_chat(db: Database, chat_id: int) -> frozenset[str]:
     """Slugs of the visible sections the chat follows."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(SectionRow.slug)
             .join(SubscriptionRow, SubscriptionRow.section_id == SectionRow.id)
@@ -90,7 +90,7 @@ async def unsubscribe_all(db: Database, chat_id: int) -> int:
 
 async def count_by_section(db: Database) -> dict[str, int]:
     """Active chats per visible section slug."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(SectionRow.slug, func.count(SubscriptionRow.chat_id))
             .join(SubscriptionRow, SubscriptionRow.section_id == SectionRow.id)
@@ -103,7 +103,7 @@ async def count_by_section(db: Database) -> dict[str, int]:
 
 async def modes_of_chat(db: Database, chat_id: int) -> dict[str, Mode]:
     """The visible sections the chat follows, each with its mode."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         rows = await s.execute(
             select(SectionRow.slug, SubscriptionRow.mode)
             .join(SubscriptionRow, SubscriptionRow.section_id == SectionRow.id)
@@ -177,7 +177,7 @@ async def set_topic(db: Database, chat_id: int, slug: str, thread_id: int | None
 async def recipients(db: Database, slugs: Collection[str] | None) -> list[Recipient]:
     """Active chats that follow any of `slugs` in either mode, each once; every active chat
     for None (breaking news without sections)."""
-    async with db.transaction() as s:
+    async with db.reading() as s:
         query = select(ChatRow.id, ChatRow.timezone, ChatRow.quiet_start, ChatRow.quiet_end).where(
             ChatRow.status == "active"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -317,3 +318,28 @@ async def test_migrations_keep_the_full_text_triggers(db: Database) -> None:
     async with db.transaction() as s:
         names = set(await s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
     assert names >= {"articles_fts_insert", "articles_fts_delete", "articles_fts_update"}
+
+
+async def test_a_read_never_waits_for_a_writer(db: Database) -> None:
+    """Reads begin deferred: while a writer holds the write lock (a broadcast's enqueue, a
+    digest plan), /start's and /latest's reads go on from their snapshot; they used to begin
+    IMMEDIATE and wait for the writer, and give up with "database is locked" after 5 s."""
+    await reader(db)
+    locked, done = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as s:
+            await s.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock, held
+            locked.set()
+            await done.wait()
+
+    task = asyncio.create_task(writer())
+    await locked.wait()
+    try:
+        async with asyncio.timeout(1):  # the busy timeout is 5 s: a waiting read would show
+            assert await chats.get(db, 42) is not None
+            assert [s.slug for s in await sections.visible(db)] == ["world", "economy", "culture"]
+            assert (await articles.latest(db, None)).articles == ()
+    finally:
+        done.set()
+        await task
