@@ -180,7 +180,7 @@ class OutboxItemRow(Base):
     key: Mapped[str] = mapped_column(String(128), unique=True)
     priority: Mapped[int] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> messages
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class DeliveryRow(Base):
@@ -203,7 +203,8 @@ class DeliveryRow(Base):
     next_attempt: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
     message_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Indexed: the engine's start-up asks for the newest (max over a year of rows).
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     # For an edit or a delete: the messages it acts on (copied from the flash's delivery).
     target_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # a forum topic

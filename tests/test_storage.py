@@ -343,3 +343,20 @@ async def test_a_read_never_waits_for_a_writer(db: Database) -> None:
     finally:
         done.set()
         await task
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT max(sent_at) FROM deliveries",  # the engine's start-up
+        "SELECT count(*) FROM deliveries JOIN outbox_items ON outbox_items.id = "
+        "deliveries.item_id WHERE outbox_items.created >= '2026-11-27'",  # /stats' last day
+    ],
+)
+async def test_hot_queries_on_a_long_history_use_an_index(db: Database, query: str) -> None:
+    async with db.reading() as s:
+        plan = " | ".join(
+            str(row[-1]) for row in await s.execute(text("EXPLAIN QUERY PLAN " + query))
+        )
+    assert "SCAN deliveries" not in plan, plan
+    assert "SCAN outbox_items" not in plan, plan
