@@ -56,6 +56,7 @@ class DeliveryConfig:
     group_messages_per_minute: int
     max_age_hours: float
     concurrency: int
+    give_up_hours: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +320,7 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
         group_messages_per_minute=dl.get("group_messages_per_minute", _positive_int, 20),
         max_age_hours=dl.get("max_age_hours", _positive, 6.0),
         concurrency=dl.get("concurrency", _positive_int, 32),
+        give_up_hours=dl.get("give_up_hours", _positive, 24.0),
     )
     dl.finish()
 

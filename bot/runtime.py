@@ -74,7 +74,12 @@ async def open_runtime(
     runtime = Runtime(config, db, catalogs, http, Ingester(config, db, http, hosts), visible)
     if sender is not None and pacer is not None:
         runtime.engine = Engine(
-            db, sender, pacer, concurrency=config.delivery.concurrency, now=runtime.now
+            db,
+            sender,
+            pacer,
+            concurrency=config.delivery.concurrency,
+            now=runtime.now,
+            give_up=dt.timedelta(hours=config.delivery.give_up_hours),
         )
         await runtime.engine.start()
     return runtime

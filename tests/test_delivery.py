@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
+import pytest
+
 from bot import pipeline
+from bot.delivery.verdict import attempts_within, backoff
 from storage import chats, outbox
 from storage.types import Body, ChatStatus, DeliveryState, Mode, Payload, Priority
 from tests.delivery_kit import audience, received, story
@@ -215,3 +219,31 @@ async def test_a_reply_does_not_wait_behind_a_broadcast(tg: FakeTelegram, tmp_pa
         # It took the next free slot: at most a couple of posts went out meanwhile.
         assert sum(received(kit, crowd).values()) - before <= 3
     assert tg.flood.rejected == 0
+
+
+async def test_answers_that_are_not_telegrams_are_retried_and_logged_once(
+    tg: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy's error page instead of the Bot API's JSON (issue #12 measured 190 of 250
+    readers lost when that was taken for a refusal): retried like a 5xx, every reader gets
+    the story once, and the log says "Telegram unreachable" once, not once a message."""
+    async with started(tg, tmp_path) as kit:
+        readers = await audience(kit, 10)
+        page = "<html><body>502 Bad Gateway</body></html>"
+        tg.script(*[ApiError(200, "", raw=page) for _ in range(25)])
+        with caplog.at_level(logging.INFO, logger="bot.delivery.engine"):
+            await pipeline.post_stories(kit.runtime, [await story(kit, "Новина", {"world"})])
+            await eventually(all_got(kit, readers), within=30)
+            assert kit.runtime.engine is not None
+            await kit.runtime.engine.idle()
+        assert received(kit, readers) == dict.fromkeys(readers, 1)
+        said = [r.getMessage() for r in caplog.records if r.name == "bot.delivery.engine"]
+        assert sum("Telegram unreachable" in m for m in said) == 1
+        assert sum("Telegram reachable again" in m for m in said) == 1
+
+
+def test_a_transient_failure_is_retried_for_hours_with_a_capped_backoff() -> None:
+    assert [backoff(n) for n in (1, 2, 3, 8, 9, 500)] == [0.5, 1.0, 2.0, 60.0, 60.0, 60.0]
+    # A 30-s outage is well within the tries; the old six tries lasted 15.5 s.
+    assert attempts_within(dt.timedelta(hours=24)) > 1400
+    assert sum(backoff(n) for n in range(1, attempts_within(dt.timedelta(seconds=30)))) >= 30

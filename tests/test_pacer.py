@@ -89,6 +89,10 @@ async def test_a_reply_takes_the_next_slot_before_broadcasts() -> None:
         (400, {"ok": False, "description": "Bad Request: message is too long"}, Verdict.BROKEN),
         (400, {"ok": False, "description": "Bad Request: something else"}, Verdict.REJECTED),
         (502, None, Verdict.TRANSIENT),
+        # Not the Bot API's answer at all (a proxy's page, a cut-off body): try again.
+        (200, None, Verdict.TRANSIENT),
+        (404, None, Verdict.TRANSIENT),
+        (200, {"result": 1}, Verdict.TRANSIENT),
     ],
 )  # fmt: skip
 def test_what_telegram_means(status: int, body: dict[str, object] | None, verdict: Verdict) -> None:

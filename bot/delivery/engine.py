@@ -24,7 +24,7 @@ import orjson
 from bot.delivery.pacer import REPLY, Pacer
 from bot.delivery.sender import Sender
 from bot.delivery.turns import Turns, wait
-from bot.delivery.verdict import Answer, Verdict
+from bot.delivery.verdict import GIVE_UP, Answer, Verdict, attempts_within, backoff
 from storage import chats, outbox
 from storage.db import Database
 from storage.errors import StorageError
@@ -44,8 +44,6 @@ LANE_CAPACITY = 10_000  # deliveries held in memory per lane
 POLL_SECONDS = 5.0  # the loader looks for rows nobody told it of at least this often
 WRITE_SECONDS = 1.0  # an outcome waits at most this long for its commit
 WRITE_BATCH = 500
-MAX_ATTEMPTS = 6  # transient failures before a delivery fails for good
-BACKOFF = 0.5  # seconds before the first retry, doubled each time
 STATUS_OF = {
     Verdict.BLOCKED: ChatStatus.BLOCKED,
     Verdict.LEFT: ChatStatus.LEFT,
@@ -88,9 +86,12 @@ class Engine:
         *,
         concurrency: int = 32,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        give_up: dt.timedelta = GIVE_UP,
     ) -> None:
         self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
         self.concurrency = concurrency
+        self.max_attempts = attempts_within(give_up)
+        self._unreachable = False  # Telegram failed transiently, and has not answered since
         self.stats = Stats()
         self._turns = Turns(pacer, now)
         self._chats = self._turns.chats
@@ -270,6 +271,9 @@ class Engine:
             answer = await self.sender.post(METHODS[op], body)
             if answer.verdict is not Verdict.SENT and not _already(op, answer):
                 return await self._trouble(row, answer, message)
+            if self._unreachable:
+                self._unreachable = False
+                log.info("Telegram reachable again")
             if answer.message_id is not None:
                 sent_ids.append(answer.message_id)
         self.stats.sent += 1
@@ -302,9 +306,12 @@ class Engine:
             log.info("chat migrated old=%s new=%s", row.chat_id, new_id)
             self._moved[row.chat_id] = new_id
             return Result(row.id, DeliveryState.PENDING, row.attempts, error=answer.description)
-        if verdict is Verdict.TRANSIENT and attempts < MAX_ATTEMPTS:
+        if verdict is Verdict.TRANSIENT and not self._unreachable:
+            self._unreachable = True  # one line an outage, not one a message
+            log.warning("Telegram unreachable, retrying error=%s", answer.description)
+        if verdict is Verdict.TRANSIENT and attempts < self.max_attempts:
             self.stats.retried += 1
-            later = self.now() + dt.timedelta(seconds=BACKOFF * 2 ** (attempts - 1))
+            later = self.now() + dt.timedelta(seconds=backoff(attempts))
             return Result(
                 row.id,
                 DeliveryState.PENDING,

@@ -1,10 +1,16 @@
-"""What Telegram's answer to a send means for the delivery (pure; see shared/TELEGRAM.md)."""
+"""What Telegram's answer to a send means for the delivery, and how long a transient failure
+is retried (pure; see shared/TELEGRAM.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+BACKOFF = 0.5  # seconds before the first retry of a transient failure, doubled each time…
+BACKOFF_CAP = 60.0  # …up to this: an outage of hours is retried once a minute
+GIVE_UP = dt.timedelta(hours=24)  # transient failures this long: the delivery fails for good
 
 
 class Verdict(Enum):
@@ -29,8 +35,10 @@ class Answer:
 
 
 def classify(status: int, body: dict[str, Any] | None) -> Answer:  # noqa: PLR0911 - a table
-    """The meaning of an HTTP status and Bot API body."""
-    body = body or {}
+    """The meaning of an HTTP status and Bot API body. An answer that is not the Bot API's
+    JSON (a proxy's error page, a cut-off body) says nothing of the message: try again."""
+    if body is None or "ok" not in body:
+        return Answer(Verdict.TRANSIENT, f"HTTP {status}: not a Bot API answer")
     description = str(body.get("description") or f"HTTP {status}")
     parameters = body.get("parameters") or {}
     if status == 200 and body.get("ok"):
@@ -61,3 +69,17 @@ def classify(status: int, body: dict[str, Any] | None) -> Answer:  # noqa: PLR09
     if status >= 500 or status == 0:
         return Answer(Verdict.TRANSIENT, description)
     return Answer(Verdict.REJECTED, description)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` transient failures."""
+    return float(min(BACKOFF_CAP, BACKOFF * 2.0 ** min(attempts - 1, 30)))
+
+
+def attempts_within(give_up: dt.timedelta) -> int:
+    """How many tries transient failures get before `give_up` has passed since the first."""
+    attempts, waited = 1, 0.0
+    while waited < give_up.total_seconds():
+        waited += backoff(attempts)
+        attempts += 1
+    return attempts

@@ -18,9 +18,17 @@ MAX_INLINE_RESULTS = 50
 class ApiError(Exception):
     """An answer with ok=false: the HTTP code, Telegram's description, its parameters."""
 
-    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        raw: str | None = None,
+    ):
         super().__init__(description)
         self.code, self.description, self.parameters = code, description, parameters
+        self.raw = raw  # an answer that is not Telegram's JSON (a proxy's page): sent as is
 
 
 def bad(description: str) -> ApiError:

@@ -194,6 +194,10 @@ class FakeTelegram:
             self.on_call(call)
         if method != "getUpdates":
             await self._record(call)
+        if call.error is not None and call.error.raw is not None:
+            return web.Response(
+                text=call.error.raw, status=call.error.code, content_type="text/html"
+            )
         if call.error is not None:
             body: dict[str, Any] = {
                 "ok": False,
