@@ -37,6 +37,9 @@ class ConfigError(Exception):
         self.problem = problem
 
 
+MIN_DELIVERY_DAYS = 2  # recall and correction act on a flash's deliveries for 48 hours
+
+
 @dataclass(frozen=True, slots=True)
 class TelegramConfig:
     token: str
@@ -47,6 +50,7 @@ class TelegramConfig:
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
     url: str
+    audit_keep_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class DeliveryConfig:
     max_age_hours: float
     concurrency: int
     give_up_hours: float
+    keep_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +313,10 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
     tg.finish()
 
     st = root.table("storage")
-    storage = StorageConfig(url=st.get("url", _string, "sqlite+aiosqlite:///visnyk.db"))
+    storage = StorageConfig(
+        url=st.get("url", _string, "sqlite+aiosqlite:///visnyk.db"),
+        audit_keep_days=st.get("audit_keep_days", _positive_int, 365),
+    )
     if not storage.url.strip():
         raise ConfigError("storage.url", "must not be empty")
     st.finish()
@@ -321,7 +329,13 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
         max_age_hours=dl.get("max_age_hours", _positive, 6.0),
         concurrency=dl.get("concurrency", _positive_int, 32),
         give_up_hours=dl.get("give_up_hours", _positive, 24.0),
+        keep_days=dl.get("keep_days", _positive_int, 14),
     )
+    if delivery.keep_days < MIN_DELIVERY_DAYS:
+        raise ConfigError(
+            "delivery.keep_days",
+            f"at least {MIN_DELIVERY_DAYS}: recall and correction need Telegram's 48 hours",
+        )
     dl.finish()
 
     ig = root.table("ingest")

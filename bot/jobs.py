@@ -12,6 +12,7 @@ from bot import pipeline
 from bot.context import Context
 from bot.newsroom import flashes
 from storage import editors as stored_editors
+from storage import outbox
 
 log = logging.getLogger(__name__)
 STRANGERS_KEPT_DAYS = 30  # /audit shows a week of them
@@ -37,13 +38,20 @@ async def progress(context: Context) -> None:
 
 
 async def prune(context: Context) -> None:
-    """Forget articles older than `[ingest] keep_days`, and strangers not seen for a month."""
+    """Forget articles older than `[ingest] keep_days`, finished deliveries older than
+    `[delivery] keep_days`, audit entries older than `[storage] audit_keep_days`, and
+    strangers not seen for a month."""
     runtime = context.runtime
     await ingesting.prune(runtime.db, runtime.config, runtime.now())
+    now, config = runtime.now(), runtime.config
     gone = await stored_editors.forget_strangers(
-        runtime.db, runtime.now() - dt.timedelta(days=STRANGERS_KEPT_DAYS)
+        runtime.db, now - dt.timedelta(days=STRANGERS_KEPT_DAYS)
     )
-    log.info("pruned strangers=%d", gone)
+    audit = await stored_editors.forget_audit(
+        runtime.db, now - dt.timedelta(days=config.storage.audit_keep_days)
+    )
+    deliveries = await outbox.prune(runtime.db, now - dt.timedelta(days=config.delivery.keep_days))
+    log.info("pruned strangers=%d audit=%d deliveries=%d", gone, audit, deliveries)
 
 
 def write_heartbeat(path: Path) -> None:

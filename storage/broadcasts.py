@@ -5,7 +5,7 @@ editors) can never send it twice. What it sends is an outbox item (storage.outbo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, select, update
 
@@ -31,6 +31,9 @@ def _broadcast(row: BroadcastRow) -> Broadcast:
         total=row.total,
         started=row.started,
         finished=row.finished,
+        figures=None
+        if row.figures is None
+        else {DeliveryState(k): int(v) for k, v in row.figures.items()},
     )
 
 
@@ -103,12 +106,19 @@ async def attach(db: Database, broadcast_id: int, item_id: int, total: int) -> N
         )
 
 
-async def finish(db: Database, broadcast_id: int, now: dt.datetime) -> None:
+async def finish(
+    db: Database, broadcast_id: int, now: dt.datetime, figures: Mapping[DeliveryState, int]
+) -> None:
+    """Done: with its deliveries' final figures, which outlive the deliveries."""
     async with db.transaction() as s:
         await s.execute(
             update(BroadcastRow)
             .where(BroadcastRow.id == broadcast_id)
-            .values(state=BroadcastState.DONE.value, finished=now)
+            .values(
+                state=BroadcastState.DONE.value,
+                finished=now,
+                figures={state.value: n for state, n in figures.items()},
+            )
         )
 
 

@@ -121,3 +121,10 @@ async def forget_strangers(db: Database, before: dt.datetime) -> int:
     async with db.transaction() as s:
         result = await s.execute(delete(StrangerRow).where(StrangerRow.last_at < before))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def forget_audit(db: Database, before: dt.datetime) -> int:
+    """Drop audit entries older than `before` (`[storage] audit_keep_days`)."""
+    async with db.transaction() as s:
+        result = await s.execute(delete(AuditRow).where(AuditRow.at < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -269,3 +269,5 @@ class BroadcastRow(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Its deliveries' final figures (state -> count), kept when the deliveries are pruned.
+    figures: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)

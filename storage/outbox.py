@@ -6,15 +6,16 @@ Enqueuing is idempotent (an item's key and the (item, chat) pair are unique), an
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from storage.db import Database, insert_ignoring
-from storage.models import ChatRow, DeliveryRow, OutboxItemRow
+from storage.models import BroadcastRow, ChatRow, DeliveryRow, OutboxItemRow
 from storage.types import ChatType, DeliveryState, Payload, Pending, Priority, Result
 
 CHUNK = 100_000
@@ -217,3 +218,52 @@ async def last_sent_at(db: Database) -> dt.datetime | None:
     """When the newest delivery went out (the previous run's last send, at start-up)."""
     async with db.reading() as s:
         return await s.scalar(select(func.max(DeliveryRow.sent_at)))
+
+
+PRUNE_BATCH = 2000  # rows a prune transaction deletes: a few ms of the write lock at a time
+
+
+async def prune(db: Database, before: dt.datetime, *, batch: int = PRUNE_BATCH) -> int:
+    """Delete what was enqueued before `before` and is finished: the deliveries, then the
+    items left without any (a flash keeps its final figures, see storage.broadcasts.finish).
+    In small transactions with a pause between them, so that the engine and readers are never
+    held up; returns how many deliveries went."""
+    gone = 0
+    old_items = select(OutboxItemRow.id).where(OutboxItemRow.created < before)
+    while True:
+        async with db.transaction() as s:
+            ids = list(
+                await s.scalars(
+                    select(DeliveryRow.id)
+                    .where(
+                        DeliveryRow.item_id.in_(old_items),
+                        DeliveryRow.state != DeliveryState.PENDING.value,
+                    )
+                    .limit(batch)
+                )
+            )
+            if ids:
+                await s.execute(delete(DeliveryRow).where(DeliveryRow.id.in_(ids)))
+        gone += len(ids)
+        if len(ids) < batch:
+            break
+        await asyncio.sleep(0.01)  # let the engine and the readers in between batches
+    while True:
+        async with db.transaction() as s:
+            empty = list(
+                await s.scalars(
+                    old_items.where(
+                        ~select(DeliveryRow.id)
+                        .where(DeliveryRow.item_id == OutboxItemRow.id)
+                        .exists()
+                    ).limit(batch)
+                )
+            )
+            if empty:
+                await s.execute(
+                    update(BroadcastRow).where(BroadcastRow.item_id.in_(empty)).values(item_id=None)
+                )
+                await s.execute(delete(OutboxItemRow).where(OutboxItemRow.id.in_(empty)))
+        if len(empty) < batch:
+            return gone
+        await asyncio.sleep(0.01)

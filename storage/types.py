@@ -323,6 +323,7 @@ class Broadcast:
     total: int
     started: dt.datetime | None
     finished: dt.datetime | None
+    figures: Mapping[DeliveryState, int] | None = None  # final, kept when deliveries are pruned
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,11 @@ def test_section_titles() -> None:
             "telegram.owners[0]: expected a numeric Telegram user id",
         ),
         ({"storage": {"url": ""}}, "storage.url: must not be empty"),
+        (
+            {"delivery": {"keep_days": 1}},
+            "delivery.keep_days: at least 2: recall and correction need Telegram's 48 hours",
+        ),
+        ({"storage": {"audit_keep_days": 0}}, "storage.audit_keep_days: must be greater than 0"),
         ({"storage": {"url": 1}}, "storage.url: expected a string, got an integer"),
         (
             {"delivery": {"messages_per_second": "30"}},

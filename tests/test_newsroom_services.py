@@ -8,10 +8,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from bot.i18n import Catalogs
 from bot.newsroom import ChangeRefused, Desk, PreviewRefused, channels, drafts, flashes, rights
-from storage import chats, editors, outbox, subscriptions
+from storage import broadcasts, chats, editors, outbox, subscriptions
 from storage import sections as stored_sections
 from storage.codes import AuditOutcome, EditorAction
 from storage.db import Database
@@ -105,3 +106,27 @@ async def test_owners_add_and_remove_editors_with_an_audit_entry(
     assert not await rights.remove_editor(d, OWNER, 42)
     log = await editors.audit_log(d.db)
     assert [e.outcome for e in reversed(log)] == ["added", "already", "removed", "absent"]
+
+
+async def test_a_flash_whose_deliveries_were_pruned_keeps_its_figures(
+    desk: tuple[Desk, list[int]],
+) -> None:
+    d, _ = desk
+    payload = flashes.payload(d, drafts.Draft(None, "Давня блискавка", None))
+    preview, _ = await flashes.open_preview(
+        d, EDITOR, BroadcastKind.FLASH, payload, action=EditorAction.BREAKING, sections=None,
+        flash=None, target="",
+    )  # fmt: skip
+    await flashes.confirm(d, preview.id, EDITOR, silent=False)
+    async with d.db.transaction() as s:
+        await s.execute(text("UPDATE deliveries SET state = 'sent', message_ids = '[9]'"))
+    await flashes.report(d, None)  # type: ignore[arg-type]  # no report to edit: it finishes
+    assert await outbox.prune(d.db, NOW + dt.timedelta(days=15)) == 3
+    flash = await broadcasts.get(d.db, preview.id)
+    assert flash is not None
+    assert flash.item_id is None
+    assert (await flashes.counts(d, flash))[DeliveryState.SENT] == 3
+    assert [(b.id, c[DeliveryState.SENT]) for b, c in await flashes.recent(d)] == [(preview.id, 3)]
+    with pytest.raises(ChangeRefused) as gone:
+        await flashes.flash_to_change(d, preview.id, EDITOR)
+    assert gone.value.reason is AuditOutcome.TOO_OLD

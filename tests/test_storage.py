@@ -13,11 +13,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 
-from storage import articles, broadcasts, chats, editors, sections, subscriptions
+from storage import articles, broadcasts, chats, editors, outbox, sections, subscriptions
 from storage.db import Database, _alembic_config, head_revision
 from storage.errors import ChatNotFound, SectionNotFound, StorageError
 from storage.models import Base, is_modelled
-from storage.types import BroadcastKind, ChatStatus, ChatType, NewArticle, NewSection
+from storage.types import (
+    BroadcastKind,
+    ChatStatus,
+    ChatType,
+    DeliveryState,
+    NewArticle,
+    NewSection,
+    Payload,
+    Priority,
+)
 
 WORLD = NewSection("world", {"uk": "Світ", "en": "World"})
 ECONOMY = NewSection("economy", {"uk": "Економіка", "en": "Economy"})
@@ -360,3 +369,52 @@ async def test_hot_queries_on_a_long_history_use_an_index(db: Database, query: s
         )
     assert "SCAN deliveries" not in plan, plan
     assert "SCAN outbox_items" not in plan, plan
+
+
+async def test_finished_deliveries_are_pruned_in_batches_and_flashes_keep_their_figures(
+    db: Database,
+) -> None:
+    now = dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
+    old, recent = now - dt.timedelta(days=20), now - dt.timedelta(days=1)
+    for chat_id in (1, 2, 3):
+        await reader(db, chat_id)
+
+    async def item(key: str, created: dt.datetime, pending: int) -> int:
+        item_id = await outbox.put_item(
+            db, kind="flash", key=key, priority=Priority.BREAKING, payload=Payload({}), now=created
+        )
+        await outbox.add(db, item_id, Priority.BREAKING, [(c, False) for c in (1, 2, 3)], created)
+        async with db.transaction() as s:
+            await s.execute(
+                text(
+                    "UPDATE deliveries SET state = 'sent' WHERE item_id = :i AND id NOT IN "
+                    "(SELECT id FROM deliveries WHERE item_id = :i ORDER BY id LIMIT :p)"
+                ),
+                {"i": item_id, "p": pending},
+            )
+        return item_id
+
+    done_long_ago = await item("done", old, pending=0)
+    still_going = await item("going", old, pending=1)
+    yesterday = await item("yesterday", recent, pending=0)
+    flash = await broadcasts.create(
+        db, kind=BroadcastKind.FLASH, editor_id=7, payload=Payload({}), sections=None,
+        of_id=None, total=3, now=old,
+    )  # fmt: skip
+    await broadcasts.attach(db, flash.id, done_long_ago, 3)
+    await broadcasts.finish(db, flash.id, old, await outbox.counts(db, done_long_ago))
+
+    gone = await outbox.prune(db, now - dt.timedelta(days=14), batch=1)  # one row at a time
+
+    assert gone == 5  # the 3 of the finished item, 2 of the one still going
+    assert (await outbox.counts(db, still_going))[DeliveryState.PENDING] == 1
+    assert (await outbox.counts(db, yesterday))[DeliveryState.SENT] == 3
+    assert await outbox.payload(db, done_long_ago) is None  # the item went with them
+    assert await outbox.payload(db, still_going) is not None
+    kept = await broadcasts.get(db, flash.id)
+    assert kept is not None
+    assert kept.item_id is None
+    assert kept.figures == {
+        DeliveryState.SENT: 3, DeliveryState.FAILED: 0, DeliveryState.SKIPPED: 0,
+        DeliveryState.PENDING: 0,
+    }  # fmt: skip

@@ -243,16 +243,17 @@ async def _own_preview(desk: Desk, broadcast_id: int, user_id: int) -> Broadcast
 
 
 async def flash_to_change(desk: Desk, flash_id: int, user_id: int) -> Broadcast:
-    """The sent flash that a recall or correction may act on. Raises PreviewRefused: unknown,
+    """The sent flash that a recall or correction may act on. Raises ChangeRefused: unknown,
     another editor's (owners may act on any), still in preview, or too old to delete."""
     flash = await stored_broadcasts.get(desk.db, flash_id)
     if flash is None or flash.kind is not BroadcastKind.FLASH:
         raise ChangeRefused(AuditOutcome.UNKNOWN)
     if flash.editor_id != user_id and not is_owner(desk, user_id):
         raise ChangeRefused(AuditOutcome.FOREIGN)
-    if flash.item_id is None:
+    if flash.state in (BroadcastState.PREVIEW, BroadcastState.CANCELLED):
         raise ChangeRefused(AuditOutcome.NOT_SENT)
-    if desk.now() - (flash.started or flash.created) > DELETABLE_FOR:
+    sent = flash.started or flash.created
+    if desk.now() - sent > DELETABLE_FOR or flash.item_id is None:  # (its deliveries pruned)
         raise ChangeRefused(AuditOutcome.TOO_OLD)
     return flash
 
@@ -277,7 +278,7 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
             except TelegramError as e:
                 log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
         if counts[DeliveryState.PENDING] == 0:
-            await stored_broadcasts.finish(desk.db, broadcast.id, now)
+            await stored_broadcasts.finish(desk.db, broadcast.id, now, counts)
             log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
 
 
@@ -287,8 +288,10 @@ async def note_report(desk: Desk, broadcast_id: int, chat_id: int, message_id: i
 
 
 async def counts(desk: Desk, broadcast: Broadcast) -> dict[DeliveryState, int]:
-    """Where a sent flash's (or recall's, correction's) deliveries stand."""
-    assert broadcast.item_id is not None
+    """Where a sent flash's (or recall's, correction's) deliveries stand: counted while they
+    exist, the final figures once they are pruned."""
+    if broadcast.item_id is None:
+        return {state: (broadcast.figures or {}).get(state, 0) for state in DeliveryState}
     return await outbox.counts(desk.db, broadcast.item_id)
 
 
