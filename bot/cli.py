@@ -50,6 +50,8 @@ def _run(args: argparse.Namespace) -> None:
     if not config.telegram.token:
         raise _Fail(NO_TOKEN)
     redactor = logs.protect(config.telegram.token)
+    for warning in config.warnings():
+        logging.getLogger("bot").warning("%s", warning)
     from telegram.error import TelegramError  # noqa: PLC0415 - PTB loads only for `run`
 
     from bot import app  # noqa: PLC0415
@@ -99,7 +101,10 @@ def _api_url(api_base_url: str) -> str:
 
 
 def _check_config(args: argparse.Namespace) -> None:
-    print(_config(args.path).summary())
+    config = _config(args.path)
+    print(config.summary())
+    for warning in config.warnings():
+        print(f"visnyk: warning: {warning}", file=sys.stderr)
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:

@@ -37,6 +37,7 @@ class ConfigError(Exception):
         self.problem = problem
 
 
+FREE_MESSAGES_PER_SECOND = 30  # Telegram's limit for a bot without paid broadcasts
 MIN_DELIVERY_DAYS = 2  # recall and correction act on a flash's deliveries for 48 hours
 
 
@@ -125,6 +126,19 @@ class Config:
         """Every configured feed once, in order of appearance."""
         urls = [url for s in self.sections for url in s.feeds] + list(self.ingest.feeds)
         return tuple(dict.fromkeys(urls))
+
+    def warnings(self) -> list[str]:
+        """What is valid but likely wrong on real Telegram (one line each; not errors: the
+        fake Telegram in tests and a local Bot API server may allow it)."""
+        out = []
+        rate = self.delivery.messages_per_second
+        if rate > FREE_MESSAGES_PER_SECOND:
+            out.append(
+                f"delivery.messages_per_second = {rate:g} is above Telegram's free "
+                f"{FREE_MESSAGES_PER_SECOND} a second: real Telegram answers 429 beyond it "
+                "unless the bot pays for broadcasts (allow_paid_broadcast)"
+            )
+        return out
 
     def summary(self) -> str:
         """One line for `visnyk check-config`."""

@@ -143,3 +143,20 @@ title = {{ uk = "Світ", en = "World" }}
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_rate_above_telegrams_free_limit_is_a_warning_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "c.toml", "[delivery]\nmessages_per_second = 1000\n")
+    assert main(["check-config", str(config)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("config OK")
+    assert out.err == (
+        "visnyk: warning: delivery.messages_per_second = 1000 is above Telegram's free 30 a "
+        "second: real Telegram answers 429 beyond it unless the bot pays for broadcasts "
+        "(allow_paid_broadcast)\n"
+    )
+    quiet = write_config(tmp_path / "q.toml", "[delivery]\nmessages_per_second = 30\n")
+    assert main(["check-config", str(quiet)]) == 0
+    assert capsys.readouterr().err == ""
