@@ -37,6 +37,8 @@ class ConfigError(Exception):
         self.problem = problem
 
 
+PAID_BROADCAST = ("off", "breaking", "all")
+MAX_PAID_PER_SECOND = 1000  # Telegram's limit for messages with allow_paid_broadcast
 FREE_MESSAGES_PER_SECOND = 30  # Telegram's limit for a bot without paid broadcasts
 MIN_DELIVERY_DAYS = 2  # recall and correction act on a flash's deliveries for 48 hours
 
@@ -63,6 +65,8 @@ class DeliveryConfig:
     concurrency: int
     give_up_hours: float
     keep_days: int
+    paid_broadcast: str  # "off", "breaking" or "all": the lanes sent with allow_paid_broadcast
+    paid_messages_per_second: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +348,18 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
         concurrency=dl.get("concurrency", _positive_int, 32),
         give_up_hours=dl.get("give_up_hours", _positive, 24.0),
         keep_days=dl.get("keep_days", _positive_int, 14),
+        paid_broadcast=dl.get("paid_broadcast", _string, "off"),
+        paid_messages_per_second=dl.get("paid_messages_per_second", _positive, 1000.0),
     )
+    if delivery.paid_broadcast not in PAID_BROADCAST:
+        raise ConfigError(
+            "delivery.paid_broadcast",
+            f"one of {', '.join(PAID_BROADCAST)}, got {delivery.paid_broadcast!r}",
+        )
+    if delivery.paid_messages_per_second > MAX_PAID_PER_SECOND:
+        raise ConfigError(
+            "delivery.paid_messages_per_second", f"at most {MAX_PAID_PER_SECOND} (Telegram's limit)"
+        )
     if delivery.keep_days < MIN_DELIVERY_DAYS:
         raise ConfigError(
             "delivery.keep_days",

@@ -18,7 +18,7 @@ from bot.news.fetch import client
 from bot.news.hosts import Hosts
 from storage import sections as stored_sections
 from storage.db import Database
-from storage.types import NewSection, Section
+from storage.types import NewSection, Priority, Section
 
 
 @dataclass
@@ -73,13 +73,32 @@ async def open_runtime(
     catalogs = Catalogs(config.i18n.default_language)
     runtime = Runtime(config, db, catalogs, http, Ingester(config, db, http, hosts), visible)
     if sender is not None and pacer is not None:
-        runtime.engine = Engine(
-            db,
-            sender,
-            pacer,
-            concurrency=config.delivery.concurrency,
-            now=runtime.now,
-            give_up=dt.timedelta(hours=config.delivery.give_up_hours),
-        )
+        runtime.engine = _engine(config, db, sender, pacer, runtime.now)
         await runtime.engine.start()
     return runtime
+
+
+def _engine(
+    config: Config, db: Database, sender: Sender, pacer: Pacer, now: Callable[[], dt.datetime]
+) -> Engine:
+    """The delivery engine; with paid broadcasts on, their lanes get a window of their own
+    (at the paid rate), while chats' limits stay shared with everything else."""
+    dl = config.delivery
+    paid = None
+    if dl.paid_broadcast != "off":
+        paid = Pacer(
+            per_second=dl.paid_messages_per_second,
+            private_interval=dl.private_chat_interval,
+            group_per_minute=dl.group_messages_per_minute,
+        )
+    lanes = frozenset(Priority) if dl.paid_broadcast == "all" else frozenset({Priority.BREAKING})
+    return Engine(
+        db,
+        sender,
+        pacer,
+        concurrency=dl.concurrency,
+        now=now,
+        give_up=dt.timedelta(hours=dl.give_up_hours),
+        paid=paid,
+        paid_lanes=lanes,
+    )

@@ -94,6 +94,14 @@ def test_section_titles() -> None:
             "delivery.keep_days: at least 2: recall and correction need Telegram's 48 hours",
         ),
         ({"storage": {"audit_keep_days": 0}}, "storage.audit_keep_days: must be greater than 0"),
+        (
+            {"delivery": {"paid_broadcast": "sometimes"}},
+            "delivery.paid_broadcast: one of off, breaking, all, got 'sometimes'",
+        ),
+        (
+            {"delivery": {"paid_messages_per_second": 5000}},
+            "delivery.paid_messages_per_second: at most 1000 (Telegram's limit)",
+        ),
         ({"storage": {"url": 1}}, "storage.url: expected a string, got an integer"),
         (
             {"delivery": {"messages_per_second": "30"}},

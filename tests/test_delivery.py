@@ -247,3 +247,35 @@ def test_a_transient_failure_is_retried_for_hours_with_a_capped_backoff() -> Non
     # A 30-s outage is well within the tries; the old six tries lasted 15.5 s.
     assert attempts_within(dt.timedelta(hours=24)) > 1400
     assert sum(backoff(n) for n in range(1, attempts_within(dt.timedelta(seconds=30)))) >= 30
+
+
+async def test_paid_broadcasts_go_fast_with_the_flag_and_everything_else_stays_free(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """Real Telegram lets a bot past ~30 messages a second only for messages that carry
+    allow_paid_broadcast; the fake enforces both windows. With `paid_broadcast = "breaking"`
+    the breaking lane goes at the paid rate with the flag while a story to the same chats
+    keeps to the free rate without it: no 429 at any moment."""
+    tg.flood = Flood(per_second=10, paid_per_second=200)
+    delivery = {
+        "messages_per_second": 10, "paid_broadcast": "breaking", "paid_messages_per_second": 200,
+    }  # fmt: skip
+    async with started(tg, tmp_path, delivery=delivery) as kit:
+        crowd = await audience(kit, 60)
+        now = kit.runtime.now()
+        flash = await outbox.put_item(
+            kit.db, kind="flash", key="paid", priority=Priority.BREAKING,
+            payload=Payload({"uk": (Body("⚡️ Терміново"),)}), now=now,
+        )  # fmt: skip
+        await outbox.add(kit.db, flash, Priority.BREAKING, [(c, False) for c in crowd], now)
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Звичайна новина", {"world"})])
+        await eventually(all_got(kit, crowd, 2), within=20)
+        sends = [c for c in tg.calls if c.method == "sendMessage" and c.ok]
+        paid = [c for c in sends if c.params.get("allow_paid_broadcast")]
+        assert {str(c.params["text"]) for c in paid} == {"⚡️ Терміново"}
+        assert len(paid) == 60
+        assert all("Звичайна новина" in str(c.params["text"]) for c in sends if c not in paid)
+        assert tg.flood.rejected == 0
+        assert tg.flood.paid_sent == 60
+        assert tg.flood.max_in_second <= 10  # the free window held, whatever the paid did
+        assert max(c.at for c in paid) - min(c.at for c in paid) < 3  # 200/s, not 10/s

@@ -24,48 +24,26 @@ import orjson
 from bot.delivery.pacer import REPLY, Pacer
 from bot.delivery.sender import Sender
 from bot.delivery.turns import Turns, wait
-from bot.delivery.verdict import GIVE_UP, Answer, Verdict, attempts_within, backoff
+from bot.delivery.verdict import (
+    GIVE_UP,
+    METHODS,
+    STATUS_OF,
+    Answer,
+    Verdict,
+    already,
+    attempts_within,
+    backoff,
+)
 from storage import chats, outbox
 from storage.db import Database
 from storage.errors import StorageError
-from storage.types import (
-    ChatStatus,
-    ChatType,
-    DeliveryState,
-    Operation,
-    Payload,
-    Pending,
-    Priority,
-    Result,
-)
+from storage.types import ChatType, DeliveryState, Operation, Payload, Pending, Priority, Result
 
 log = logging.getLogger(__name__)
 LANE_CAPACITY = 10_000  # deliveries held in memory per lane
 POLL_SECONDS = 5.0  # the loader looks for rows nobody told it of at least this often
 WRITE_SECONDS = 1.0  # an outcome waits at most this long for its commit
 WRITE_BATCH = 500
-STATUS_OF = {
-    Verdict.BLOCKED: ChatStatus.BLOCKED,
-    Verdict.LEFT: ChatStatus.LEFT,
-    Verdict.GONE: ChatStatus.GONE,
-}
-
-
-# What an item asks for in each chat: a new message, or an edit or deletion of the messages
-# a delivery carries in `target_ids` (an editor's correction or recall).
-METHODS = {
-    Operation.SEND: "sendMessage",
-    Operation.EDIT: "editMessageText",
-    Operation.DELETE: "deleteMessage",
-}
-
-
-def _already(op: Operation, answer: Answer) -> bool:
-    """An edit that changes nothing, or a deletion of what is gone: done, not failed."""
-    text = answer.description.lower()
-    return (op is Operation.EDIT and "not modified" in text) or (
-        op is Operation.DELETE and "message to delete not found" in text
-    )
 
 
 @dataclass
@@ -87,9 +65,14 @@ class Engine:
         concurrency: int = 32,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         give_up: dt.timedelta = GIVE_UP,
+        paid: Pacer | None = None,
+        paid_lanes: frozenset[Priority] = frozenset(),
     ) -> None:
         self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
         self.concurrency = concurrency
+        # Paid broadcasts: the lanes whose messages carry allow_paid_broadcast go through the
+        # paid window (`paid`); everything else, replies included, stays in the free one.
+        self.paid, self.paid_lanes = paid, paid_lanes if paid is not None else frozenset()
         self.max_attempts = attempts_within(give_up)
         self._unreachable = False  # Telegram failed transiently, and has not answered since
         self.stats = Stats()
@@ -200,7 +183,7 @@ class Engine:
             chat = self._chats[chat_id]
             row = chat.rows[0][2]
             # The dispatcher alone waits for the bot's window: one waiter, not `concurrency`.
-            await self.pacer.acquire(REPLY + 1 + int(row.priority))
+            await self._window(row).acquire(REPLY + 1 + int(row.priority))
             if chat.busy or not chat.rows or chat.rows[0][2] is not row:
                 self._permits.release()  # the chat changed while we waited: choose again
                 continue
@@ -209,6 +192,12 @@ class Engine:
             task = asyncio.create_task(self._deliver(row))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
+
+    def _window(self, row: Pending) -> Pacer:
+        """The global window a delivery's messages go through: the paid one for paid lanes."""
+        if self.paid is not None and row.priority in self.paid_lanes:
+            return self.paid
+        return self.pacer
 
     async def _deliver(self, row: Pending) -> None:
         """Send one delivery (one or more messages) and queue its outcome."""
@@ -236,6 +225,8 @@ class Engine:
             params = {"parse_mode": "HTML", **message}
             if row.silent:
                 params["disable_notification"] = True
+            if row.priority in self.paid_lanes:
+                params["allow_paid_broadcast"] = True
             body = orjson.dumps(params)[1:]
             if len(self._bodies) > 1000:
                 self._bodies.clear()
@@ -256,7 +247,7 @@ class Engine:
                 delay = self.pacer.chat_ready_at(row.chat_id) - self.pacer.clock()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await self.pacer.acquire(REPLY + 1 + int(row.priority))
+                await self._window(row).acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
             if op is Operation.SEND:
                 head = b'{"chat_id":%d,' % row.chat_id
@@ -269,7 +260,7 @@ class Engine:
                     params | ({"parse_mode": "HTML"} if op is Operation.EDIT else {})
                 )
             answer = await self.sender.post(METHODS[op], body)
-            if answer.verdict is not Verdict.SENT and not _already(op, answer):
+            if answer.verdict is not Verdict.SENT and not already(op, answer):
                 return await self._trouble(row, answer, message)
             if self._unreachable:
                 self._unreachable = False

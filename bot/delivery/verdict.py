@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from storage.types import ChatStatus, Operation
+
 BACKOFF = 0.5  # seconds before the first retry of a transient failure, doubled each time…
 BACKOFF_CAP = 60.0  # …up to this: an outage of hours is retried once a minute
 GIVE_UP = dt.timedelta(hours=24)  # transient failures this long: the delivery fails for good
@@ -83,3 +85,27 @@ def attempts_within(give_up: dt.timedelta) -> int:
         waited += backoff(attempts)
         attempts += 1
     return attempts
+
+
+STATUS_OF = {
+    Verdict.BLOCKED: ChatStatus.BLOCKED,
+    Verdict.LEFT: ChatStatus.LEFT,
+    Verdict.GONE: ChatStatus.GONE,
+}
+
+
+# What an item asks for in each chat: a new message, or an edit or deletion of the messages
+# a delivery carries in `target_ids` (an editor's correction or recall).
+METHODS = {
+    Operation.SEND: "sendMessage",
+    Operation.EDIT: "editMessageText",
+    Operation.DELETE: "deleteMessage",
+}
+
+
+def already(op: Operation, answer: Answer) -> bool:
+    """An edit that changes nothing, or a deletion of what is gone: done, not failed."""
+    text = answer.description.lower()
+    return (op is Operation.EDIT and "not modified" in text) or (
+        op is Operation.DELETE and "message to delete not found" in text
+    )

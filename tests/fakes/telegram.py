@@ -221,7 +221,8 @@ class FakeTelegram:
         if script:
             raise script.pop(0)
         if self.flood is not None:
-            wait = self.flood.check(chat_id)
+            paid = params.get("allow_paid_broadcast") in (True, "true", "True", 1, "1")
+            wait = self.flood.check(chat_id, paid=paid)
             if wait is not None:
                 raise ApiError(
                     429, f"Too Many Requests: retry after {int(wait)}", {"retry_after": int(wait)}
