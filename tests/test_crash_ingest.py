@@ -17,9 +17,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
-import os
-import signal
-import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -33,12 +30,14 @@ from storage import chats, subscriptions
 from storage import sections as stored_sections
 from storage.db import Database
 from storage.types import ChatType, Mode, NewSection
+from tests import crash_kit
+from tests.crash_kit import kill as kill_bot
+from tests.crash_kit import start_bot, stop
 from tests.fakes.people import People
 from tests.fakes.telegram import Call, FakeTelegram
 from tests.fakes.web import FakeWeb
 from tests.kit import TOKEN
 
-ROOT = Path(__file__).resolve().parents[1]
 READERS = 20
 STORIES = 5
 CONCURRENCY = 4  # [delivery] concurrency: at most this many messages are in flight at a kill
@@ -135,26 +134,14 @@ class Run:
             await subscriptions.set_mode(self.db, chat_id, "world", Mode.INSTANT)
 
     async def start(self) -> None:
-        env = os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN}
-        with self.log.open("ab") as out:
-            self.bot = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(self.config),
-                env=env, stdout=out, stderr=out, cwd=ROOT,
-            )  # fmt: skip
+        self.bot = await start_bot(self.config, self.log)
 
     def kill(self) -> None:
-        if self.bot is not None and self.bot.returncode is None:
-            self.bot.send_signal(signal.SIGKILL)
+        kill_bot(self.bot)
 
     async def close(self) -> None:
         self.tg.on_call = self.web.on_answer = None
-        if self.bot is not None and self.bot.returncode is None:
-            self.bot.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.bot.wait(), 10)
-            except TimeoutError:
-                self.kill()
-                await self.bot.wait()
+        await stop(self.bot)
         await self.db.close()
 
     def arm(self) -> None:
@@ -285,23 +272,10 @@ class Run:
 
 
 async def settles(condition: Callable[[], Awaitable[bool]], within: float = SETTLE) -> bool:
-    """Poll `condition` until it holds (True) or `within` seconds pass (False). Unlike
-    tests.kit.eventually it never cancels a poll midway: a query cut off inside its
-    transaction could leave the database locked for the bot and for the checks after it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await condition():
-        if loop.time() > deadline:
-            return False
-        await asyncio.sleep(0.02)  # a poll with a deadline, on purpose
-    return True
+    return await crash_kit.settles(condition, within)
 
 
-def _chat_id(call: Call) -> int | None:
-    try:
-        return int(call.params.get("chat_id", 0))
-    except (TypeError, ValueError):
-        return None
+_chat_id = crash_kit.chat_id_of
 
 
 Outcome = tuple[list[str], list[str]]  # what went wrong (nothing: []), and what happened
