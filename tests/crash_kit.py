@@ -7,9 +7,13 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from storage import chats, subscriptions
+from storage import sections as stored_sections
+from storage.db import Database
+from storage.types import ChatType, Mode, NewSection
 from tests.fakes.telegram import Call
 from tests.kit import TOKEN
 
@@ -62,3 +66,42 @@ def chat_id_of(call: Call) -> int | None:
         return int(call.params.get("chat_id", 0))
     except (TypeError, ValueError):
         return None
+
+
+async def prepare(db: Database, readers: Sequence[int], migrating: asyncio.Lock) -> None:
+    """The database before the bot's first start: migrated, #world, its instant readers."""
+    async with migrating:  # alembic's context is one per process
+        await db.upgrade()
+    await stored_sections.sync(db, [NewSection("world", {"uk": "Світ"})])
+    for chat_id in readers:
+        await chats.ensure(db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
+        await subscriptions.set_mode(db, chat_id, "world", Mode.INSTANT)
+
+
+class Subject:
+    """A test's bot as a process with its database: `prepare` it, `start`, `kill`, `close`.
+    A test's own class sets `db`, `readers`, `config`, `log` and says how to `unhook` the
+    fakes' hooks."""
+
+    db: Database
+    readers: list[int]
+    config: Path
+    log: Path
+    bot: asyncio.subprocess.Process | None = None
+
+    def unhook(self) -> None:
+        """Clear the fakes' hooks before the bot is stopped."""
+
+    async def prepare(self, migrating: asyncio.Lock) -> None:
+        await prepare(self.db, self.readers, migrating)
+
+    async def start(self) -> None:
+        self.bot = await start_bot(self.config, self.log)
+
+    def kill(self) -> None:
+        kill(self.bot)
+
+    async def close(self) -> None:
+        self.unhook()
+        await stop(self.bot)
+        await self.db.close()

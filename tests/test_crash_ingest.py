@@ -26,13 +26,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from storage import chats, subscriptions
-from storage import sections as stored_sections
 from storage.db import Database
-from storage.types import ChatType, Mode, NewSection
 from tests import crash_kit
-from tests.crash_kit import kill as kill_bot
-from tests.crash_kit import start_bot, stop
 from tests.fakes.people import People
 from tests.fakes.telegram import Call, FakeTelegram
 from tests.fakes.web import FakeWeb
@@ -98,7 +93,7 @@ feeds = ["{feed}"]
 """
 
 
-class Run:
+class Run(crash_kit.Subject):
     """The bot as a process, its database, the fake web with the feed, the readers of #world."""
 
     def __init__(self, tg: FakeTelegram, web: FakeWeb, tmp_path: Path, kill: str) -> None:
@@ -125,24 +120,8 @@ class Run:
 
     # ---- the process -----------------------------------------------------------------------
 
-    async def prepare(self, migrating: asyncio.Lock) -> None:
-        async with migrating:  # alembic's context is one per process
-            await self.db.upgrade()
-        await stored_sections.sync(self.db, [NewSection("world", {"uk": "Світ"})])
-        for chat_id in self.readers:
-            await chats.ensure(self.db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
-            await subscriptions.set_mode(self.db, chat_id, "world", Mode.INSTANT)
-
-    async def start(self) -> None:
-        self.bot = await start_bot(self.config, self.log)
-
-    def kill(self) -> None:
-        kill_bot(self.bot)
-
-    async def close(self) -> None:
+    def unhook(self) -> None:
         self.tg.on_call = self.web.on_answer = None
-        await stop(self.bot)
-        await self.db.close()
 
     def arm(self) -> None:
         """Kill the bot at `kill_at` (see KILLS) of its first poll of the feed."""

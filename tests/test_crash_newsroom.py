@@ -27,13 +27,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from storage import chats, subscriptions
-from storage import sections as stored_sections
 from storage.db import Database
-from storage.types import ChatType, Mode, NewSection
 from tests import crash_kit
-from tests.crash_kit import kill as kill_bot
-from tests.crash_kit import start_bot, stop
 from tests.fakes.people import Conversation, People
 from tests.fakes.telegram import BotMessage, Call, FakeTelegram
 from tests.kit import OWNER, TOKEN
@@ -81,7 +76,7 @@ title = {{ uk = "Світ" }}
 """
 
 
-class Room:
+class Room(crash_kit.Subject):
     """The bot as a process, its database, an editor (the owner) and the readers of #world."""
 
     def __init__(self, tg: FakeTelegram, tmp_path: Path) -> None:
@@ -103,24 +98,8 @@ class Room:
 
     # ---- the process -----------------------------------------------------------------------
 
-    async def prepare(self, migrating: asyncio.Lock) -> None:
-        async with migrating:  # alembic's context is one per process
-            await self.db.upgrade()
-        await stored_sections.sync(self.db, [NewSection("world", {"uk": "Світ"})])
-        for chat_id in self.readers:
-            await chats.ensure(self.db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
-            await subscriptions.set_mode(self.db, chat_id, "world", Mode.INSTANT)
-
-    async def start(self) -> None:
-        self.bot = await start_bot(self.config, self.log)
-
-    def kill(self) -> None:
-        kill_bot(self.bot)
-
-    async def close(self) -> None:
+    def unhook(self) -> None:
         self.tg.on_call = self.tg.on_handout = None
-        await stop(self.bot)
-        await self.db.close()
 
     async def say(self, words: str) -> BotMessage:
         """The editor writes; the bot's first message back."""
