@@ -13,10 +13,12 @@ from tests.fakes.flood import Flood
 from tests.fakes.telegram import FakeTelegram
 from tests.kit import TOKEN
 
+FREE_RATE = 30  # Telegram's limit for messages without allow_paid_broadcast
+
 
 async def main(port: int, rate: float, chats: int) -> None:
     tg = FakeTelegram(TOKEN)
-    tg.flood = Flood(per_second=rate)
+    tg.flood = _flood(rate)
     for chat_id in range(1, chats + 1):
         tg.chats[chat_id] = {"id": chat_id, "type": "private", "first_name": f"Читач {chat_id}"}
     app = web.Application()
@@ -33,8 +35,14 @@ async def main(port: int, rate: float, chats: int) -> None:
 async def _reset(tg: FakeTelegram, rate: float) -> web.Response:
     tg.calls.clear()
     tg.messages.clear()
-    tg.flood = Flood(per_second=rate)
+    tg.flood = _flood(rate)
     return web.json_response({"ok": True})
+
+
+def _flood(rate: float) -> Flood:
+    """Telegram's limits as they are: the free 30 a second for messages without
+    allow_paid_broadcast, `rate` (up to 1000) for those with it."""
+    return Flood(per_second=min(rate, FREE_RATE), paid_per_second=max(rate, FREE_RATE))
 
 
 if __name__ == "__main__":
