@@ -129,13 +129,22 @@ def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
             connections=config.delivery.concurrency,
         )
         await sender.start()
-        runtime = await open_runtime(config, sender=sender, pacer=pacer)
+        try:
+            runtime = await open_runtime(config, sender=sender, pacer=pacer)
+        except BaseException:
+            await sender.close()
+            raise
         app.bot_data["runtime"] = runtime
-        settle_memory()  # early: a full collection is a pause of its own
-        await pipeline.post_unannounced(runtime)  # stories a kill left stored, never posted
-        await _set_commands(app, runtime.catalogs, config.i18n.default_language)
-        await _set_editor_menus(app, runtime)
-        _add_jobs(app, config, heartbeat)
+        try:
+            settle_memory()  # early: a full collection is a pause of its own
+            await pipeline.post_unannounced(runtime)  # stories a kill left stored, never posted
+            await _set_commands(app, runtime.catalogs, config.i18n.default_language)
+            await _set_editor_menus(app, runtime)
+            _add_jobs(app, config, heartbeat)
+        except BaseException:  # PTB runs no post_shutdown after a failed post_init
+            del app.bot_data["runtime"]
+            await runtime.close()  # the engine stopped, the database closed, before the loop
+            raise
         log.info("ready sections=%d bot=@%s", len(runtime.sections), app.bot.username)
 
     async def post_shutdown(app: AnyApp) -> None:
