@@ -23,7 +23,7 @@ async def health(update: Update, context: Context, editor: gate.Editor) -> None:
     """/sources: each feed's health, with a "Fetch now" button."""
     t = editor.t
     runtime = context.runtime
-    texts, markup = view.sources_view(t, await sources.listed(runtime), rights.zone(context.desk))
+    texts, markup = view.sources_view(t, await sources.listed(runtime), context.desk.zone)
     await reply_all(update, texts, markup)
 
 
@@ -55,5 +55,5 @@ async def fetch_tap(update: Update, context: Context) -> None:
     fresh = sum(r.new for r in reports)
     await rights.record(context.desk, user_id, EditorAction.FETCH, "", AuditOutcome.FETCHED, fresh)
     await reply_all(update, view.fetched(t, reports))
-    texts, markup = view.sources_view(t, await sources.listed(runtime), rights.zone(context.desk))
+    texts, markup = view.sources_view(t, await sources.listed(runtime), context.desk.zone)
     await reply_all(update, texts, markup)

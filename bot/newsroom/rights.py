@@ -1,11 +1,10 @@
 """Who may edit: the owners (numeric ids in the config) and the editors they added; and the
-language a chat chose, for the editors' menus and reports; the newsroom's time zone."""
+language a chat chose, for the editors' menus and reports."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from bot.newsroom import Desk
 from storage import chats
@@ -27,11 +26,6 @@ async def language_of(desk: Desk, chat_id: int) -> str:
     """The language a chat chose (the default for a chat the bot has not met)."""
     chat = await chats.get(desk.db, chat_id)
     return chat.language if chat else desk.default_language
-
-
-def zone(desk: Desk) -> ZoneInfo:
-    """The newsroom's own time zone (`[digest] timezone`): every time an editor's list shows."""
-    return desk.zone
 
 
 async def add_editor(desk: Desk, by: int, user_id: int) -> bool:
