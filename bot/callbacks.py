@@ -34,8 +34,10 @@ def number(text: str, maximum: int = MAX_ID, *, signed: bool = False) -> int | N
 
 
 class FlashAction(StrEnum):
-    SEND = "send"
+    SEND = "send"  # free (or the only way, with paid broadcasts off)
     QUIET = "quiet"
+    PAID = "paid"  # with allow_paid_broadcast: fast, for Stars
+    PAID_QUIET = "paidq"
     CANCEL = "cancel"
 
 

@@ -65,8 +65,9 @@ class DeliveryConfig:
     concurrency: int
     give_up_hours: float
     keep_days: int
-    paid_broadcast: str  # "off", "breaking" or "all": the lanes sent with allow_paid_broadcast
+    paid_broadcast: str  # "off", "breaking" or "all": who may send with allow_paid_broadcast
     paid_messages_per_second: float
+    paid_stars_per_message: float = 0.1  # what Telegram charges, for the editors' estimates
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +351,7 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
         keep_days=dl.get("keep_days", _positive_int, 14),
         paid_broadcast=dl.get("paid_broadcast", _string, "off"),
         paid_messages_per_second=dl.get("paid_messages_per_second", _positive, 1000.0),
+        paid_stars_per_message=dl.get("paid_stars_per_message", _positive, 0.1),
     )
     if delivery.paid_broadcast not in PAID_BROADCAST:
         raise ConfigError(

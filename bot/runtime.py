@@ -81,7 +81,7 @@ async def open_runtime(
 def _engine(
     config: Config, db: Database, sender: Sender, pacer: Pacer, now: Callable[[], dt.datetime]
 ) -> Engine:
-    """The delivery engine; with paid broadcasts on, their lanes get a window of their own
+    """The delivery engine; with paid broadcasts on, paid messages get a window of their own
     (at the paid rate), while chats' limits stay shared with everything else."""
     dl = config.delivery
     paid = None
@@ -91,7 +91,9 @@ def _engine(
             private_interval=dl.private_chat_interval,
             group_per_minute=dl.group_messages_per_minute,
         )
-    lanes = frozenset(Priority) if dl.paid_broadcast == "all" else frozenset({Priority.BREAKING})
+    # Flashes go paid when their editor chooses so (the item says); with "all", story posts
+    # and digests always do.
+    lanes = frozenset({Priority.STORY, Priority.DIGEST}) if dl.paid_broadcast == "all" else None
     return Engine(
         db,
         sender,
@@ -100,5 +102,5 @@ def _engine(
         now=now,
         give_up=dt.timedelta(hours=dl.give_up_hours),
         paid=paid,
-        paid_lanes=lanes,
+        paid_lanes=lanes or frozenset(),
     )

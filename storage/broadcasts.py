@@ -34,6 +34,8 @@ def _broadcast(row: BroadcastRow) -> Broadcast:
         figures=None
         if row.figures is None
         else {DeliveryState(k): int(v) for k, v in row.figures.items()},
+        paid=row.paid,
+        paid_refused=row.paid_refused,
     )
 
 
@@ -82,7 +84,13 @@ async def set_report(db: Database, broadcast_id: int, chat_id: int, message_id: 
 
 
 async def leave_preview(
-    db: Database, broadcast_id: int, state: BroadcastState, *, silent: bool, now: dt.datetime
+    db: Database,
+    broadcast_id: int,
+    state: BroadcastState,
+    *,
+    silent: bool,
+    now: dt.datetime,
+    paid: bool = False,
 ) -> bool:
     """Move a preview on (to sending or cancelled); False if it was not in preview any more."""
     async with db.transaction() as s:
@@ -91,7 +99,7 @@ async def leave_preview(
             .where(
                 BroadcastRow.id == broadcast_id, BroadcastRow.state == BroadcastState.PREVIEW.value
             )
-            .values(state=state.value, silent=silent, started=now)
+            .values(state=state.value, silent=silent, paid=paid, started=now)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -119,6 +127,24 @@ async def finish(
                 finished=now,
                 figures={state.value: n for state, n in figures.items()},
             )
+        )
+
+
+async def untold_refusals(db: Database) -> list[Broadcast]:
+    """Paid flashes whose paid sending Telegram refused, and whose editor is not told yet."""
+    async with db.reading() as s:
+        rows = await s.scalars(
+            select(BroadcastRow).where(
+                BroadcastRow.paid_refused.is_not(None), BroadcastRow.refusal_told.is_(False)
+            )
+        )
+        return [_broadcast(r) for r in rows]
+
+
+async def refusal_told(db: Database, broadcast_id: int) -> None:
+    async with db.transaction() as s:
+        await s.execute(
+            update(BroadcastRow).where(BroadcastRow.id == broadcast_id).values(refusal_told=True)
         )
 
 

@@ -63,6 +63,8 @@ class AuditOutcome(StrEnum):
     PREVIEW = "preview"  # count: the chats it would reach
     SENT = "sent"  # confirmed; count: the chats it goes to
     SENT_SILENTLY = "sent silently"  # count: chats
+    SENT_PAID = "sent paid"  # with allow_paid_broadcast; count: chats
+    SENT_PAID_SILENTLY = "sent paid silently"  # count: chats
     RECALL_CONFIRMED = "recall confirmed"  # count: the chats it is deleted in
     CORRECTION_CONFIRMED = "correction confirmed"  # count: the chats it is edited in
     CANCELLED = "cancelled"
@@ -112,6 +114,8 @@ _DONE = frozenset(
         AuditOutcome.PREVIEW,
         AuditOutcome.SENT,
         AuditOutcome.SENT_SILENTLY,
+        AuditOutcome.SENT_PAID,
+        AuditOutcome.SENT_PAID_SILENTLY,
         AuditOutcome.RECALL_CONFIRMED,
         AuditOutcome.CORRECTION_CONFIRMED,
         AuditOutcome.CANCELLED,

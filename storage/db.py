@@ -130,6 +130,14 @@ def insert_ignoring(s: AsyncSession, model: Any) -> Any:
     return insert(model)  # pragma: no cover - other databases are not supported yet
 
 
+def upsert(s: AsyncSession, model: Any) -> Any:
+    """An INSERT that can say what to do ON CONFLICT (`on_conflict_do_update`), as the
+    database speaks it: SQLite's and PostgreSQL's forms have the same interface."""
+    if s.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
+
+
 def head_revision() -> str | None:
     """The newest migration this code knows."""
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -181,6 +182,9 @@ class OutboxItemRow(Base):
     priority: Mapped[int] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> messages
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Its messages carry allow_paid_broadcast (an editor chose it, or the lane is paid);
+    # cleared when Telegram refuses to charge, and the rest goes at the free rate.
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeliveryRow(Base):
@@ -271,3 +275,18 @@ class BroadcastRow(Base):
     finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Its deliveries' final figures (state -> count), kept when the deliveries are pruned.
     figures: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When Telegram refused to charge for it (it went on at the free rate), and whether its
+    # editor has been told.
+    paid_refused: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refusal_told: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class PaidDayRow(Base):
+    """Messages sent with allow_paid_broadcast on one day (UTC): what /stats counts in Stars,
+    kept when the deliveries are pruned. One small row a day."""
+
+    __tablename__ = "paid_days"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer)

@@ -14,21 +14,34 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
-from storage.db import Database, insert_ignoring
-from storage.models import BroadcastRow, ChatRow, DeliveryRow, OutboxItemRow
+from storage.db import Database, insert_ignoring, upsert
+from storage.models import BroadcastRow, ChatRow, DeliveryRow, OutboxItemRow, PaidDayRow
 from storage.types import ChatType, DeliveryState, Payload, Pending, Priority, Result
 
 CHUNK = 100_000
 
 
 async def put_item(
-    db: Database, *, kind: str, key: str, priority: Priority, payload: Payload, now: dt.datetime
+    db: Database,
+    *,
+    kind: str,
+    key: str,
+    priority: Priority,
+    payload: Payload,
+    now: dt.datetime,
+    paid: bool = False,
 ) -> int:
-    """The item with `key`, created with `payload` if new (a second call changes nothing)."""
+    """The item with `key`, created with `payload` if new (a second call changes nothing);
+    `paid`: its messages go with allow_paid_broadcast."""
     async with db.transaction() as s:
         await s.execute(
             insert_ignoring(s, OutboxItemRow).values(
-                kind=kind, key=key, priority=int(priority), payload=payload.to_json(), created=now
+                kind=kind,
+                key=key,
+                priority=int(priority),
+                payload=payload.to_json(),
+                created=now,
+                paid=paid,
             )
         )
         item_id = await s.scalar(select(OutboxItemRow.id).where(OutboxItemRow.key == key))
@@ -97,6 +110,24 @@ async def payload(db: Database, item_id: int) -> Payload | None:
     async with db.reading() as s:
         row = await s.get(OutboxItemRow, item_id)
         return Payload.from_json(row.payload) if row else None
+
+
+async def is_paid(db: Database, item_id: int) -> bool:
+    """Whether the item's messages go with allow_paid_broadcast (now)."""
+    async with db.reading() as s:
+        return bool(await s.scalar(select(OutboxItemRow.paid).where(OutboxItemRow.id == item_id)))
+
+
+async def unpay(db: Database, item_id: int, now: dt.datetime) -> None:
+    """Telegram refused to charge for the item's paid messages: the rest go at the free rate,
+    and the flash it carries (if any) notes the refusal for its editor, in one transaction."""
+    async with db.transaction() as s:
+        await s.execute(update(OutboxItemRow).where(OutboxItemRow.id == item_id).values(paid=False))
+        await s.execute(
+            update(BroadcastRow)
+            .where(BroadcastRow.item_id == item_id, BroadcastRow.paid_refused.is_(None))
+            .values(paid_refused=now)
+        )
 
 
 async def pending(
@@ -169,12 +200,32 @@ async def record(db: Database, results: Sequence[Result]) -> None:
     for row in rows:
         shapes.setdefault(tuple(sorted(row)), []).append(row)
     table: Table = DeliveryRow.__table__  # type: ignore[assignment]
+    paid: dict[dt.date, int] = {}  # paid messages by the (UTC) day they went
+    for r in results:
+        if r.paid and r.sent_at is not None:
+            day = r.sent_at.astimezone(dt.UTC).date()
+            paid[day] = paid.get(day, 0) + r.paid
     async with db.transaction() as s:
         conn = await s.connection()
         for shape, same in shapes.items():
             columns: dict[str, Any] = {n: bindparam("v_" + n) for n in shape if n != "id"}
             statement = update(table).where(table.c.id == bindparam("v_id")).values(columns)
             await conn.execute(statement, [{"v_" + k: v for k, v in r.items()} for r in same])
+        for day, messages in paid.items():  # counted in the commit that stores the outcome
+            added = upsert(s, PaidDayRow).values(day=day, messages=messages)
+            await s.execute(
+                added.on_conflict_do_update(
+                    index_elements=[PaidDayRow.day],
+                    set_={"messages": PaidDayRow.messages + added.excluded.messages},
+                )
+            )
+
+
+async def paid_since(db: Database, since: dt.date) -> int:
+    """Messages sent with allow_paid_broadcast from `since` (a UTC day) on."""
+    async with db.reading() as s:
+        total = await s.scalar(select(func.sum(PaidDayRow.messages)).where(PaidDayRow.day >= since))
+        return int(total or 0)
 
 
 async def skip_chat(db: Database, chat_id: int, reason: str) -> int:

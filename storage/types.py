@@ -187,6 +187,7 @@ class Result:
     message_ids: tuple[int, ...] = ()
     error: str | None = None
     sent_at: dt.datetime | None = None
+    paid: int = 0  # of its messages, those sent with allow_paid_broadcast
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +325,8 @@ class Broadcast:
     started: dt.datetime | None
     finished: dt.datetime | None
     figures: Mapping[DeliveryState, int] | None = None  # final, kept when deliveries are pruned
+    paid: bool = False  # the editor chose to send it with allow_paid_broadcast
+    paid_refused: dt.datetime | None = None  # Telegram refused to charge: it went on free
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,7 +254,8 @@ async def test_paid_broadcasts_go_fast_with_the_flag_and_everything_else_stays_f
 ) -> None:
     """Real Telegram lets a bot past ~30 messages a second only for messages that carry
     allow_paid_broadcast; the fake enforces both windows. With `paid_broadcast = "breaking"`
-    the breaking lane goes at the paid rate with the flag while a story to the same chats
+    a flash its editor chose to pay for goes at the paid rate with the flag while a story to
+    the same chats
     keeps to the free rate without it: no 429 at any moment."""
     tg.flood = Flood(per_second=10, paid_per_second=200)
     delivery = {
@@ -265,7 +266,7 @@ async def test_paid_broadcasts_go_fast_with_the_flag_and_everything_else_stays_f
         now = kit.runtime.now()
         flash = await outbox.put_item(
             kit.db, kind="flash", key="paid", priority=Priority.BREAKING,
-            payload=Payload({"uk": (Body("⚡️ Терміново"),)}), now=now,
+            payload=Payload({"uk": (Body("⚡️ Терміново"),)}), now=now, paid=True,
         )  # fmt: skip
         await outbox.add(kit.db, flash, Priority.BREAKING, [(c, False) for c in crowd], now)
         await pipeline.post_stories(kit.runtime, [await story(kit, "Звичайна новина", {"world"})])

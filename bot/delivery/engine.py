@@ -70,9 +70,11 @@ class Engine:
     ) -> None:
         self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
         self.concurrency = concurrency
-        # Paid broadcasts: the lanes whose messages carry allow_paid_broadcast go through the
-        # paid window (`paid`); everything else, replies included, stays in the free one.
+        # Paid broadcasts: the messages that carry allow_paid_broadcast — those of the items an
+        # editor chose to pay for, and of the `paid_lanes` — go through the paid window
+        # (`paid`); everything else, replies included, stays in the free one.
         self.paid, self.paid_lanes = paid, paid_lanes if paid is not None else frozenset()
+        self._paid_items: dict[int, bool] = {}  # item -> its messages go paid (now)
         self.max_attempts = attempts_within(give_up)
         self._unreachable = False  # Telegram failed transiently, and has not answered since
         self.stats = Stats()
@@ -81,7 +83,7 @@ class Engine:
         self._loaded: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._cursor: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._payloads: dict[int, Payload] = {}
-        self._bodies: dict[tuple[int, str, int, bool], bytes] = {}  # JSON after the chat id
+        self._bodies: dict[tuple[int, str, int, bool, bool], bytes] = {}  # after the chat id
         self._full: set[Priority] = set()  # lanes whose last load stopped at capacity
         self._wake = self._turns.wake
         self._new_rows = asyncio.Event()
@@ -183,26 +185,44 @@ class Engine:
             chat = self._chats[chat_id]
             row = chat.rows[0][2]
             # The dispatcher alone waits for the bot's window: one waiter, not `concurrency`.
-            await self._window(row).acquire(REPLY + 1 + int(row.priority))
+            paid = await self._is_paid(row)  # decided here: the window is the paid one
+            await self._window(paid).acquire(REPLY + 1 + int(row.priority))
             if chat.busy or not chat.rows or chat.rows[0][2] is not row:
                 self._permits.release()  # the chat changed while we waited: choose again
                 continue
+            if self.pacer.chat_ready_at(chat_id) > self.pacer.clock():
+                # A reply reached the chat while we waited for the window: its turn is later.
+                chat.scheduled = None
+                self._turns.schedule(chat_id, chat)
+                self._permits.release()
+                continue
             heapq.heappop(chat.rows)
             chat.busy, chat.scheduled = True, None
-            task = asyncio.create_task(self._deliver(row))
+            task = asyncio.create_task(self._deliver(row, paid))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    def _window(self, row: Pending) -> Pacer:
-        """The global window a delivery's messages go through: the paid one for paid lanes."""
-        if self.paid is not None and row.priority in self.paid_lanes:
-            return self.paid
-        return self.pacer
+    def _window(self, paid: bool) -> Pacer:
+        """The global window a delivery's messages go through: the paid one if they are."""
+        return self.paid if paid and self.paid is not None else self.pacer
 
-    async def _deliver(self, row: Pending) -> None:
+    async def _is_paid(self, row: Pending) -> bool:
+        """Whether the delivery's messages go with allow_paid_broadcast: its item's (an
+        editor's choice, cleared when Telegram refuses to charge) or its lane's."""
+        if self.paid is None:
+            return False
+        paid = self._paid_items.get(row.item_id)
+        if paid is None:
+            paid = row.priority in self.paid_lanes or await outbox.is_paid(self.db, row.item_id)
+            if len(self._paid_items) > 1000:
+                self._paid_items.clear()
+            self._paid_items[row.item_id] = paid
+        return paid
+
+    async def _deliver(self, row: Pending, paid: bool) -> None:
         """Send one delivery (one or more messages) and queue its outcome."""
         try:
-            result = await self._send(row)
+            result = await self._send(row, paid)
         except Exception as e:  # a bug here must not stop the engine
             log.exception("delivery crashed delivery=%s chat=%s", row.id, row.chat_id)
             result = Result(row.id, DeliveryState.FAILED, row.attempts + 1, error=f"internal: {e}")
@@ -217,15 +237,15 @@ class Engine:
             self._payloads[item_id] = payload
         return payload
 
-    def _body(self, row: Pending, part: int, message: dict[str, Any]) -> bytes:
+    def _body(self, row: Pending, part: int, message: dict[str, Any], paid: bool) -> bytes:
         """A message's JSON after `{"chat_id":N,`: encoded once per item, language and part."""
-        key = (row.item_id, row.language, part, row.silent)
+        key = (row.item_id, row.language, part, row.silent, paid)
         body = self._bodies.get(key)
         if body is None:
             params = {"parse_mode": "HTML", **message}
             if row.silent:
                 params["disable_notification"] = True
-            if row.priority in self.paid_lanes:
+            if paid:
                 params["allow_paid_broadcast"] = True
             body = orjson.dumps(params)[1:]
             if len(self._bodies) > 1000:
@@ -233,7 +253,7 @@ class Engine:
             self._bodies[key] = body
         return body
 
-    async def _send(self, row: Pending) -> Result:
+    async def _send(self, row: Pending, paid: bool) -> Result:
         payload = await self._payload(row.item_id)
         op = payload.op
         messages = [b.params() for b in payload.messages(row.language)]
@@ -242,18 +262,19 @@ class Engine:
         elif op is Operation.EDIT:
             messages = [{"message_id": row.target_ids[0], **messages[0]}] if row.target_ids else []
         sent_ids: list[int] = []
+        paid = paid and op is Operation.SEND
         for i, message in enumerate(messages):
             if i:  # a later part waits for its chat and a slot like any message
                 delay = self.pacer.chat_ready_at(row.chat_id) - self.pacer.clock()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await self._window(row).acquire(REPLY + 1 + int(row.priority))
+                await self._window(paid).acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
             if op is Operation.SEND:
                 head = b'{"chat_id":%d,' % row.chat_id
                 if row.thread_id is not None:
                     head += b'"message_thread_id":%d,' % row.thread_id
-                body = head + self._body(row, i, message)
+                body = head + self._body(row, i, message, paid)
             else:
                 params = {"chat_id": row.chat_id, **message}
                 body = orjson.dumps(
@@ -261,6 +282,8 @@ class Engine:
                 )
             answer = await self.sender.post(METHODS[op], body)
             if answer.verdict is not Verdict.SENT and not already(op, answer):
+                if answer.verdict is Verdict.UNPAID and paid:
+                    return await self._unpaid(row, answer)
                 return await self._trouble(row, answer, message)
             if self._unreachable:
                 self._unreachable = False
@@ -274,7 +297,25 @@ class Engine:
             row.attempts + 1,
             message_ids=tuple(sent_ids),
             sent_at=self.now(),
+            paid=len(messages) if paid else 0,
         )
+
+    async def _unpaid(self, row: Pending, answer: Answer) -> Result:
+        """Telegram refused to charge for a paid message (no Stars, not eligible): the item
+        goes on at the free rate — this delivery at once, untried — and the refusal is
+        stored, so that a restart keeps to it and the flash's editor is told (once)."""
+        if self._paid_items.get(row.item_id) is not False:
+            self._paid_items[row.item_id] = False
+            log.warning(
+                "paid broadcast refused, going on at the free rate item=%s error=%s",
+                row.item_id,
+                answer.description,
+            )
+            try:
+                await outbox.unpay(self.db, row.item_id, self.now())
+            except StorageError as e:  # this run keeps to the free rate all the same
+                log.error("paid refusal not stored item=%s error=%s", row.item_id, e)
+        return Result(row.id, DeliveryState.PENDING, row.attempts, error=answer.description)
 
     async def _trouble(self, row: Pending, answer: Answer, message: dict[str, Any]) -> Result:
         verdict, attempts = answer.verdict, row.attempts + 1

@@ -4,6 +4,7 @@ is retried (pure; see shared/TELEGRAM.md)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -24,6 +25,7 @@ class Verdict(Enum):
     MIGRATED = "migrated"  # the group is a supergroup now, at a new id
     BROKEN = "broken"  # our message is wrong (HTML, length): a bug, not retried
     REJECTED = "rejected"  # any other refusal: not retried
+    UNPAID = "unpaid"  # Telegram will not charge for allow_paid_broadcast: send it free
     TRANSIENT = "transient"  # 5xx, timeouts, connection errors: retried with backoff
 
 
@@ -34,6 +36,12 @@ class Answer:
     message_id: int | None = None
     retry_after: float | None = None
     new_chat_id: int | None = None
+
+
+# Telegram's refusals to charge for a paid broadcast (a balance too low, a bot not eligible)
+# are not documented word for word: any 400/402/403 that speaks of Stars, a balance, payment
+# or paid broadcasts. To a message without the flag it is an ordinary refusal.
+_PAID_REFUSAL = re.compile(r"\bstars?\b|balance|payment|paid.broadcast|paid_broadcast")
 
 
 def classify(status: int, body: dict[str, Any] | None) -> Answer:  # noqa: PLR0911 - a table
@@ -52,6 +60,8 @@ def classify(status: int, body: dict[str, Any] | None) -> Answer:  # noqa: PLR09
         return Answer(
             Verdict.RETRY_AFTER, description, retry_after=float(parameters.get("retry_after", 1))
         )
+    if status in (400, 402, 403) and _PAID_REFUSAL.search(text):
+        return Answer(Verdict.UNPAID, description)
     if "migrate_to_chat_id" in parameters or "upgraded to a supergroup" in text:
         return Answer(
             Verdict.MIGRATED, description, new_chat_id=parameters.get("migrate_to_chat_id")

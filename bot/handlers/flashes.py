@@ -1,5 +1,6 @@
 """Editors' flashes, in a private chat with the bot: /breaking and /post (a preview, then
-Send, Send without sound or Cancel), /recall and /correct of a sent flash, /broadcasts."""
+Send, Send without sound or Cancel; paid or free where paid broadcasts are on), /recall and
+/correct of a sent flash, /broadcasts."""
 
 from __future__ import annotations
 
@@ -131,7 +132,13 @@ async def _preview(
     if kind is BroadcastKind.FLASH:
         aim = view.targets(t, sections, lang)
         text, markup = view.preview_controls(
-            t, broadcast.id, count, aim, minutes=int(flashes.PREVIEW_LIFETIME.total_seconds() // 60)
+            t,
+            broadcast.id,
+            count,
+            aim,
+            minutes=int(flashes.PREVIEW_LIFETIME.total_seconds() // 60),
+            cost=flashes.cost(context.desk, payload, count),
+            lang=lang,
         )
     else:
         text, markup = view.follow_up_controls(t, broadcast, count)
@@ -208,7 +215,8 @@ async def _ask_recall(
 
 
 async def tap(update: Update, context: Context) -> None:
-    """A preview's button: send, send silently, or cancel; only for the preview's editor."""
+    """A preview's button: send (paid or free), send silently, or cancel; only for the
+    preview's editor."""
     query, button = tapped(update, FlashTap)
     broadcast_id, action = button.broadcast_id, button.action
     _chat, t = await chat_and_translator(update, context)
@@ -232,7 +240,8 @@ async def tap(update: Update, context: Context) -> None:
                 context.desk,
                 broadcast_id,
                 user_id,
-                silent=action is FlashAction.QUIET,
+                silent=action in (FlashAction.QUIET, FlashAction.PAID_QUIET),
+                paid=action in (FlashAction.PAID, FlashAction.PAID_QUIET),
                 report=report,
             )
     except PreviewRefused as e:

@@ -28,6 +28,7 @@ async def stats(update: Update, context: Context, editor: gate.Editor) -> None:
         per_section=found.per_section,
         deliveries=found.deliveries,
         lang=lang,
+        paid=found.paid,
     )
     await reply_all(update, texts)
     png = await figures.chart(found.audience, view.chart_title(t))

@@ -7,6 +7,7 @@ transaction, and returns typed results for rendering; handlers (bot/handlers/) o
 - rights: who may edit (owners by config, editors they added), the chats' languages
 - channels: the newsroom's channels and the sections they get
 - sources: polling every feed at once
+- budget: what a flash will take, free or paid (time, Stars): pure
 
 Services take a `Desk` (what they need of the running bot), not the whole runtime.
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Catalogs
+from bot.newsroom.budget import FREE, Rates
 from storage.codes import ChangeRefusal, PreviewRefusal
 from storage.db import Database
 from storage.types import Section
@@ -32,8 +34,8 @@ if TYPE_CHECKING:
 class Desk:
     """What the newsroom's services need, and nothing more: the database, who owns the bot,
     the clock, the engine's wake-up, the catalogs and sections a message is made with, the
-    language of a chat never met, and the newsroom's time zone. `of` takes them from the
-    running bot; a test can make one of a bare database."""
+    language of a chat never met, the newsroom's time zone and its send rates. `of` takes
+    them from the running bot; a test can make one of a bare database."""
 
     db: Database
     owners: frozenset[int]
@@ -43,6 +45,7 @@ class Desk:
     sections: Sequence[Section]
     default_language: str
     zone: ZoneInfo
+    rates: Rates = FREE  # Telegram's free limit, no paid broadcasts
 
     @classmethod
     def of(cls, runtime: Runtime) -> Desk:
@@ -56,6 +59,13 @@ class Desk:
             runtime.sections,
             config.i18n.default_language,
             ZoneInfo(config.digest.timezone),
+            Rates(
+                free_per_second=config.delivery.messages_per_second,
+                paid_per_second=None
+                if config.delivery.paid_broadcast == "off"
+                else config.delivery.paid_messages_per_second,
+                stars_per_message=config.delivery.paid_stars_per_message,
+            ),
         )
 
 

@@ -15,7 +15,8 @@ from telegram.ext import ExtBot
 from bot.delivery import stories
 from bot.i18n import LANGUAGES
 from bot.news.extract import PageContent, page_summary
-from bot.newsroom import ChangeRefused, Desk, PreviewRefused
+from bot.newsroom import ChangeRefused, Desk, PreviewRefused, budget
+from bot.newsroom.budget import Estimate
 from bot.newsroom.drafts import Draft
 from bot.newsroom.rights import is_editor, is_owner, language_of
 from bot.render import flashes as view
@@ -107,6 +108,12 @@ async def open_preview(
     return broadcast, count
 
 
+def cost(desk: Desk, payload: Payload, count: int) -> Estimate:
+    """What sending `payload` to `count` chats takes: free, and paid where it is on."""
+    messages = len(payload.messages(desk.default_language))
+    return budget.estimate(desk.rates, count, messages)
+
+
 async def reached(desk: Desk, flash: Broadcast) -> int:
     """How many chats hold a sent flash (what a recall or correction would act on)."""
     return 0 if flash.item_id is None else await stored_broadcasts.reached(desk.db, flash.item_id)
@@ -123,13 +130,16 @@ async def confirm(
     user_id: int,
     *,
     silent: bool,
+    paid: bool = False,
     report: tuple[int, int] | None = None,
 ) -> Broadcast:
     """The preview's editor confirmed: leave preview, enqueue its deliveries, attach them, note
     where its progress report is (`report`: the tapped message's chat and id) and write the
     audit entry, all in one transaction, so that a crash at any point leaves either the preview
-    as it was (it can be confirmed again) or everything recorded. Raises PreviewRefused (not
-    theirs, expired, already sent or cancelled, no longer an editor)."""
+    as it was (it can be confirmed again) or everything recorded. `paid`: a flash goes with
+    allow_paid_broadcast (where paid broadcasts are on; a recall or correction never does).
+    Raises PreviewRefused (not theirs, expired, already sent or cancelled, no longer an
+    editor)."""
     now = desk.now()
     async with desk.db.transaction():
         broadcast = await _own_preview(desk, broadcast_id, user_id)
@@ -142,9 +152,13 @@ async def confirm(
                 desk.db, broadcast.id, BroadcastState.CANCELLED, silent=False, now=now
             )
         else:
-            started = await _enqueue(desk, broadcast, silent=silent, now=now)
-            quiet = silent and broadcast.kind is BroadcastKind.FLASH
+            flash = broadcast.kind is BroadcastKind.FLASH
+            paid = paid and flash and desk.rates.paid_per_second is not None
+            started = await _enqueue(desk, broadcast, silent=silent, paid=paid, now=now)
+            quiet = silent and flash
             outcome = AuditOutcome.SENT_SILENTLY if quiet else _CONFIRMED[broadcast.kind]
+            if paid:
+                outcome = AuditOutcome.SENT_PAID_SILENTLY if quiet else AuditOutcome.SENT_PAID
             target = f"#{broadcast.of_id or broadcast.id}"
             await stored_editors.audit(
                 desk.db, user_id, EditorAction.CONFIRM, target, outcome, now, started.total
@@ -163,12 +177,12 @@ _CONFIRMED = {
 
 
 async def _enqueue(
-    desk: Desk, broadcast: Broadcast, *, silent: bool, now: dt.datetime
+    desk: Desk, broadcast: Broadcast, *, silent: bool, paid: bool, now: dt.datetime
 ) -> Broadcast:
     """Inside confirm's transaction: the preview leaves preview, its outbox item and
     deliveries are written and attached. Raises PreviewRefused when another tap got there first."""
     if not await stored_broadcasts.leave_preview(
-        desk.db, broadcast.id, BroadcastState.SENDING, silent=silent, now=now
+        desk.db, broadcast.id, BroadcastState.SENDING, silent=silent, paid=paid, now=now
     ):
         raise PreviewRefused(AuditOutcome.ALREADY_SENT)
     if broadcast.kind is BroadcastKind.FLASH:
@@ -179,6 +193,7 @@ async def _enqueue(
             priority=Priority.BREAKING,
             payload=broadcast.payload,
             now=now,
+            paid=paid,
         )
         slugs = None if broadcast.sections is None else list(broadcast.sections)
         reached = await subscriptions.recipients(desk.db, slugs)
@@ -204,6 +219,7 @@ async def _enqueue(
         broadcast,
         state=BroadcastState.SENDING,
         silent=silent,
+        paid=paid,
         started=now,
         item_id=item,
         total=total,
@@ -259,7 +275,10 @@ async def flash_to_change(desk: Desk, flash_id: int, user_id: int) -> Broadcast:
 
 
 async def report(desk: Desk, bot: ExtBot[None]) -> None:
-    """Edit each running flash's report with its figures; close those that are done."""
+    """Edit each running flash's report with its figures; close those that are done. An
+    editor whose paid flash Telegram refused to charge for is told, once."""
+    for refused in await stored_broadcasts.untold_refusals(desk.db):
+        await _tell_refusal(desk, bot, refused)
     for broadcast in await stored_broadcasts.sending(desk.db):
         if broadcast.item_id is None:
             continue
@@ -280,6 +299,25 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
         if counts[DeliveryState.PENDING] == 0:
             await stored_broadcasts.finish(desk.db, broadcast.id, now, counts)
             log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
+
+
+async def _tell_refusal(desk: Desk, bot: ExtBot[None], broadcast: Broadcast) -> None:
+    """A message to the flash's editor (in the chat of its report): it goes on free. Marked
+    told after it is sent: a crash in between tells twice rather than never."""
+    chat_id = broadcast.report_chat_id or broadcast.editor_id
+    pending = 0
+    if broadcast.item_id is not None:
+        pending = (await outbox.counts(desk.db, broadcast.item_id))[DeliveryState.PENDING]
+    language = await language_of(desk, chat_id)
+    text = view.paid_refused(
+        desk.catalogs.get(language), broadcast, pending, desk.rates.free_per_second
+    )
+    try:
+        await bot.send_message(chat_id, text, reply_to_message_id=broadcast.report_message_id)
+    except TelegramError as e:  # told the next time round
+        log.warning("paid refusal not told broadcast=%s error=%s", broadcast.id, e)
+        return
+    await stored_broadcasts.refusal_told(desk.db, broadcast.id)
 
 
 async def note_report(desk: Desk, broadcast_id: int, chat_id: int, message_id: int) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import LanguageTap, ModeTap, SectionTap, StopTap, encode
@@ -30,6 +31,11 @@ View = tuple[str, Markup]
 def esc(text: str) -> str:
     """Escape outside text for Telegram's HTML parse mode."""
     return html.escape(text, quote=False)
+
+
+def number(n: int, lang: str) -> str:
+    """A count as the language writes it: «25 000», "25,000"."""
+    return format_decimal(n, locale=lang)
 
 
 def utf16_len(text: str) -> int:

@@ -93,6 +93,8 @@ _COUNTED = frozenset(
         AuditOutcome.PREVIEW,
         AuditOutcome.SENT,
         AuditOutcome.SENT_SILENTLY,
+        AuditOutcome.SENT_PAID,
+        AuditOutcome.SENT_PAID_SILENTLY,
         AuditOutcome.RECALL_CONFIRMED,
         AuditOutcome.CORRECTION_CONFIRMED,
         AuditOutcome.FETCHED,
@@ -113,6 +115,16 @@ def _counted(t: Translator, outcome: AuditOutcome, n: int) -> str:
         case AuditOutcome.SENT_SILENTLY:
             text = t.ngettext(
                 "confirmed without sound for {n} chat", "confirmed without sound for {n} chats", n
+            )
+        case AuditOutcome.SENT_PAID:
+            text = t.ngettext(
+                "confirmed as paid for {n} chat", "confirmed as paid for {n} chats", n
+            )
+        case AuditOutcome.SENT_PAID_SILENTLY:
+            text = t.ngettext(
+                "confirmed as paid, without sound, for {n} chat",
+                "confirmed as paid, without sound, for {n} chats",
+                n,
             )
         case AuditOutcome.RECALL_CONFIRMED:
             text = t.ngettext(
@@ -185,6 +197,8 @@ def _said(t: Translator, outcome: AuditOutcome) -> str:  # noqa: PLR0911, PLR091
             | AuditOutcome.PREVIEW
             | AuditOutcome.SENT
             | AuditOutcome.SENT_SILENTLY
+            | AuditOutcome.SENT_PAID
+            | AuditOutcome.SENT_PAID_SILENTLY
             | AuditOutcome.RECALL_CONFIRMED
             | AuditOutcome.CORRECTION_CONFIRMED
             | AuditOutcome.FETCHED

@@ -4,6 +4,7 @@ progress reports, the list of recent flashes, and what each refusal says."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, assert_never
 from zoneinfo import ZoneInfo
@@ -14,7 +15,8 @@ from bot import sections as lookup
 from bot import urls
 from bot.callbacks import FlashAction, FlashTap, encode
 from bot.i18n import Translator
-from bot.render import View, esc, split, stamp
+from bot.newsroom.budget import Estimate
+from bot.render import View, esc, number, split, stamp
 from storage.codes import AuditOutcome, ChangeRefusal, PreviewRefusal
 from storage.types import Body, Broadcast, BroadcastKind, DeliveryState, Section
 
@@ -51,39 +53,93 @@ def targets(t: Translator, sections: Sequence[Section] | None, lang: str) -> str
 
 
 def preview_controls(
-    t: Translator, broadcast_id: int, count: int, aim: str, *, minutes: int
+    t: Translator,
+    broadcast_id: int,
+    count: int,
+    aim: str,
+    *,
+    minutes: int,
+    cost: Estimate,
+    lang: str,
 ) -> View:
-    """What goes under the preview: whom it reaches, and the buttons."""
-    text = (
+    """What goes under the preview: whom it reaches, what sending takes (free, and paid with
+    its price where paid broadcasts are on), and the buttons: one pair for each way."""
+    lines = [
         t.ngettext(
             "<b>Flash #{id}</b> — the preview is above. It will reach {n} chat ({aim}).",
             "<b>Flash #{id}</b> — the preview is above. It will reach {n} chats ({aim}).",
             count,
-        ).format(id=broadcast_id, n=count, aim=aim)
-        + "\n"
-        + t.gettext("Nothing is sent until you confirm; the preview expires in {m} min.").format(
+        ).format(id=broadcast_id, n=number(count, lang), aim=aim)
+    ]
+    free = span(t, cost.free_seconds)
+    if cost.paid_seconds is not None and cost.stars is not None:
+        lines.append(
+            t.gettext("Paid: ≈ {stars} ⭐, {paid} — or free: {free}.").format(
+                stars=number(cost.stars, lang), paid=span(t, cost.paid_seconds), free=free
+            )
+        )
+    elif count:
+        lines.append(t.gettext("Sending takes about {time}.").format(time=free))
+    lines.append(
+        t.gettext("Nothing is sent until you confirm; the preview expires in {m} min.").format(
             m=minutes
         )
     )
-    markup = InlineKeyboardMarkup(
-        [
+
+    def button(text: str, action: FlashAction) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text, callback_data=_data(broadcast_id, action))
+
+    if cost.paid_seconds is None:
+        rows = [
             [
-                InlineKeyboardButton(
-                    t.gettext("Send"), callback_data=_data(broadcast_id, FlashAction.SEND)
-                ),
-                InlineKeyboardButton(
-                    t.gettext("Send without sound"),
-                    callback_data=_data(broadcast_id, FlashAction.QUIET),
-                ),
+                button(t.gettext("Send"), FlashAction.SEND),
+                button(t.gettext("Send without sound"), FlashAction.QUIET),
+            ]
+        ]
+    else:
+        rows = [
+            [
+                button(t.gettext("⭐ Send paid"), FlashAction.PAID),
+                button(t.gettext("⭐ Paid, without sound"), FlashAction.PAID_QUIET),
             ],
             [
-                InlineKeyboardButton(
-                    t.gettext("Cancel"), callback_data=_data(broadcast_id, FlashAction.CANCEL)
-                )
+                button(t.gettext("Send free"), FlashAction.SEND),
+                button(t.gettext("Free, without sound"), FlashAction.QUIET),
             ],
         ]
-    )
-    return text, markup
+    rows.append([button(t.gettext("Cancel"), FlashAction.CANCEL)])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def span(t: Translator, seconds: float) -> str:
+    """How long sending takes, roughly: `45 s`, `9 min`, `2 h 19 min` (minutes rounded up)."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 60:
+        return t.gettext("{n} s").format(n=seconds)
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return t.gettext("{m} min").format(m=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if not minutes:
+        return t.gettext("{h} h").format(h=hours)
+    return t.gettext("{h} h {m} min").format(h=hours, m=minutes)
+
+
+def paid_refused(t: Translator, broadcast: Broadcast, pending: int, rate: float) -> str:
+    """The editor is told once: Telegram would not charge for the paid flash, so the rest
+    goes at the free rate."""
+    text = t.gettext(
+        "⭐ Telegram refused to charge for flash #{id} (not enough Stars on the bot's balance,"
+        " or the bot may not use paid broadcasts). It goes on at the free rate; nothing is lost."
+    ).format(id=broadcast.id)
+    if pending:
+        rest = t.ngettext(
+            "The remaining {n} chat will take about {time}.",
+            "The remaining {n} chats will take about {time}.",
+            pending,
+        ).format(n=pending, time=span(t, pending / rate))
+        text += " " + rest
+    return text
 
 
 def follow_up_controls(t: Translator, broadcast: Broadcast, count: int) -> View:
@@ -174,6 +230,10 @@ def progress(
         BroadcastKind.CORRECT: t.gettext("editing"),
     }[broadcast.kind]
     lines = [f"⏳ <b>{title}</b>: {status}", f"{bar} {share:.0%}", figures]
+    if broadcast.paid_refused is not None:
+        lines.append(
+            t.gettext("⭐ Telegram refused the paid broadcast: going on at the free rate.")
+        )
     if done:  # an estimate once there is something to go by
         eta = elapsed / done * pending
         lines.append(t.gettext("about {time} left").format(time=_duration(t, eta)))

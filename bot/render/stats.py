@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
-from bot.render import esc, split
+from bot.render import esc, number, split
 from storage.types import Section
 
 if TYPE_CHECKING:
@@ -21,8 +21,10 @@ def stats_text(
     per_section: Mapping[str, int],
     deliveries: Mapping[str, int],
     lang: str,
+    paid: tuple[int, int] | None = None,
 ) -> list[str]:
-    """The newsroom's figures: audience, sections, the week, the last day's deliveries."""
+    """The newsroom's figures: audience, sections, the week, the last day's deliveries, and
+    (`paid`: messages, Stars) what paid broadcasts took over 30 days."""
     heading = t.gettext("Audience")
     lines = [
         f"<b>{esc(heading)}</b>",
@@ -52,6 +54,15 @@ def stats_text(
             **deliveries
         )
     )
+    if paid is not None:
+        messages, stars = paid
+        heading = t.gettext("Paid broadcasts, last 30 days")
+        lines += ["", f"<b>{esc(heading)}</b>"]
+        lines.append(
+            t.ngettext(
+                "{n} paid message ≈ {stars} ⭐", "{n} paid messages ≈ {stars} ⭐", messages
+            ).format(n=number(messages, lang), stars=number(stars, lang))
+        )
     return split(lines)
 
 

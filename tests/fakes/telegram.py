@@ -124,6 +124,9 @@ class FakeTelegram:
         self.base_url = ""
         self.webhook = ""
         self.flood: Flood | None = None  # Telegram's flood limits, when a test turns them on
+        # Paid messages the bot's Stars balance still pays for (None: no end); past it, a paid
+        # send is refused as Telegram refuses it, and nothing is sent.
+        self.paid_budget: int | None = None
         self.scripted: dict[int, list[ApiError]] = {}
         self.pushed: dict[int, float] = {}  # update id -> when a test made it
         # A test's hooks, for crash tests that kill the bot at a precise moment (None: none):
@@ -220,8 +223,12 @@ class FakeTelegram:
         script = self.scripted.get(chat_id) or self.scripted.get(0)
         if script:
             raise script.pop(0)
+        paid = params.get("allow_paid_broadcast") in (True, "true", "True", 1, "1")
+        if paid and self.paid_budget is not None:
+            if self.paid_budget <= 0:
+                raise ApiError(400, "Bad Request: BALANCE_TOO_LOW")
+            self.paid_budget -= 1
         if self.flood is not None:
-            paid = params.get("allow_paid_broadcast") in (True, "true", "True", 1, "1")
             wait = self.flood.check(chat_id, paid=paid)
             if wait is not None:
                 raise ApiError(

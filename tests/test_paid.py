@@ -1,0 +1,216 @@
+"""Paid broadcasts as an editor's choice (issue #12): the preview says what each way takes and
+costs, the chosen way is how the flash goes, a refusal to charge turns it free without losing
+a message, and /stats counts the paid messages and their Stars."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import pipeline
+from bot.delivery.verdict import Verdict, classify
+from bot.i18n import Catalogs
+from bot.newsroom import budget
+from bot.render import flashes as view
+from storage import outbox
+from storage.types import Payload, Priority
+from tests.delivery_kit import audience, story
+from tests.fakes.flood import Flood
+from tests.fakes.telegram import FakeTelegram
+from tests.kit import OWNER, Kit, eventually, started
+from tests.test_newsroom import alive, controls_id, press, preview
+from tests.ukrainian import assert_ukrainian
+
+FREE, PAID = 10, 200  # messages a second: the fake enforces both windows
+
+
+@pytest.fixture
+async def paid_room(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
+    """A newsroom whose flashes may go paid: free 10/s, paid 200/s, 0.1 ⭐ a message."""
+    tg.flood = Flood(per_second=FREE, paid_per_second=PAID)
+    delivery = {
+        "messages_per_second": FREE, "paid_broadcast": "breaking",
+        "paid_messages_per_second": PAID, "private_chat_interval": 1.0,
+    }  # fmt: skip
+    async with started(tg, tmp_path, telegram={"owners": [OWNER]}, delivery=delivery) as k:
+        yield k
+
+
+def flashes_sent(kit: Kit, text: str) -> list[dict[str, object]]:
+    return [
+        c.params
+        for c in kit.tg.calls
+        if c.method == "sendMessage" and c.ok and text in str(c.params.get("text"))
+    ]
+
+
+async def test_the_preview_offers_paid_or_free_and_paid_goes_fast_with_the_flag(
+    paid_room: Kit,
+) -> None:
+    kit = paid_room
+    editor = kit.owner()
+    readers = await audience(kit, 119)  # and the editor's own chat: 120
+    controls = await preview(kit, editor, "/breaking Уряд подав у відставку")
+    assert "Її отримають 120 чатів" in controls.text
+    # 120 × 0.1 ⭐ = 12 ⭐; 120 / 200 per second: 1 s; 120 / 10 per second: 12 s.
+    assert "Платно: ≈ 12 ⭐, 1 с — або безплатно: 12 с." in controls.text
+    assert [[b["text"] for b in row] for row in controls.keyboard] == [
+        ["⭐ Надіслати платно", "⭐ Платно, без звуку"],
+        ["Надіслати безплатно", "Безплатно, без звуку"],
+        ["Скасувати"],
+    ]
+    assert_ukrainian(controls.text)
+    await press(editor, controls, "paid")
+    await eventually(lambda: len(flashes_sent(kit, "Уряд подав у відставку")) == 121, within=10)
+    assert all(len(alive(kit, r)) == 1 for r in readers)
+    sent = flashes_sent(kit, "Уряд подав у відставку")
+    assert len(sent) == 121  # the 120 chats, and the preview
+    assert sum(1 for p in sent if p.get("allow_paid_broadcast")) == 120
+    assert kit.tg.flood is not None
+    assert kit.tg.flood.rejected == 0
+    assert kit.tg.flood.paid_sent == 120
+    await eventually(lambda: "готово" in controls.text, within=10)
+    audit = (await editor.say("/audit")).text
+    assert "підтверджено платно для 120 чатів" in audit
+    stats = await editor.say("/stats")
+    assert "Платні розсилки за 30 днів" in stats.text
+    assert "120 платних повідомлень ≈ 12 ⭐" in stats.text
+
+
+async def test_free_is_the_free_rate_without_the_flag(paid_room: Kit) -> None:
+    kit = paid_room
+    editor = kit.owner()
+    readers = await audience(kit, 29)
+    controls = await preview(kit, editor, "/breaking Новина без грошей")
+    await press(editor, controls, "quiet")
+    await eventually(lambda: len(flashes_sent(kit, "Новина без грошей")) == 31, within=15)
+    assert all(len(alive(kit, r)) == 1 for r in readers)
+    sent = flashes_sent(kit, "Новина без грошей")[1:]  # after the preview
+    assert len(sent) == 30
+    assert not any(p.get("allow_paid_broadcast") for p in sent)
+    assert all(p.get("disable_notification") for p in sent)
+    assert kit.tg.flood is not None
+    assert kit.tg.flood.paid_sent == 0
+    assert "0 платних повідомлень ≈ 0 ⭐" in (await editor.say("/stats")).text
+
+
+async def test_when_telegram_refuses_to_charge_the_flash_goes_on_free_and_the_editor_is_told_once(
+    paid_room: Kit,
+) -> None:
+    kit = paid_room
+    kit.tg.paid_budget = 25  # the balance pays for 25 messages, then Telegram refuses
+    editor = kit.owner()
+    readers = await audience(kit, 79)
+    controls = await preview(kit, editor, "/breaking Грошей забракло")
+    flash = controls_id(controls)
+    await press(editor, controls, "paid")
+    await eventually(lambda: len(flashes_sent(kit, "Грошей забракло")) == 81, within=30)
+    assert all(len(alive(kit, r)) == 1 for r in readers)
+    await eventually(lambda: "готово" in controls.text, within=15)
+    sent = flashes_sent(kit, "Грошей забракло")[1:]
+    assert len(sent) == 80  # every chat once: nothing lost, nothing twice
+    assert sum(1 for p in sent if p.get("allow_paid_broadcast")) == 25
+    told = [m for m in alive(kit, editor.chat["id"]) if "відмовився списати зірки" in m.text]
+    assert len(told) == 1
+    assert f"блискавку #{flash}" in told[0].text
+    assert_ukrainian(told[0].text)
+    # The report job runs on while the next story goes out: it tells nothing more.
+    await pipeline.post_stories(kit.runtime, [await story(kit, "Наступна", {"world"})])
+    await eventually(lambda: all(len(alive(kit, r)) == 2 for r in readers), within=20)
+    again = [m for m in alive(kit, editor.chat["id"]) if "відмовився списати зірки" in m.text]
+    assert len(again) == 1
+    assert kit.tg.flood is not None
+    assert kit.tg.flood.rejected == 0
+    assert "25 платних повідомлень ≈ 3 ⭐" in (await editor.say("/stats")).text
+
+
+async def test_with_paid_broadcasts_off_the_preview_says_the_time_and_a_forged_paid_tap_is_free(
+    room: Kit,
+) -> None:
+    kit = room
+    editor = kit.owner()
+    readers = await audience(kit, 9)
+    controls = await preview(kit, editor, "/breaking Тільки безплатно")
+    assert "Надсилання триватиме приблизно 1 с." in controls.text
+    assert "⭐" not in controls.text
+    assert [[b["text"] for b in row] for row in controls.keyboard] == [
+        ["Надіслати", "Надіслати без звуку"],
+        ["Скасувати"],
+    ]
+    await press(editor, controls, "paid")  # an old or forged button
+    await eventually(lambda: all(len(alive(kit, r)) == 1 for r in readers))
+    assert not any(p.get("allow_paid_broadcast") for p in flashes_sent(kit, "Тільки безплатно"))
+    assert "Платні розсилки" not in (await editor.say("/stats")).text
+
+
+async def test_with_all_paid_story_posts_go_paid_and_a_refusal_turns_them_free(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    tg.flood = Flood(per_second=FREE, paid_per_second=PAID)
+    tg.paid_budget = 5
+    delivery = {
+        "messages_per_second": FREE, "paid_broadcast": "all", "paid_messages_per_second": PAID,
+        "private_chat_interval": 1.0,
+    }  # fmt: skip
+    async with started(tg, tmp_path, delivery=delivery) as kit:
+        readers = await audience(kit, 20)
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Для всіх", {"world"})])
+        await eventually(lambda: all(len(alive(kit, r)) == 1 for r in readers), within=15)
+        sent = flashes_sent(kit, "Для всіх")
+        assert len(sent) == 20
+        assert sum(1 for p in sent if p.get("allow_paid_broadcast")) == 5
+        assert tg.flood.rejected == 0
+
+
+def test_estimates_round_up_and_read_well() -> None:
+    rates = budget.Rates(free_per_second=30, paid_per_second=1000, stars_per_message=0.1)
+    cost = budget.estimate(rates, 250_000)
+    assert (cost.messages, cost.stars) == (250_000, 25_000)
+    assert math.isclose(cost.free_seconds, 250_000 / 30)
+    t = Catalogs().get("uk")
+    assert view.span(t, cost.free_seconds) == "2 год 19 хв"
+    assert view.span(t, cost.paid_seconds or 0) == "5 хв"
+    assert view.span(t, 0.2) == "1 с"
+    assert view.span(t, 3600) == "1 год"
+    assert budget.stars(rates, 1) == 1  # 0.1 ⭐ is charged as a whole Star's worth
+    assert budget.stars(rates, 30) == 3  # not 3.0000000000000004 → 4
+    assert budget.estimate(budget.Rates(free_per_second=30), 10).stars is None
+    en = Catalogs().get("en")
+    assert view.span(en, dt.timedelta(hours=2, minutes=19).total_seconds()) == "2 h 19 min"
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Bad Request: BALANCE_TOO_LOW",
+        "Bad Request: not enough Stars",
+        "Forbidden: paid broadcasts are not available for the bot",
+        "Payment Required: STARS_PAYMENT_REQUIRED",
+    ],
+)
+def test_a_refusal_to_charge_is_told_apart_from_other_refusals(description: str) -> None:
+    status = int(description.startswith("Forbidden")) * 3 + 400
+    assert classify(status, {"ok": False, "description": description}).verdict is Verdict.UNPAID
+    thread = {"ok": False, "description": "Bad Request: message thread not found"}
+    assert classify(400, thread).verdict is Verdict.REJECTED
+    assert (
+        classify(400, {"ok": False, "description": "Bad Request: restart the thread"}).verdict
+        is Verdict.REJECTED
+    )
+
+
+async def test_a_refusal_is_stored_so_a_restart_keeps_to_the_free_rate(paid_room: Kit) -> None:
+    kit = paid_room
+    now = kit.runtime.now()
+    item = await outbox.put_item(
+        kit.db, kind="flash", key="x", priority=Priority.BREAKING,
+        payload=Payload({}), now=now, paid=True,
+    )  # fmt: skip
+    assert await outbox.is_paid(kit.db, item)
+    await outbox.unpay(kit.db, item, now)
+    assert not await outbox.is_paid(kit.db, item)
+    assert await outbox.paid_since(kit.db, (now - dt.timedelta(days=1)).date()) == 0
