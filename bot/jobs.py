@@ -39,17 +39,17 @@ async def progress(context: Context) -> None:
 
 async def prune(context: Context) -> None:
     """Forget articles older than `[ingest] keep_days`, finished deliveries older than
-    `[delivery] keep_days`, audit entries older than `[storage] audit_keep_days`, and
-    strangers not seen for a month."""
+    `[delivery] keep_days`, audit entries and paid-message counts older than `[storage]
+    audit_keep_days`, and strangers not seen for a month."""
     runtime = context.runtime
     await ingesting.prune(runtime.db, runtime.config, runtime.now())
     now, config = runtime.now(), runtime.config
     gone = await stored_editors.forget_strangers(
         runtime.db, now - dt.timedelta(days=STRANGERS_KEPT_DAYS)
     )
-    audit = await stored_editors.forget_audit(
-        runtime.db, now - dt.timedelta(days=config.storage.audit_keep_days)
-    )
+    kept = now - dt.timedelta(days=config.storage.audit_keep_days)
+    audit = await stored_editors.forget_audit(runtime.db, kept)
+    await outbox.forget_paid_days(runtime.db, kept.date())
     deliveries = await outbox.prune(runtime.db, now - dt.timedelta(days=config.delivery.keep_days))
     log.info("pruned strangers=%d audit=%d deliveries=%d", gone, audit, deliveries)
 

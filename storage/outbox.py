@@ -221,6 +221,13 @@ async def record(db: Database, results: Sequence[Result]) -> None:
             )
 
 
+async def forget_paid_days(db: Database, before: dt.date) -> int:
+    """Forget the paid-message counts of the days before `before` (one row a day)."""
+    async with db.transaction() as s:
+        result = await s.execute(delete(PaidDayRow).where(PaidDayRow.day < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def paid_since(db: Database, since: dt.date) -> int:
     """Messages sent with allow_paid_broadcast from `since` (a UTC day) on."""
     async with db.reading() as s:

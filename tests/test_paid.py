@@ -8,16 +8,17 @@ import datetime as dt
 import math
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from bot import pipeline
+from bot import jobs, pipeline
 from bot.delivery.verdict import Verdict, classify
 from bot.i18n import Catalogs
 from bot.newsroom import budget
 from bot.render import flashes as view
 from storage import outbox
-from storage.types import Payload, Priority
+from storage.types import DeliveryState, Payload, Priority, Result
 from tests.delivery_kit import audience, story
 from tests.fakes.flood import Flood
 from tests.fakes.telegram import FakeTelegram
@@ -214,3 +215,26 @@ async def test_a_refusal_is_stored_so_a_restart_keeps_to_the_free_rate(paid_room
     await outbox.unpay(kit.db, item, now)
     assert not await outbox.is_paid(kit.db, item)
     assert await outbox.paid_since(kit.db, (now - dt.timedelta(days=1)).date()) == 0
+
+
+async def test_paid_counts_are_kept_by_day_and_forgotten_after_a_year(paid_room: Kit) -> None:
+    """The counts /stats reads are stored with the outcomes (the same commit), one row a day,
+    and the daily prune forgets those older than `[storage] audit_keep_days`."""
+    db = paid_room.db
+    now = paid_room.runtime.now()
+    long_ago = now - dt.timedelta(days=400)
+    sent = DeliveryState.SENT
+    await outbox.record(
+        db,
+        [
+            Result(1, sent, 1, sent_at=now, paid=1),
+            Result(2, sent, 1, sent_at=now, paid=2),
+            Result(3, sent, 1, sent_at=now),  # free
+            Result(4, sent, 1, sent_at=long_ago, paid=5),
+        ],
+    )
+    await outbox.record(db, [Result(5, sent, 1, sent_at=now, paid=1)])
+    assert await outbox.paid_since(db, now.date()) == 4
+    assert await outbox.paid_since(db, long_ago.date()) == 9
+    await jobs.prune(SimpleNamespace(runtime=paid_room.runtime))  # type: ignore[arg-type]
+    assert await outbox.paid_since(db, long_ago.date()) == 4
