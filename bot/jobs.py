@@ -11,6 +11,7 @@ from bot import ingest as ingesting
 from bot import pipeline
 from bot.context import Context
 from bot.newsroom import flashes
+from storage import broadcasts as stored_broadcasts
 from storage import editors as stored_editors
 from storage import outbox
 
@@ -39,8 +40,8 @@ async def progress(context: Context) -> None:
 
 async def prune(context: Context) -> None:
     """Forget articles older than `[ingest] keep_days`, finished deliveries older than
-    `[delivery] keep_days`, audit entries and paid-message counts older than `[storage]
-    audit_keep_days`, and strangers not seen for a month."""
+    `[delivery] keep_days`, audit entries, flashes and paid-message counts older than
+    `[storage] audit_keep_days`, and strangers not seen for a month."""
     runtime = context.runtime
     await ingesting.prune(runtime.db, runtime.config, runtime.now())
     now, config = runtime.now(), runtime.config
@@ -50,6 +51,7 @@ async def prune(context: Context) -> None:
     kept = now - dt.timedelta(days=config.storage.audit_keep_days)
     audit = await stored_editors.forget_audit(runtime.db, kept)
     await outbox.forget_paid_days(runtime.db, kept.date())
+    await stored_broadcasts.forget(runtime.db, kept)
     deliveries = await outbox.prune(runtime.db, now - dt.timedelta(days=config.delivery.keep_days))
     log.info("pruned strangers=%d audit=%d deliveries=%d", gone, audit, deliveries)
 

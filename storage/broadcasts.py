@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from storage.db import Database, insert_ignoring
 from storage.models import BroadcastRow, ChatRow, DeliveryRow
@@ -128,6 +128,24 @@ async def finish(
                 figures={state.value: n for state, n in figures.items()},
             )
         )
+
+
+async def forget(db: Database, before: dt.datetime) -> int:
+    """Forget flashes (and recalls, corrections, previews never sent) made before `before`
+    that are no longer sending; one still referred to by a later recall or correction stays
+    until that one goes."""
+    async with db.transaction() as s:
+        later = select(BroadcastRow.of_id).where(
+            BroadcastRow.of_id.is_not(None), BroadcastRow.created >= before
+        )
+        result = await s.execute(
+            delete(BroadcastRow).where(
+                BroadcastRow.created < before,
+                BroadcastRow.state != BroadcastState.SENDING.value,
+                BroadcastRow.id.not_in(later),
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def untold_refusals(db: Database) -> list[Broadcast]:

@@ -19,6 +19,7 @@ from storage.errors import ChatNotFound, SectionNotFound, StorageError
 from storage.models import Base, is_modelled
 from storage.types import (
     BroadcastKind,
+    BroadcastState,
     ChatStatus,
     ChatType,
     DeliveryState,
@@ -418,3 +419,30 @@ async def test_finished_deliveries_are_pruned_in_batches_and_flashes_keep_their_
         DeliveryState.SENT: 3, DeliveryState.FAILED: 0, DeliveryState.SKIPPED: 0,
         DeliveryState.PENDING: 0,
     }  # fmt: skip
+
+
+async def test_old_flashes_are_forgotten_but_not_under_a_later_recall_or_while_sending(
+    db: Database,
+) -> None:
+    now = dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
+    year_ago = now - dt.timedelta(days=400)
+
+    async def made(kind: BroadcastKind, when: dt.datetime, of: int | None = None) -> int:
+        b = await broadcasts.create(
+            db, kind=kind, editor_id=7, payload=Payload({}), sections=None, of_id=of, total=0,
+            now=when,
+        )  # fmt: skip
+        return b.id
+
+    cancelled = await made(BroadcastKind.FLASH, year_ago)
+    await broadcasts.leave_preview(db, cancelled, BroadcastState.CANCELLED, silent=False, now=now)
+    sent_and_recalled = await made(BroadcastKind.FLASH, year_ago)
+    recall = await made(BroadcastKind.RECALL, now, of=sent_and_recalled)
+    still_sending = await made(BroadcastKind.FLASH, year_ago)
+    await broadcasts.leave_preview(db, still_sending, BroadcastState.SENDING, silent=False, now=now)
+    recent = await made(BroadcastKind.FLASH, now)
+
+    assert await broadcasts.forget(db, now - dt.timedelta(days=365)) == 1
+    assert await broadcasts.get(db, cancelled) is None
+    for kept in (sent_and_recalled, recall, still_sending, recent):
+        assert await broadcasts.get(db, kept) is not None
