@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test messages bench bench-ingest bench-browse bench-broadcast bench-digests clean
+.PHONY: run test messages bench bench-ingest bench-browse bench-broadcast bench-digests bench-soak clean
 
 $(BIN)/visnyk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-broadcast: $(BIN)/visnyk
 
 bench-digests: $(BIN)/visnyk
 	$(BIN)/python -m bench.digests
+
+# Not part of `bench`: 90 simulated days at 100,000 chats take about an hour (see README).
+bench-soak: $(BIN)/visnyk
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

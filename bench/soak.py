@@ -1,0 +1,452 @@
+"""Soak: 100,000 chats for 90 simulated days on SQLite, on a virtual clock: does the database
+stop growing after `keep_days`, and do the digest tick and /latest stay as fast?
+
+Every day: 40 stories stored and posted to the 10% of chats that follow their sections
+instantly, two digest ticks (08:00 and 20:00, Kyiv), one flash to every active chat, 1% of
+the chats a week blocking the bot, and the daily prune job at 03:00. Each step calls the
+bot's own functions with the virtual `now`; only Telegram is left out: after each step the
+pending deliveries are recorded sent, as the engine records them, in batches.
+
+Run: `make bench-soak` (or .venv/bin/python -m bench.soak [--chats 100000] [--days 90]).
+At full size it takes a while (see README); try `--chats 2000 --days 20` first."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from telegram.ext import ExtBot
+
+from bot import ingest as ingesting
+from bot import pipeline
+from bot.config import Config, parse
+from bot.jobs import STRANGERS_KEPT_DAYS
+from bot.news.identity import title_key
+from bot.news.stem import search_terms
+from bot.newsroom import Desk, flashes
+from bot.newsroom.drafts import Draft
+from bot.render import news
+from bot.runtime import Runtime, open_runtime
+from storage import articles, chats, feeds, outbox, subscriptions
+from storage import editors as stored_editors
+from storage.codes import EditorAction
+from storage.db import Database
+from storage.models import ChatRow, SubscriptionRow
+from storage.types import (
+    BroadcastKind,
+    ChatStatus,
+    DeliveryState,
+    Mode,
+    NewArticle,
+    Priority,
+    Result,
+)
+
+KYIV = ZoneInfo("Europe/Kyiv")
+START = dt.datetime(2026, 12, 1, tzinfo=KYIV)  # a Tuesday; the weeks are counted from it
+SLUGS = ["ukraine", "world", "economy", "war", "culture", "science", "sport"]
+EDITOR = 1000
+FEED = "https://news.example.ua/rss"
+STORIES_A_DAY = 40
+INSTANT_SHARE = 0.10
+BLOCKING_A_WEEK = 0.01
+DRAIN_BATCH = 10_000  # deliveries recorded per transaction
+PAGE = 4096
+ROUNDS = 15  # of each browsing query, on each reported day
+TABLES = ["deliveries", "outbox_items", "articles", "article_sections", "articles_fts_docsize",
+          "broadcasts", "audit", "searches", "feeds", "chats"]  # fmt: skip
+SUBJECTS = ["Зеленський", "Уряд", "НБУ", "Генштаб", "Верховна Рада", "Київрада", "Нафтогаз",
+            "ЄС", "США", "НАТО", "МВФ", "Кабмін"]  # fmt: skip
+VERBS = ["заявив про", "ухвалив", "оголосив", "спростував", "підтримав", "скасував", "погодив"]
+OBJECTS = ["нові санкції", "бюджет на 2027 рік", "обмін полоненими", "ремонт мостів у Києві",
+           "ціни на пальне", "постачання ППО", "тарифи на світло", "експорт зерна",
+           "енергетичну безпеку", "відбудову Ірпеня"]  # fmt: skip
+
+
+@dataclass
+class Point:
+    """What one reported day measured."""
+
+    day: int
+    file_mb: float
+    used_mb: float
+    rows: dict[str, int]
+    objects: dict[str, int]  # bytes per table and index (dbstat)
+    tick: float
+    prune: float
+    latest: float
+    latest_one: float
+    search: float
+
+
+@dataclass
+class Soak:
+    runtime: Runtime
+    path: Path
+    chat_ids: list[int]
+    rng: random.Random
+    desk: Desk
+    bot: ExtBot[None]
+    feed_id: int
+    clock: dt.datetime = START
+    stories: int = 0
+    blocked: int = 0
+    phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    ticks: dict[int, float] = field(default_factory=dict)  # day -> its 08:00 tick
+    prunes: dict[int, float] = field(default_factory=dict)  # day -> its prune job
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+    @property
+    def config(self) -> Config:
+        return self.runtime.config
+
+
+def _config(path: Path) -> Config:
+    return parse(
+        {"telegram": {"owners": [EDITOR]},
+         "storage": {"url": f"sqlite+aiosqlite:///{path}"},
+         "sections": [{"slug": s, "title": {"uk": s.title()}} for s in SLUGS]},
+        environ={},
+    )  # fmt: skip
+
+
+async def _setup(runtime: Runtime, count: int, rng: random.Random) -> None:
+    """Chats straight into the tables (registering 100,000 one by one would take minutes):
+    1 to 3 sections each, 10% of them following their sections instantly, all due at the
+    first digest slot with no digest yet (the first looks back a day)."""
+    choices = [c for n in (1, 2, 3) for c in combinations(range(len(SLUGS)), n)]
+    section_ids = {s.slug: s.id for s in runtime.sections}
+    first_slot = START.replace(hour=8).astimezone(dt.UTC)
+    created = START - dt.timedelta(days=1)
+    chat_rows, subs = [], []
+    for chat_id in range(1, count + 1):
+        chat_rows.append({
+            "id": chat_id, "type": "private", "title": "", "status": "active",
+            "language": "en" if chat_id % 10 == 0 else "uk", "created": created,
+            "updated": created, "next_digest_at": first_slot, "digest_since": None,
+            "digest_enabled": True, "weekdays_only": False,
+        })  # fmt: skip
+        mode = Mode.INSTANT if rng.random() < INSTANT_SHARE else Mode.DIGEST
+        for i in rng.choice(choices):
+            subs.append({"chat_id": chat_id, "section_id": section_ids[SLUGS[i]],
+                         "created": created, "mode": mode.value})  # fmt: skip
+    async with runtime.db.transaction() as s:
+        for start in range(0, len(chat_rows), 50_000):
+            await s.execute(insert(ChatRow), chat_rows[start : start + 50_000])
+        for start in range(0, len(subs), 50_000):
+            await s.execute(insert(SubscriptionRow), subs[start : start + 50_000])
+
+
+def _story(n: int, rng: random.Random, published: dt.datetime) -> NewArticle:
+    title = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} ({n})"
+    summary = (
+        f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}. "
+        f"Про це повідомили {rng.randint(1, 28)} числа."
+    )
+    sections = frozenset(rng.sample(SLUGS, rng.choice([1, 1, 1, 2])))
+    return NewArticle(f"https://news.example.ua/{n}", None, title_key(title), title, summary,
+                      None, None, "uk", published, sections)  # fmt: skip
+
+
+async def _timed(soak: Soak, phase: str, step: Awaitable[object]) -> float:
+    start = time.perf_counter()
+    await step
+    elapsed = time.perf_counter() - start
+    soak.phases[phase] += elapsed
+    return elapsed
+
+
+async def drain(soak: Soak) -> int:
+    """What the engine would do once Telegram said yes to everything: each pending delivery
+    recorded sent, with a message id, at the virtual now, in batches."""
+    done = 0
+    for lane in Priority:
+        after = 0
+        while True:
+            t0 = time.perf_counter()
+            batch = await outbox.pending(soak.db, lane, after_id=after, limit=DRAIN_BATCH)
+            soak.phases["reading pending"] += time.perf_counter() - t0
+            if not batch:
+                break
+            await outbox.record(
+                soak.db,
+                [
+                    Result(
+                        p.id,
+                        DeliveryState.SENT,
+                        p.attempts + 1,
+                        message_ids=(p.id,),
+                        sent_at=soak.clock,
+                    )
+                    for p in batch
+                ],
+            )
+            after = batch[-1].id
+            done += len(batch)
+    return done
+
+
+async def poll(soak: Soak) -> None:
+    """One feed poll bringing one new story: stored as ingest stores it, the feed's health
+    recorded, the story posted to its instant subscribers."""
+    now = soak.clock
+    soak.stories += 1
+    story = _story(soak.stories, soak.rng, now - dt.timedelta(minutes=5))
+    saved = await articles.save(soak.db, [story], feed_id=soak.feed_id, now=now)
+    await feeds.record_success(
+        soak.db, soak.feed_id, now=now, next_check=now + dt.timedelta(minutes=10)
+    )
+    await pipeline.post_stories(soak.runtime, [s.article_id for s in saved if s.new_sections])
+
+
+async def flash(soak: Soak) -> None:
+    """An editor's flash to everyone, through the newsroom's service: preview, then Send."""
+    draft = Draft(None, f"Терміново: {soak.clock:%d.%m} повітряна тривога", None)
+    soak.clock -= dt.timedelta(minutes=2)
+    preview, _ = await flashes.open_preview(
+        soak.desk,
+        EDITOR,
+        BroadcastKind.FLASH,
+        flashes.payload(soak.desk, draft),
+        action=EditorAction.BREAKING,
+        sections=None,
+        flash=None,
+        target="",
+    )
+    soak.clock += dt.timedelta(minutes=2)
+    await flashes.confirm(soak.desk, preview.id, EDITOR, silent=False)
+
+
+async def block(soak: Soak, count: int) -> None:
+    """Chats that blocked the bot, as the engine learns it from a 403: the chat's status, and
+    its pending deliveries skipped."""
+    for chat_id in soak.chat_ids[soak.blocked : soak.blocked + count]:
+        await chats.set_status(soak.db, chat_id, ChatStatus.BLOCKED)
+        await outbox.skip_chat(soak.db, chat_id, "Forbidden: bot was blocked by the user")
+    soak.blocked += count
+
+
+async def prune(soak: Soak) -> None:
+    """The daily job (bot.jobs.prune): the same calls, with the virtual now."""
+    now, config = soak.clock, soak.config
+    await ingesting.prune(soak.db, config, now)
+    await stored_editors.forget_strangers(soak.db, now - dt.timedelta(days=STRANGERS_KEPT_DAYS))
+    await stored_editors.forget_audit(
+        soak.db, now - dt.timedelta(days=config.storage.audit_keep_days)
+    )
+    await outbox.prune(soak.db, now - dt.timedelta(days=config.delivery.keep_days))
+
+
+async def _median(query: Callable[[], Awaitable[object]]) -> float:
+    await query()  # warm
+    samples = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        await query()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+async def browse(soak: Soak) -> tuple[float, float, float]:
+    """/latest as its handler reads it (the chat's sections, then the page), /latest of one
+    section, and /search's query: median times."""
+    db, reader = soak.db, soak.chat_ids[-1]  # the last to block: active all along
+
+    async def latest_mine() -> None:
+        followed = await subscriptions.of_chat(db, reader)
+        await articles.latest(db, sorted(followed), limit=news.PAGE_SIZE)
+
+    async def latest_one() -> None:
+        await articles.latest(db, ["world"], limit=news.PAGE_SIZE)
+
+    async def search() -> None:
+        await articles.search(db, search_terms("санкції"), limit=news.PAGE_SIZE)
+
+    await articles.save_search(db, "санкції", soak.clock, reader)  # as the handler keeps it
+    return await _median(latest_mine), await _median(latest_one), await _median(search)
+
+
+def sizes(path: Path) -> tuple[float, float, dict[str, int], dict[str, int]]:
+    """After a checkpoint that empties the WAL: the file's size, the space its pages really
+    use (pages minus the free list), rows per table, and bytes per table and index."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as c:
+        busy, _, _ = c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0, "the checkpoint was blocked"
+        page = c.execute("PRAGMA page_size").fetchone()[0]
+        pages = c.execute("PRAGMA page_count").fetchone()[0]
+        free = c.execute("PRAGMA freelist_count").fetchone()[0]
+        rows = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # noqa: S608
+        objects = dict(c.execute("SELECT name, pgsize FROM dbstat WHERE aggregate = TRUE"))
+    return path.stat().st_size / 1e6, (pages - free) * page / 1e6, rows, objects
+
+
+async def day(soak: Soak, number: int, chats_total: int) -> tuple[float, float, float]:
+    """One simulated day; returns the browsing times measured at noon."""
+    base = START + dt.timedelta(days=number)
+    to_block = round(chats_total * BLOCKING_A_WEEK * (number + 1) / 7) - soak.blocked
+    browsed: list[float] = []
+
+    async def at_noon() -> None:
+        browsed.extend(await browse(soak))
+
+    async def tick() -> None:
+        elapsed = await _timed(soak, "digest ticks", pipeline.plan_digests(soak.runtime))
+        if soak.clock.astimezone(KYIV).hour == 8:
+            soak.ticks[number] = elapsed
+
+    async def flash_and_blocks() -> None:
+        await _timed(soak, "flash", flash(soak))
+        await _timed(soak, "blocking", block(soak, to_block))
+
+    async def stories() -> None:
+        await _timed(soak, "stories", poll(soak))
+
+    async def pruning() -> None:
+        soak.prunes[number] = await _timed(soak, "prune", prune(soak))
+
+    events: list[tuple[dt.timedelta, Callable[[], Awaitable[None]]]] = [
+        (dt.timedelta(hours=3), pruning),
+        (dt.timedelta(hours=8), tick),
+        (dt.timedelta(hours=12), at_noon),
+        (dt.timedelta(hours=13), flash_and_blocks),
+        (dt.timedelta(hours=20), tick),
+    ]
+    step = dt.timedelta(days=1) / STORIES_A_DAY
+    events += [(step / 2 + k * step, stories) for k in range(STORIES_A_DAY)]
+    for offset, event in sorted(events, key=lambda e: e[0]):
+        # Wall-clock time in Kyiv: the day's events keep their local hours.
+        soak.clock = (base.replace(tzinfo=None) + offset).replace(tzinfo=KYIV).astimezone(dt.UTC)
+        await event()
+        await _timed(soak, "recording sends", drain(soak))
+        if event is flash_and_blocks:
+            await flashes.report(soak.desk, soak.bot)  # the flash is done: its figures kept
+    return browsed[0], browsed[1], browsed[2]
+
+
+def _row(p: Point) -> str:
+    r = p.rows
+    return (
+        f"{p.day:4d} {p.file_mb:9.1f} {p.used_mb:9.1f} {r['deliveries']:11,} "
+        f"{r['outbox_items']:7,} {r['articles']:6,} {r['articles_fts_docsize']:6,} "
+        f"{r['broadcasts']:5,} {r['audit']:5,} {p.tick:6.2f} {p.prune:7.2f} {p.latest * 1000:9.1f} "
+        f"{p.latest_one * 1000:8.1f} {p.search * 1000:8.1f}"
+    )
+
+
+HEADER = (
+    " day   file MB   used MB  deliveries   items  artcl    fts  bcst audit tick s prune s "
+    "latest ms   1 sect   search"
+)
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.1f}–{max(values):.1f}"
+
+
+def growth(points: list[Point], since_day: int) -> list[str]:
+    """Tables and indexes that still grow once everything kept for a while is being pruned:
+    bytes per week, from the first reported day after `since_day` to the last."""
+    settled = [p for p in points if p.day > since_day]
+    if len(settled) < 2:
+        return []
+    first, last = settled[0], settled[-1]
+    weeks = (last.day - first.day) / 7
+    lines = []
+    for name in sorted(set(first.objects) | set(last.objects)):
+        before, after = first.objects.get(name, 0), last.objects.get(name, 0)
+        per_week = (after - before) / weeks
+        if per_week > PAGE:  # less is a page's noise
+            lines.append(
+                f"  {name:36s} {before / 1e6:9.2f} MB -> {after / 1e6:9.2f} MB "
+                f"({per_week / 1e3:+,.1f} kB a week)"
+            )
+    for table in TABLES:
+        before, after = first.rows[table], last.rows[table]
+        if after > before:
+            lines.append(
+                f"  rows in {table:28s} {before:12,} -> {after:12,} "
+                f"({(after - before) / weeks:+,.1f} a week)"
+            )
+    return lines
+
+
+async def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--chats", type=int, default=100_000)
+    args.add_argument("--days", type=int, default=90)
+    opts = args.parse_args()
+    wall = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp())
+    path = tmp / "soak.db"
+    runtime = await open_runtime(_config(path))
+    rng = random.Random(7)
+    await _setup(runtime, opts.chats, rng)
+    feed_id = (await feeds.ensure(runtime.db, [FEED], START))[0].id
+    ids = list(range(1, opts.chats + 1))
+    rng.shuffle(ids)
+    soak = Soak(runtime, path, ids, rng, Desk.of(runtime), ExtBot("1:soak"), feed_id)
+    runtime.clock = lambda: soak.clock
+    dl, ig = runtime.config.delivery.keep_days, runtime.config.ingest.keep_days
+    print(f"{opts.chats:,} chats ({INSTANT_SHARE:.0%} instant), {opts.days} days: "
+          f"{STORIES_A_DAY} stories, 2 digests and 1 flash a day, "
+          f"{BLOCKING_A_WEEK:.0%} of chats blocking a week; keep_days: deliveries {dl}, "
+          f"articles {ig}; database {path}")  # fmt: skip
+    print(HEADER)
+    points: list[Point] = []
+    for number in range(opts.days):
+        latest, latest_one, search = await day(soak, number, opts.chats)
+        shown = number + 1
+        if shown == 1 or shown % 7 == 0 or shown == opts.days:
+            start = time.perf_counter()
+            file_mb, used_mb, rows, objects = sizes(path)
+            soak.phases["measuring sizes"] += time.perf_counter() - start
+            point = Point(shown, file_mb, used_mb, rows, objects, soak.ticks[number],
+                          soak.prunes[number], latest, latest_one, search)  # fmt: skip
+            points.append(point)
+            print(_row(point), flush=True)
+        print(f"\rday {shown}: {time.perf_counter() - wall:.0f} s", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    await runtime.close()
+    settle = max(dl, ig)
+    after = [p for p in points if p.day > settle]
+    first, last = points[0], points[-1]
+    if after:
+        per = max(p.used_mb * 1e6 / max(1, p.rows["deliveries"]) for p in after)
+        print(
+            f"plateau after day {settle}: file {_span([p.file_mb for p in after])} MB, "
+            f"used {_span([p.used_mb for p in after])} MB "
+            f"(≤ {per:.0f} bytes of database per delivery kept); "
+            f"peak before: file {max(p.file_mb for p in points):.1f} MB"
+        )
+    print(f"digest tick day {first.day}: {first.tick:.2f} s, day {last.day}: {last.tick:.2f} s; "
+          f"/latest {first.latest * 1000:.1f} -> {last.latest * 1000:.1f} ms, "
+          f"/latest one section {first.latest_one * 1000:.1f} -> {last.latest_one * 1000:.1f} ms, "
+          f"/search {first.search * 1000:.1f} -> {last.search * 1000:.1f} ms")  # fmt: skip
+    grown = growth(points, settle)
+    print(f"still growing after day {settle}" + (" (per week):" if grown else ": nothing"))
+    for line in grown:
+        print(line)
+    phases = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(soak.phases.items()))
+    print(f"run time {time.perf_counter() - wall:.0f} s ({phases})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
