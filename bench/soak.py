@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import random
 import sqlite3
 import statistics
@@ -97,7 +98,6 @@ class Point:
 @dataclass
 class Soak:
     runtime: Runtime
-    path: Path
     chat_ids: list[int]
     rng: random.Random
     desk: Desk
@@ -186,6 +186,7 @@ async def drain(soak: Soak) -> int:
             soak.phases["reading pending"] += time.perf_counter() - t0
             if not batch:
                 break
+            t0 = time.perf_counter()
             await outbox.record(
                 soak.db,
                 [
@@ -199,6 +200,7 @@ async def drain(soak: Soak) -> int:
                     for p in batch
                 ],
             )
+            soak.phases["recording sends"] += time.perf_counter() - t0
             after = batch[-1].id
             done += len(batch)
     return done
@@ -335,7 +337,7 @@ async def day(soak: Soak, number: int, chats_total: int) -> tuple[float, float, 
         # Wall-clock time in Kyiv: the day's events keep their local hours.
         soak.clock = (base.replace(tzinfo=None) + offset).replace(tzinfo=KYIV).astimezone(dt.UTC)
         await event()
-        await _timed(soak, "recording sends", drain(soak))
+        await drain(soak)
         if event is flash_and_blocks:
             await flashes.report(soak.desk, soak.bot)  # the flash is done: its figures kept
     return browsed[0], browsed[1], browsed[2]
@@ -388,44 +390,7 @@ def growth(points: list[Point], since_day: int) -> list[str]:
     return lines
 
 
-async def main() -> None:
-    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--chats", type=int, default=100_000)
-    args.add_argument("--days", type=int, default=90)
-    opts = args.parse_args()
-    wall = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp())
-    path = tmp / "soak.db"
-    runtime = await open_runtime(_config(path))
-    rng = random.Random(7)
-    await _setup(runtime, opts.chats, rng)
-    feed_id = (await feeds.ensure(runtime.db, [FEED], START))[0].id
-    ids = list(range(1, opts.chats + 1))
-    rng.shuffle(ids)
-    soak = Soak(runtime, path, ids, rng, Desk.of(runtime), ExtBot("1:soak"), feed_id)
-    runtime.clock = lambda: soak.clock
-    dl, ig = runtime.config.delivery.keep_days, runtime.config.ingest.keep_days
-    print(f"{opts.chats:,} chats ({INSTANT_SHARE:.0%} instant), {opts.days} days: "
-          f"{STORIES_A_DAY} stories, 2 digests and 1 flash a day, "
-          f"{BLOCKING_A_WEEK:.0%} of chats blocking a week; keep_days: deliveries {dl}, "
-          f"articles {ig}; database {path}")  # fmt: skip
-    print(HEADER)
-    points: list[Point] = []
-    for number in range(opts.days):
-        latest, latest_one, search = await day(soak, number, opts.chats)
-        shown = number + 1
-        if shown == 1 or shown % 7 == 0 or shown == opts.days:
-            start = time.perf_counter()
-            file_mb, used_mb, rows, objects = sizes(path)
-            soak.phases["measuring sizes"] += time.perf_counter() - start
-            point = Point(shown, file_mb, used_mb, rows, objects, soak.ticks[number],
-                          soak.prunes[number], latest, latest_one, search)  # fmt: skip
-            points.append(point)
-            print(_row(point), flush=True)
-        print(f"\rday {shown}: {time.perf_counter() - wall:.0f} s", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    await runtime.close()
-    settle = max(dl, ig)
+def summary(points: list[Point], settle: int) -> None:
     after = [p for p in points if p.day > settle]
     first, last = points[0], points[-1]
     if after:
@@ -433,19 +398,67 @@ async def main() -> None:
         print(
             f"plateau after day {settle}: file {_span([p.file_mb for p in after])} MB, "
             f"used {_span([p.used_mb for p in after])} MB "
-            f"(≤ {per:.0f} bytes of database per delivery kept); "
-            f"peak before: file {max(p.file_mb for p in points):.1f} MB"
+            f"(≤ {per:.0f} bytes of database per delivery kept)"
         )
     print(f"digest tick day {first.day}: {first.tick:.2f} s, day {last.day}: {last.tick:.2f} s; "
           f"/latest {first.latest * 1000:.1f} -> {last.latest * 1000:.1f} ms, "
           f"/latest one section {first.latest_one * 1000:.1f} -> {last.latest_one * 1000:.1f} ms, "
           f"/search {first.search * 1000:.1f} -> {last.search * 1000:.1f} ms")  # fmt: skip
+    if len(after) < 2:
+        print(f"(too few days to see a plateau: articles are kept {settle} days)")
+        return
     grown = growth(points, settle)
     print(f"still growing after day {settle}" + (" (per week):" if grown else ": nothing"))
     for line in grown:
         print(line)
+
+
+async def soak_for(chats_total: int, days: int, path: Path) -> None:
+    wall = time.perf_counter()
+    runtime = await open_runtime(_config(path))
+    rng = random.Random(7)
+    await _setup(runtime, chats_total, rng)
+    feed_id = (await feeds.ensure(runtime.db, [FEED], START))[0].id
+    ids = list(range(1, chats_total + 1))
+    rng.shuffle(ids)  # the order in which they block the bot
+    soak = Soak(runtime, ids, rng, Desk.of(runtime), ExtBot("1:soak"), feed_id)
+    runtime.clock = lambda: soak.clock
+    dl, ig = runtime.config.delivery.keep_days, runtime.config.ingest.keep_days
+    print(f"{chats_total:,} chats ({INSTANT_SHARE:.0%} instant), {days} days: "
+          f"{STORIES_A_DAY} stories, 2 digests and 1 flash a day, "
+          f"{BLOCKING_A_WEEK:.0%} of chats blocking a week; keep_days: deliveries {dl}, "
+          f"articles {ig}; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(HEADER)
+    points: list[Point] = []
+    try:
+        for number in range(days):
+            latest, latest_one, search = await day(soak, number, chats_total)
+            shown = number + 1
+            if shown == 1 or shown % 7 == 0 or shown == days:
+                start = time.perf_counter()
+                file_mb, used_mb, rows, objects = sizes(path)
+                soak.phases["measuring sizes"] += time.perf_counter() - start
+                point = Point(shown, file_mb, used_mb, rows, objects, soak.ticks[number],
+                              soak.prunes[number], latest, latest_one, search)  # fmt: skip
+                points.append(point)
+                print(_row(point), flush=True)
+            print(f"\rday {shown}: {time.perf_counter() - wall:.0f} s", end="", file=sys.stderr)
+        print(file=sys.stderr)
+    finally:
+        await runtime.close()
+    summary(points, max(dl, ig))
     phases = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(soak.phases.items()))
-    print(f"run time {time.perf_counter() - wall:.0f} s ({phases})")
+    print(f"run time {time.perf_counter() - wall:.0f} s ({phases}); "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+
+
+async def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--chats", type=int, default=100_000)
+    args.add_argument("--days", type=int, default=90)
+    opts = args.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        await soak_for(opts.chats, opts.days, Path(tmp) / "soak.db")
 
 
 if __name__ == "__main__":
