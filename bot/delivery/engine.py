@@ -7,6 +7,9 @@ Telegram; a writer records the outcomes in batches.
 Guarantee: a delivery leaves `pending` only once its outcome is stored. At most `concurrency`
 deliveries are ever "sent, outcome not yet stored" (a permit is held from dispatch until the
 writer commits), so a crash (kill -9) repeats at most `concurrency` messages and loses none.
+When Telegram fails transiently the lanes pause and one delivery at a time probes (outage.py);
+a hang repeats the messages in flight when it began, at most `concurrency` (each timed out, may
+have gone through, and goes again), and any probe that timed out too (README: After a hang).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from bot.delivery.outage import Outage
 from bot.delivery.pacer import REPLY, Pacer
 from bot.delivery.sender import Sender
 from bot.delivery.turns import Turns, wait
@@ -76,7 +80,7 @@ class Engine:
         self.paid, self.paid_lanes = paid, paid_lanes if paid is not None else frozenset()
         self._paid_items: dict[int, bool] = {}  # item -> its messages go paid (now)
         self.max_attempts = attempts_within(give_up)
-        self._unreachable = False  # Telegram failed transiently, and has not answered since
+        self._outage = Outage(pacer.clock)  # Telegram unreachable: one probe at a time
         self.stats = Stats()
         self._turns = Turns(pacer, now)
         self._chats = self._turns.chats
@@ -181,6 +185,7 @@ class Engine:
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
             await self._permits.acquire()
+            await self._outage.turn()
             chat_id = await self._turns.next_chat()
             chat = self._chats[chat_id]
             row = chat.rows[0][2]
@@ -190,8 +195,9 @@ class Engine:
             if chat.busy or not chat.rows or chat.rows[0][2] is not row:
                 self._permits.release()  # the chat changed while we waited: choose again
                 continue
-            if self.pacer.chat_ready_at(chat_id) > self.pacer.clock():
-                # A reply reached the chat while we waited for the window: its turn is later.
+            if self.pacer.chat_ready_at(chat_id) > self.pacer.clock() or self._outage.shut():
+                # A reply reached the chat while we waited for the window (or Telegram became
+                # unreachable): its turn is later.
                 chat.scheduled = None
                 self._turns.schedule(chat_id, chat)
                 self._permits.release()
@@ -199,6 +205,7 @@ class Engine:
             heapq.heappop(chat.rows)
             chat.busy, chat.scheduled = True, None
             task = asyncio.create_task(self._deliver(row, paid))
+            self._outage.dispatched(row.id, task)
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
@@ -281,13 +288,12 @@ class Engine:
                     params | ({"parse_mode": "HTML"} if op is Operation.EDIT else {})
                 )
             answer = await self.sender.post(METHODS[op], body)
+            if answer.verdict is not Verdict.TRANSIENT and self._outage.answered():
+                log.info("Telegram reachable again")
             if answer.verdict is not Verdict.SENT and not already(op, answer):
                 if answer.verdict is Verdict.UNPAID and paid:
                     return await self._unpaid(row, answer)
                 return await self._trouble(row, answer, message)
-            if self._unreachable:
-                self._unreachable = False
-                log.info("Telegram reachable again")
             if answer.message_id is not None:
                 sent_ids.append(answer.message_id)
         self.stats.sent += 1
@@ -338,9 +344,9 @@ class Engine:
             log.info("chat migrated old=%s new=%s", row.chat_id, new_id)
             self._moved[row.chat_id] = new_id
             return Result(row.id, DeliveryState.PENDING, row.attempts, error=answer.description)
-        if verdict is Verdict.TRANSIENT and not self._unreachable:
-            self._unreachable = True  # one line an outage, not one a message
-            log.warning("Telegram unreachable, retrying error=%s", answer.description)
+        if verdict is Verdict.TRANSIENT and self._outage.failed(row.id, self.pacer.clock()):
+            # One line an outage, not one a message.
+            log.warning("Telegram unreachable, probing error=%s", answer.description)
         if verdict is Verdict.TRANSIENT and attempts < self.max_attempts:
             self.stats.retried += 1
             later = self.now() + dt.timedelta(seconds=backoff(attempts))

@@ -4,6 +4,10 @@ It keeps the state a bot can observe (chats, members, the bot's messages as user
 command menus), queues the updates that `people.py` makes as users, records every call, and
 answers like Telegram when a request breaks the platform's rules (`rules.py`: HTML subset,
 lengths, callback_data; here: unknown chats, blocked bots, edits that change nothing).
+
+A test can also take Telegram down for a while (`outage`): every call answers 502, or 200 with
+a proxy's page instead of the Bot API's JSON, or hangs — and a hung call still delivers its
+message, as real Telegram may, so that a sender's repeats after a time-out are observable.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from tests.fakes.flood import COUNTED, Flood
 from tests.fakes.rules import ApiError, bad, member_json
 
 PNG = b"\x89PNG\r\n\x1a\n"
+PROXY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 MAX_CAPTION = 1024  # characters after entities
 
 BOT_ID = 7000000001
@@ -61,6 +66,22 @@ class Call:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A time in which every call but getUpdates misbehaves the same way (monotonic clock):
+    `"502"` answers the Bot API's 502 Bad Gateway; `"garbled"` answers 200 with a proxy's HTML
+    page; `"hang"` delivers the message but holds the answer until the outage ends (a caller
+    that gives up first never learns it went through). The bot's long poll is left alone: it
+    has PTB's own retries, and these outages are about sends."""
+
+    kind: str
+    start: float
+    end: float
+
+    def covers(self, at: float) -> bool:
+        return self.start <= at < self.end
 
 
 @dataclass
@@ -128,6 +149,7 @@ class FakeTelegram:
         # send is refused as Telegram refuses it, and nothing is sent.
         self.paid_budget: int | None = None
         self.scripted: dict[int, list[ApiError]] = {}
+        self.outages: list[Outage] = []
         self.pushed: dict[int, float] = {}  # update id -> when a test made it
         # A test's hooks, for crash tests that kill the bot at a precise moment (None: none):
         # `on_call` sees each call once answered, before the bot gets the answer; `on_handout`
@@ -185,7 +207,12 @@ class FakeTelegram:
         params = await self._params(request)
         handler = getattr(self, "_api_" + method.lower(), None)
         call = Call(len(self.calls), method, params)
-        if handler is None:
+        outage = self._outage(call)
+        if outage is not None and outage.kind == "502":
+            call.error = ApiError(502, "Bad Gateway")
+        elif outage is not None and outage.kind == "garbled":
+            call.error = ApiError(200, "", raw=PROXY_PAGE)
+        elif handler is None:
             call.error = ApiError(404, "Not Found: method not found")
         else:
             try:
@@ -197,6 +224,8 @@ class FakeTelegram:
             self.on_call(call)
         if method != "getUpdates":
             await self._record(call)
+        if outage is not None and outage.kind == "hang":
+            await asyncio.sleep(outage.end - time.monotonic())  # done, but nobody is told
         if call.error is not None and call.error.raw is not None:
             return web.Response(
                 text=call.error.raw, status=call.error.code, content_type="text/html"
@@ -234,6 +263,23 @@ class FakeTelegram:
                 raise ApiError(
                     429, f"Too Many Requests: retry after {int(wait)}", {"retry_after": int(wait)}
                 )
+
+    def outage(self, kind: str, seconds: float) -> Outage:
+        """From now on, for `seconds`, every call (but getUpdates) fails as `kind` says."""
+        if kind not in ("502", "garbled", "hang"):
+            raise ValueError(f"no such outage: {kind!r}")
+        now = time.monotonic()
+        self.outages.append(Outage(kind, now, now + seconds))
+        return self.outages[-1]
+
+    def _outage(self, call: Call) -> Outage | None:
+        if call.method == "getUpdates":
+            return None
+        return next((o for o in self.outages if o.covers(call.at)), None)
+
+    def during(self, outage: Outage) -> list[Call]:
+        """The calls that arrived while the outage lasted (getUpdates is not recorded)."""
+        return [c for c in self.calls if outage.covers(c.at)]
 
     def script(self, *errors: ApiError, chat_id: int = 0) -> None:
         """The next sends (to `chat_id`, or to any chat for 0) fail with these errors."""
