@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test messages bench bench-ingest bench-browse bench-broadcast bench-digests bench-soak clean
+.PHONY: run test messages bench bench-ingest bench-browse bench-broadcast bench-digests bench-soak bench-million clean
 
 $(BIN)/visnyk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench-digests: $(BIN)/visnyk
 # Not part of `bench`: 90 simulated days at 100,000 chats take about an hour (see README).
 bench-soak: $(BIN)/visnyk
 	$(BIN)/python -m bench.soak
+
+# Not part of `bench`: a million readers; building their database takes a few minutes the
+# first time (kept in bench/.cache/), each run about five more (see README).
+bench-million: $(BIN)/visnyk
+	$(BIN)/python -m bench.million
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
+from typing import Any
 
 from aiohttp import web
 
@@ -19,8 +20,7 @@ FREE_RATE = 30  # Telegram's limit for messages without allow_paid_broadcast
 async def main(port: int, rate: float, chats: int) -> None:
     tg = FakeTelegram(TOKEN)
     tg.flood = _flood(rate)
-    for chat_id in range(1, chats + 1):
-        tg.chats[chat_id] = {"id": chat_id, "type": "private", "first_name": f"Читач {chat_id}"}
+    tg.chats = _Readers(chats)
     app = web.Application()
     app.router.add_route("*", "/bot{token}/{method}", tg._handle)
     app.router.add_route("GET", "/__stats", tg._stats)
@@ -30,6 +30,21 @@ async def main(port: int, rate: float, chats: int) -> None:
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
     print("ready", flush=True)
     await asyncio.Event().wait()
+
+
+class _Readers(dict[int, dict[str, Any]]):
+    """Private chats 1 … n, each made when first sent to: a million readers cost the fake
+    nothing until the bot reaches them."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def __missing__(self, chat_id: int) -> dict[str, Any]:
+        if not 0 < chat_id <= self.n:
+            raise KeyError(chat_id)
+        chat = self[chat_id] = {"id": chat_id, "type": "private", "first_name": f"Читач {chat_id}"}
+        return chat
 
 
 async def _reset(tg: FakeTelegram, rate: float) -> web.Response:

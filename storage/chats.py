@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -13,7 +14,7 @@ from sqlalchemy import delete, select, update
 from storage.db import Database
 from storage.errors import ChatNotFound
 from storage.models import ChatRow, DeliveryRow, SubscriptionRow, utcnow
-from storage.types import Chat, ChatStatus, ChatType, DeliveryState, DueChat, Mode
+from storage.types import Chat, ChatStatus, ChatType, DeliveryState, Mode
 
 # What a chat chose, carried over when Telegram gives it a new id.
 _SETTINGS = (
@@ -179,44 +180,82 @@ async def set_quiet(db: Database, chat_id: int, start: str | None, end: str | No
     return await _update(db, chat_id, quiet_start=start, quiet_end=end)
 
 
-async def digests_due(db: Database, now: dt.datetime, limit: int = 250_000) -> list[DueChat]:
-    """Active chats whose digest is due (through the index on next_digest_at), each with the
-    visible sections it follows and their modes. One query, no per-row ORM work: at 08:00 this
-    reads 100,000 chats."""
-    sql = (
-        "SELECT c.id, c.language, c.timezone, c.digest_times, c.digest_enabled, "
-        "c.weekdays_only, c.next_digest_at, c.digest_since, "
-        "group_concat(s.slug || ' ' || sub.mode) "
-        "FROM chats c "
-        "LEFT JOIN subscriptions sub ON sub.chat_id = c.id "
-        "LEFT JOIN sections s ON s.id = sub.section_id AND s.hidden = 0 "
-        "WHERE c.next_digest_at <= ? AND c.status = 'active' "
-        "GROUP BY c.id LIMIT ?"
-    )
-    async with db.transaction() as s:
-        conn = await s.connection()
-        result = await conn.exec_driver_sql(sql, (_stored(now), limit))
-        rows: list[Any] = list(result.all())
-    modes_of: dict[str | None, dict[str, Mode]] = {}
-    due = []
-    for r in rows:
-        modes = modes_of.get(r[8])
-        if modes is None:
-            modes = modes_of[r[8]] = _modes(r[8])
-        due.append(
-            DueChat(
-                id=r[0],
-                language=r[1],
-                timezone=r[2],
-                digest_times=_times(r[3]),
-                digest_enabled=bool(r[4]),
-                weekdays_only=bool(r[5]),
-                next_digest_at=_read(r[6]),
-                digest_since=_read(r[7]),
-                modes=modes,
+DUE_CHUNK = 5000  # due chats read, enqueued and moved on at a time: ~100 ms of the write lock
+
+
+@dataclass(frozen=True, slots=True)
+class DueGroup:
+    """Active chats whose digest is due and that are alike in everything planning reads (language,
+    zone, times, sections with their modes, starting point, slot): one digest serves them all."""
+
+    chat_ids: tuple[int, ...]
+    language: str
+    timezone: str | None
+    digest_times: tuple[str, ...] | None
+    digest_enabled: bool
+    weekdays_only: bool
+    next_digest_at: dt.datetime | None
+    digest_since: dt.datetime | None
+    modes: Mapping[str, Mode]
+
+
+# One chunk of the chats due at one slot, after a rowid, in the order of the index on
+# next_digest_at (no sort), each with its sections, then grouped by SQLite: Python sees a few
+# hundred groups a chunk, not thousands of chats.
+_DUE_CHUNK_SQL = (
+    "SELECT max(r), language, timezone, digest_times, digest_enabled, weekdays_only, "
+    "digest_since, modes, json_group_array(id) FROM ("
+    "SELECT c.rowid AS r, c.id, c.language, c.timezone, c.digest_times, c.digest_enabled, "
+    "c.weekdays_only, c.digest_since, "
+    "(SELECT group_concat(s.slug || ' ' || sub.mode) FROM subscriptions sub "
+    "JOIN sections s ON s.id = sub.section_id AND s.hidden = 0 "
+    "WHERE sub.chat_id = c.id) AS modes "
+    "FROM chats c WHERE c.next_digest_at = ? AND c.rowid > ? AND c.status = 'active' "
+    "ORDER BY c.rowid LIMIT ?) "
+    "GROUP BY language, timezone, digest_times, digest_enabled, weekdays_only, digest_since, modes"
+)
+
+
+async def due_digests(db: Database, now: dt.datetime) -> AsyncIterator[list[DueGroup]]:
+    """Active chats whose digest is due, DUE_CHUNK chats at a time, those alike grouped. Each
+    chunk is read in a short transaction of its own, so that the caller can enqueue a chunk
+    and move its chats on (see move_digests) before it asks for the next; a chat moved on is
+    not seen again, one left due would be by the next call."""
+    slot: str | None = ""
+    while True:
+        async with db.reading() as s:
+            conn = await s.connection()
+            found = await conn.exec_driver_sql(
+                "SELECT min(next_digest_at) FROM chats "
+                "WHERE next_digest_at > ? AND next_digest_at <= ?",
+                (slot, _stored(now)),
             )
-        )
-    return due
+            slot = found.scalar()
+        if slot is None:
+            return
+        after = 0
+        while True:
+            async with db.reading() as s:
+                conn = await s.connection()
+                result = await conn.exec_driver_sql(_DUE_CHUNK_SQL, (slot, after, DUE_CHUNK))
+                rows: list[Any] = list(result.all())
+            if not rows:
+                break
+            after = max(r[0] for r in rows)
+            yield [
+                DueGroup(
+                    chat_ids=tuple(json.loads(r[8])),
+                    language=r[1],
+                    timezone=r[2],
+                    digest_times=_times(r[3]),
+                    digest_enabled=bool(r[4]),
+                    weekdays_only=bool(r[5]),
+                    next_digest_at=_read(slot),
+                    digest_since=_read(r[6]),
+                    modes=_modes(r[7]),
+                )
+                for r in rows
+            ]
 
 
 def _modes(pairs: str | None) -> dict[str, Mode]:
@@ -262,39 +301,40 @@ async def unscheduled(db: Database, limit: int = 10_000) -> list[Chat]:
 async def schedule_digests(
     db: Database, plan: Sequence[tuple[int, dt.datetime | None, dt.datetime | None]]
 ) -> None:
-    """For each (chat, next digest time, new `since` or None to keep it): one transaction,
-    one executemany per kind of change."""
-    if not plan:
-        return
-    stored: dict[dt.datetime | None, str | None] = {None: None}
+    """For each (chat, next digest time, new `since` or None to keep it), in one transaction."""
+    if plan:
+        await move_digests(db, [((chat_id,), upcoming, since) for chat_id, upcoming, since in plan])
 
-    def text(moment: dt.datetime | None) -> str | None:
-        if moment not in stored:
-            stored[moment] = _stored(moment)  # type: ignore[arg-type]
-        return stored[moment]
 
-    keep = [(text(n), c) for c, n, since in plan if since is None]
-    move = [(text(n), text(since), c) for c, n, since in plan if since]
-    together: dict[tuple[str | None, str | None], list[int]] = {}
-    for upcoming, since, chat_id in [(n, None, c) for n, c in keep] + move:
-        together.setdefault((upcoming, since), []).append(chat_id)
+async def move_digests(
+    db: Database, moves: Sequence[tuple[Sequence[int], dt.datetime | None, dt.datetime | None]]
+) -> None:
+    """For each (chats, their next digest time, new `since` or None to keep it): chats moving
+    to the same (next, since) move in one statement, their ids read from a JSON array by SQLite
+    itself; inside the caller's transaction when there is one (a planned chunk: its deliveries
+    and its chats moved on, together)."""
+    together: dict[tuple[dt.datetime | None, dt.datetime | None], list[int]] = {}
+    for ids, upcoming, since in moves:
+        together.setdefault((upcoming, since), []).extend(ids)
     async with db.transaction() as s:
         conn = await s.connection()
-        # Chats due together move together: one statement per new (next, since) pair, the
-        # ids read from a JSON array by SQLite itself.
         for (upcoming, since), ids in together.items():
             if since is None:
                 await conn.exec_driver_sql(
                     "UPDATE chats SET next_digest_at = ? WHERE id IN "
                     "(SELECT value FROM json_each(?))",
-                    (upcoming, json.dumps(ids)),
+                    (_stored_or_none(upcoming), json.dumps(ids)),
                 )
             else:
                 await conn.exec_driver_sql(
                     "UPDATE chats SET next_digest_at = ?, digest_since = ? WHERE id IN "
                     "(SELECT value FROM json_each(?))",
-                    (upcoming, since, json.dumps(ids)),
+                    (_stored_or_none(upcoming), _stored(since), json.dumps(ids)),
                 )
+
+
+def _stored_or_none(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else _stored(moment)
 
 
 async def active_of_type(db: Database, type: ChatType) -> list[Chat]:

@@ -6,6 +6,7 @@ digest, so 100,000 chats due at 08:00 make a few hundred items, not 100,000.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -19,12 +20,12 @@ from bot.i18n import Catalogs
 from bot.render.digest import digest
 from bot.schedule import next_digest
 from storage import articles, chats, outbox
+from storage.chats import DueGroup
 from storage.db import Database
-from storage.types import Article, Body, Chat, DueChat, Mode, Payload, Priority, Section
+from storage.types import Article, Body, Chat, Mode, Payload, Priority, Section
 
 log = logging.getLogger(__name__)
 FIRST_DIGEST_REACH = dt.timedelta(hours=24)  # a chat's first digest looks back this far
-BATCH = 250_000  # due chats read at once: one pass over the index, in memory ~100 MB
 CANDIDATES = 200  # headlines fetched for one digest, before choosing
 
 
@@ -46,15 +47,15 @@ class DigestPlan:
     deliveries: int = 0
 
 
-def _zone(chat: Chat | DueChat, config: Config) -> str:
+def _zone(chat: Chat | DueGroup, config: Config) -> str:
     return chat.timezone or config.digest.timezone
 
 
-def _times(chat: Chat | DueChat, config: Config) -> tuple[str, ...]:
+def _times(chat: Chat | DueGroup, config: Config) -> tuple[str, ...]:
     return chat.digest_times if chat.digest_times is not None else config.digest.times
 
 
-def upcoming(chat: Chat | DueChat, config: Config, now: dt.datetime) -> dt.datetime | None:
+def upcoming(chat: Chat | DueGroup, config: Config, now: dt.datetime) -> dt.datetime | None:
     """The chat's next digest time after `now`, or None when it takes none."""
     if not chat.digest_enabled:
         return None
@@ -117,90 +118,78 @@ async def compose(
 async def plan(
     db: Database, catalogs: Catalogs, config: Config, sections: Sequence[Section], now: dt.datetime
 ) -> DigestPlan:
-    """Schedule new chats; enqueue the digests of due chats and move them to their next slot."""
+    """Schedule new chats; enqueue the digests of due chats and move them to their next slot.
+
+    A chunk of due chats at a time (storage.chats.DUE_CHUNK), each chunk's deliveries and its
+    chats moved on in one short transaction, so that a reader's /start never waits long for
+    the write lock, and a kill leaves the chunks not yet done due for the next tick."""
     fresh = await chats.unscheduled(db)
     await chats.schedule_digests(db, [(c.id, upcoming(c, config, now), None) for c in fresh])
     total = DigestPlan()
-    composed: dict[_Group, list[str]] = {}  # groups span batches: compose each once
+    composed: dict[_Group, list[str]] = {}  # groups span chunks: compose each once
     items: dict[_Group, int] = {}
-    while True:
-        due = await chats.digests_due(db, now, limit=BATCH)
-        if not due:
-            return total
-        done = await _plan_batch(
-            db, catalogs, config, sections, due, now=now, composed=composed, items=items
-        )
-        total = DigestPlan(total.chats + done.chats, len(items), total.deliveries + done.deliveries)
-        if len(due) < BATCH:
-            log.info("digests planned chats=%d digests=%d", total.chats, total.digests)
-            return total
-
-
-async def _plan_batch(
-    db: Database,
-    catalogs: Catalogs,
-    config: Config,
-    sections: Sequence[Section],
-    due: Sequence[DueChat],
-    *,
-    now: dt.datetime,
-    composed: dict[_Group, list[str]],
-    items: dict[_Group, int],
-) -> DigestPlan:
-    found: dict[tuple[object, ...], list[Article]] = {}
-    groups: dict[_Group, list[DueChat]] = defaultdict(list)
-    signature: dict[int, tuple[tuple[str, Mode], ...]] = {}  # chats share their modes' dicts
-    for chat in due:
-        modes = signature.get(id(chat.modes))
-        if modes is None:
-            modes = signature[id(chat.modes)] = tuple(sorted(chat.modes.items()))
-        since = chat.digest_since or now - FIRST_DIGEST_REACH
-        key = _Group(chat.language, _zone(chat, config), modes, since, chat.next_digest_at)
-        groups[key].append(chat)
-    schedule: list[tuple[int, dt.datetime | None, dt.datetime | None]] = []
-    deliveries = 0
-    nexts: dict[tuple[object, ...], dt.datetime | None] = {}
-    for key, members in groups.items():
-        if key not in composed:
-            composed[key] = await compose(
-                db,
-                catalogs,
-                config,
-                sections,
-                modes=dict(key.modes),
-                language=key.language,
-                zone=key.zone,
-                since=key.since,
-                now=now,
-                found_cache=found,
-            )
-        messages = composed[key]
-        if messages:
-            item_id = items.get(key)
-            if item_id is None:
-                # The same group and slot make the same key: planning twice enqueues once.
-                digest_key = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()
-                item_id = items[key] = await outbox.put_item(
+    found: dict[tuple[object, ...], list[Article]] = {}  # headlines, shared between languages
+    nexts: dict[tuple[object, ...], dt.datetime | None] = {}  # chats on one schedule: computed once
+    async for due in chats.due_digests(db, now):
+        groups: dict[_Group, list[DueGroup]] = defaultdict(list)
+        for group in due:
+            modes = tuple(sorted(group.modes.items()))
+            since = group.digest_since or now - FIRST_DIGEST_REACH
+            key = _Group(group.language, _zone(group, config), modes, since, group.next_digest_at)
+            groups[key].append(group)
+            if key not in composed:  # before the write transaction: reading and rendering
+                composed[key] = await compose(
                     db,
-                    kind="digest",
-                    key=f"digest:{digest_key[:20]}",
-                    priority=Priority.DIGEST,
-                    payload=Payload({key.language: tuple(Body(m) for m in messages)}),
+                    catalogs,
+                    config,
+                    sections,
+                    modes=dict(modes),
+                    language=key.language,
+                    zone=key.zone,
+                    since=since,
                     now=now,
+                    found_cache=found,
                 )
-            deliveries += await outbox.add(
-                db, item_id, Priority.DIGEST, [(c.id, False) for c in members], now
-            )
-        for chat in members:
-            # Chats on the same schedule share their next time: compute it once.
-            rule = (
-                chat.digest_enabled,
-                _zone(chat, config),
-                _times(chat, config),
-                chat.weekdays_only,
-            )
-            if rule not in nexts:
-                nexts[rule] = upcoming(chat, config, now)
-            schedule.append((chat.id, nexts[rule], now if messages else None))
-    await chats.schedule_digests(db, schedule)
-    return DigestPlan(len(due), 0, deliveries)
+        deliveries, moves = 0, []
+        async with db.transaction():  # the chunk's digests and its chats moved on, together
+            for key, members in groups.items():
+                messages = composed[key]
+                if messages:
+                    ids = [chat_id for group in members for chat_id in group.chat_ids]
+                    item_id = items.get(key)
+                    if item_id is None:
+                        item_id = items[key] = await _item(db, key, messages, now)
+                    deliveries += await outbox.add(
+                        db, item_id, Priority.DIGEST, [(c, False) for c in ids], now
+                    )
+                for group in members:
+                    rule = (
+                        group.digest_enabled,
+                        _zone(group, config),
+                        _times(group, config),
+                        group.weekdays_only,
+                    )
+                    if rule not in nexts:
+                        nexts[rule] = upcoming(group, config, now)
+                    moves.append((group.chat_ids, nexts[rule], now if messages else None))
+            await chats.move_digests(db, moves)
+        planned = sum(len(group.chat_ids) for group in due)
+        total = DigestPlan(total.chats + planned, len(items), total.deliveries + deliveries)
+        await asyncio.sleep(0)  # the readers' turn between chunks
+    if total.chats:
+        log.info("digests planned chats=%d digests=%d", total.chats, total.digests)
+    return total
+
+
+async def _item(db: Database, key: _Group, messages: list[str], now: dt.datetime) -> int:
+    """The digest's outbox item: the same group and slot make the same key, so planning twice
+    enqueues once."""
+    digest_key = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()
+    return await outbox.put_item(
+        db,
+        kind="digest",
+        key=f"digest:{digest_key[:20]}",
+        priority=Priority.DIGEST,
+        payload=Payload({key.language: tuple(Body(m) for m in messages)}),
+        now=now,
+    )
