@@ -349,13 +349,13 @@ def _row(p: Point) -> str:
         f"{p.day:4d} {p.file_mb:9.1f} {p.used_mb:9.1f} {r['deliveries']:11,} "
         f"{r['outbox_items']:7,} {r['articles']:6,} {r['articles_fts_docsize']:6,} "
         f"{r['broadcasts']:5,} {r['audit']:5,} {p.tick:6.2f} {p.prune:7.2f} {p.latest * 1000:9.1f} "
-        f"{p.latest_one * 1000:8.1f} {p.search * 1000:8.1f}"
+        f"{p.latest_one * 1000:8.1f} {p.search * 1000:8.1f} {os.getloadavg()[0]:5.2f}"
     )
 
 
 HEADER = (
     " day   file MB   used MB  deliveries   items  artcl    fts  bcst audit tick s prune s "
-    "latest ms   1 sect   search"
+    "latest ms   1 sect   search  load"
 )
 
 
