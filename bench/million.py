@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from telegram import Update
 
 from bench import browse
@@ -50,7 +50,7 @@ from bot.delivery.verdict import Verdict
 from bot.i18n import LANGUAGES
 from bot.newsroom import Desk, flashes
 from bot.runtime import Runtime, open_runtime
-from storage import chats, outbox
+from storage import broadcasts, chats, outbox
 from storage.codes import EditorAction
 from storage.db import Database
 from storage.errors import StorageError
@@ -304,14 +304,18 @@ def _config(url: str, base: str, editor: int) -> Any:
 
 
 async def _started(config: Any) -> tuple[visnyk_app.VisnykApp, Runtime]:
+    """The bot as `run` starts it, its jobs running (the flash's progress, and the writing of
+    its deliveries after the first chunk), without polling: updates come from the benchmark."""
     app = visnyk_app.build(config)
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)
+    await app.start()
     return app, app.bot_data["runtime"]
 
 
 async def _stopped(app: visnyk_app.VisnykApp) -> None:
+    await app.stop()
     await app.shutdown()
     assert app.post_shutdown is not None
     await app.post_shutdown(app)
@@ -370,16 +374,19 @@ async def _confirm(desk: Desk, broadcast_id: int, editor: int) -> Any:
     return await flashes.confirm(desk, broadcast_id, editor, silent=False, **extra)
 
 
-async def _enqueued(desk: Desk, broadcast: Any) -> None:
-    """Wait until every delivery of the alert is written (at once where confirm writes them
-    all; the service's own wait where it writes the rest after the first chunk)."""
-    wait = getattr(flashes, "enqueued", None)
-    if wait is not None:
-        await wait(desk, broadcast.id)
+async def _enqueued(desk: Desk, broadcast_id: int) -> None:
+    """Wait until every delivery of the alert is written (the first chunk with the
+    confirmation, the rest by the bot's progress job)."""
+    while any(b.id == broadcast_id for b, _ in await broadcasts.enqueuing(desk.db)):  # noqa: ASYNC110 - polls the database
+        await asyncio.sleep(0.05)
 
 
 async def alert(n: int, tmp: Path, window: float) -> None:
     url = database(n, tmp, "alert.db")
+    db = Database.open(url)
+    async with db.transaction() as s:  # no digest falls due while the alert is measured
+        await s.execute(update(ChatRow).values(digest_enabled=False, next_digest_at=None))
+    await db.close()
     editor = n + READERS + 10
     async with fake(RATE, n + FAKE_SPARE) as base:
         config = _config(url, base, editor)
@@ -409,7 +416,7 @@ async def _confirmed(runtime: Runtime, base: str, editor: int, n: int) -> int:
         start = time.perf_counter()
         confirmed = await _confirm(desk, broadcast.id, editor)
         confirm_s = time.perf_counter() - start
-        await _enqueued(desk, confirmed)
+        await _enqueued(desk, confirmed.id)
         enqueue_s = time.perf_counter() - start
         first = await FirstSend.wait() - start
     print(f"\n(a) an alert to every chat ({audience:,} in the preview, counted in {preview:.1f} s)")

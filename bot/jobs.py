@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -33,8 +34,18 @@ async def digest_tick(context: Context) -> None:
     await pipeline.plan_digests(context.runtime)
 
 
+ENQUEUING = "flashes-enqueuing"  # bot_data: the task writing the rest of flashes' deliveries
+
+
 async def progress(context: Context) -> None:
-    """Edit the running flashes' progress reports."""
+    """Go on writing the deliveries of flashes that only have their first chunk (a large
+    audience, or a restart after a kill), in a task of its own: one at a time, awaited when
+    the bot stops; then edit the running flashes' progress reports."""
+    writing: asyncio.Task[int] | None = context.bot_data.get(ENQUEUING)
+    if writing is None or writing.done():
+        context.bot_data[ENQUEUING] = context.application.create_task(
+            flashes.enqueue_rest(context.desk), name="flashes-enqueuing"
+        )
     await flashes.report(context.desk, context.bot)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
@@ -104,14 +105,47 @@ async def leave_preview(
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def attach(db: Database, broadcast_id: int, item_id: int, total: int) -> None:
-    """The outbox item that carries it, and how many chats it went to."""
+async def attach(
+    db: Database, broadcast_id: int, item_id: int, total: int, *, enqueued_to: int | None = None
+) -> None:
+    """The outbox item that carries it, how many chats it goes to, and, while its deliveries
+    are still being written, the chat id they are written up to (`enqueued_to`)."""
     async with db.transaction() as s:
         await s.execute(
             update(BroadcastRow)
             .where(BroadcastRow.id == broadcast_id)
-            .values(item_id=item_id, total=total)
+            .values(item_id=item_id, total=total, enqueued_to=enqueued_to)
         )
+
+
+async def enqueuing(db: Database) -> list[tuple[Broadcast, int]]:
+    """Those sending whose deliveries are still being written, each with the chat id they
+    are written up to."""
+    async with db.reading() as s:
+        rows = await s.scalars(
+            select(BroadcastRow).where(
+                BroadcastRow.state == BroadcastState.SENDING.value,
+                BroadcastRow.enqueued_to.is_not(None),
+            )
+        )
+        return [(_broadcast(r), int(r.enqueued_to or 0)) for r in rows]
+
+
+async def enqueued_to(db: Database, broadcast_id: int, chat_id: int | None) -> None:
+    """Its deliveries are written up to the chat `chat_id`; None: all of them are, and its total
+    becomes how many there are."""
+    async with db.transaction() as s:
+        if chat_id is not None:
+            values: dict[str, Any] = {"enqueued_to": chat_id}
+        else:
+            written = (
+                select(func.count())
+                .select_from(DeliveryRow)
+                .where(DeliveryRow.item_id == BroadcastRow.item_id)
+                .scalar_subquery()
+            )
+            values = {"enqueued_to": None, "total": written}
+        await s.execute(update(BroadcastRow).where(BroadcastRow.id == broadcast_id).values(values))
 
 
 async def finish(

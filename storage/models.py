@@ -280,6 +280,9 @@ class BroadcastRow(Base):
     # editor has been told.
     paid_refused: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     refusal_told: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # While its deliveries are still being written (a chunk at a time): the chat id they are
+    # written up to, where a restart goes on; None once they all are.
+    enqueued_to: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class PaidDayRow(Base):

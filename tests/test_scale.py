@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import pipeline
-from storage import chats, outbox
+from bot.newsroom import Desk, flashes
+from storage import broadcasts, chats, outbox
 from storage.errors import StorageError
-from storage.types import ChatStatus
-from tests.delivery_kit import story
+from storage.types import BroadcastState, ChatStatus, DeliveryState
+from tests.delivery_kit import audience, story
 from tests.fakes.people import Conversation
 from tests.kit import Kit, eventually
 
@@ -97,11 +98,88 @@ async def test_a_planning_killed_between_chunks_is_finished_by_the_next_tick(
     with pytest.raises(StorageError):
         await pipeline.plan_digests(kit.runtime)
     moved = [c for c in [await chats.get(kit.db, i) for i in ids] if c is not None]
-    assert sorted(c.next_digest_at == kyiv(2026, 11, 27, 20, 0) for c in moved) == [False] * 5 + [
-        True
-    ] * 2  # the first chunk whole, nothing of the second
+    assert (
+        sorted(c.next_digest_at == kyiv(2026, 11, 27, 20, 0) for c in moved)
+        == [False] * 5 + [True] * 2
+    )  # the first chunk whole, nothing of the second
     monkeypatch.setattr(outbox, "add", real)
     kit.runtime.clock = lambda: kyiv(2026, 11, 27, 8, 1)  # the next tick
     assert (await pipeline.plan_digests(kit.runtime)).chats == 5
     await eventually(lambda: len(digests_to(kit, ids, mark)) == 7)
     assert digests_to(kit, ids, mark) == dict.fromkeys(ids, 1)
+
+
+async def test_an_alert_to_more_than_one_chunk_reaches_every_reader_once(
+    room: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The confirmation writes the first two deliveries, which go out at once; the rest follow
+    two at a time in the background, and the report ends only when they are all sent (not
+    when the first two are, with the rest still to be written)."""
+    monkeypatch.setattr(flashes, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(flashes, "CHUNK", 2)
+    kit = room
+    editor = kit.owner()
+    readers = await audience(kit, 6)
+    everyone = [editor.chat["id"], *readers]  # the editor's chat is an active chat too
+    await editor.say("/breaking Вибухи в Києві")
+    controls = await editor.next_message()
+    assert "7 чатів" in controls.text
+    flash = int(controls.keyboard[0][0]["callback_data"].split(":")[1])
+    mark = len(kit.tg.calls)
+    assert (await editor.tap(controls, "", data=f"al:{flash}:send"))["text"] == "Надсилаю…"
+    started = await broadcasts.get(kit.db, flash)
+    assert started is not None
+    assert started.item_id is not None
+    assert sum((await outbox.counts(kit.db, started.item_id)).values()) in (2, 4, 6, 7)
+    await eventually(lambda: "надіслано: 7" in controls.text, within=20)
+    assert "готово" in controls.text
+    assert digests_to(kit, everyone, mark) == dict.fromkeys(everyone, 1)
+
+    async def done() -> bool:
+        found = await broadcasts.get(kit.db, flash)
+        return found is not None and (found.state, found.total) == (BroadcastState.DONE, 7)
+
+    await eventually(done)
+
+
+async def test_a_flash_is_not_done_while_its_deliveries_are_still_being_written(
+    room: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first two deliveries sent, the rest not written yet (the background writer held
+    back): the report says what is pending, the flash stays open; once the rest is written and
+    sent, it is done."""
+    monkeypatch.setattr(flashes, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(flashes, "CHUNK", 2)
+    kit = room
+    assert kit.app.job_queue is not None
+    for job in kit.app.job_queue.get_jobs_by_name("progress"):
+        job.enabled = False  # the test runs its steps itself
+    desk = Desk.of(kit.runtime)
+    editor = kit.owner()
+    readers = await audience(kit, 6)
+    await editor.say("/breaking Вибухи в Києві")
+    controls = await editor.next_message()
+    flash = int(controls.keyboard[0][0]["callback_data"].split(":")[1])
+    await editor.tap(controls, "", data=f"al:{flash}:send")
+    started = await broadcasts.get(kit.db, flash)
+    assert started is not None
+    assert started.item_id is not None
+    item = started.item_id
+
+    engine = kit.runtime.engine
+    assert engine is not None
+    await engine.idle()  # the first two sent, their outcomes stored
+    assert (await outbox.counts(kit.db, item))[DeliveryState.SENT] == 2
+    await flashes.report(desk, kit.app.bot)
+    still = await broadcasts.get(kit.db, flash)
+    assert still is not None
+    assert still.state is BroadcastState.SENDING
+    assert "у черзі: 5 з 7" in controls.text
+    assert await flashes.enqueue_rest(desk) == 5
+    await engine.idle()
+    await flashes.report(desk, kit.app.bot)
+    done = await broadcasts.get(kit.db, flash)
+    assert done is not None
+    assert (done.state, done.total) == (BroadcastState.DONE, 7)
+    assert "надіслано: 7" in controls.text
+    assert all(len(kit.sent_to(r)) == 1 for r in readers)

@@ -1,6 +1,7 @@
 """Flashes: an editor's breaking news (and /post's story) as a preview only its editor can
-confirm, enqueued in one transaction; recalls and corrections of a sent flash the same way;
-the live progress reports."""
+confirm, enqueued in one transaction (to a large audience: the first chunk of it, the rest
+after, resumable); recalls and corrections of a sent flash the same way; the live progress
+reports."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ PREVIEW_LIFETIME = dt.timedelta(minutes=10)
 
 
 DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messages this long
+# A flash's deliveries are written a chunk at a time: the first with the confirmation (~10 s of
+# sending at the paid 1000/s, so that the engine starts at once), the rest in the background
+# (enqueue_rest), each chunk with how far it reached, so a restart goes on from there.
+FIRST_CHUNK = 10_000
+CHUNK = 20_000  # ~100 ms of the write lock a chunk at a million readers
 
 
 def payload(desk: Desk, draft: Draft) -> Payload:
@@ -121,7 +127,7 @@ async def reached(desk: Desk, flash: Broadcast) -> int:
 
 async def audience(desk: Desk, sections: Sequence[Section] | None) -> int:
     slugs = None if sections is None else [s.slug for s in sections]
-    return len(await subscriptions.recipients(desk.db, slugs))
+    return await subscriptions.audience_size(desk.db, slugs)
 
 
 async def confirm(
@@ -136,7 +142,9 @@ async def confirm(
     """The preview's editor confirmed: leave preview, enqueue its deliveries, attach them, note
     where its progress report is (`report`: the tapped message's chat and id) and write the
     audit entry, all in one transaction, so that a crash at any point leaves either the preview
-    as it was (it can be confirmed again) or everything recorded. `paid`: a flash goes with
+    as it was (it can be confirmed again) or everything recorded (for a large audience, the
+    first chunk of deliveries and where the rest start: a restart writes them, and the engine
+    is woken as soon as the first are committed). `paid`: a flash goes with
     allow_paid_broadcast (where paid broadcasts are on; a recall or correction never does).
     Raises PreviewRefused (not theirs, expired, already sent or cancelled, no longer an
     editor)."""
@@ -180,11 +188,14 @@ async def _enqueue(
     desk: Desk, broadcast: Broadcast, *, silent: bool, paid: bool, now: dt.datetime
 ) -> Broadcast:
     """Inside confirm's transaction: the preview leaves preview, its outbox item and
-    deliveries are written and attached. Raises PreviewRefused when another tap got there first."""
+    deliveries are written and attached; to more than FIRST_CHUNK chats, the first of them and
+    how far they reach (enqueue_rest writes the rest). Raises PreviewRefused when another tap
+    got there first."""
     if not await stored_broadcasts.leave_preview(
         desk.db, broadcast.id, BroadcastState.SENDING, silent=silent, paid=paid, now=now
     ):
         raise PreviewRefused(AuditOutcome.ALREADY_SENT)
+    rest: int | None = None  # the chat id the deliveries are written up to, while not all are
     if broadcast.kind is BroadcastKind.FLASH:
         item = await outbox.put_item(
             desk.db,
@@ -196,10 +207,12 @@ async def _enqueue(
             paid=paid,
         )
         slugs = None if broadcast.sections is None else list(broadcast.sections)
-        reached = await subscriptions.recipients(desk.db, slugs)
+        first = await subscriptions.recipients_after(desk.db, slugs, None, FIRST_CHUNK)
         total = await outbox.add(
-            desk.db, item, Priority.BREAKING, [(c.chat_id, silent) for c in reached], now
+            desk.db, item, Priority.BREAKING, [(chat_id, silent) for chat_id in first], now
         )
+        if len(first) == FIRST_CHUNK:  # more to write: the preview's count until they all are
+            rest, total = first[-1], broadcast.total
     else:
         original = await stored_broadcasts.get(desk.db, broadcast.of_id or 0)
         assert original is not None
@@ -214,7 +227,7 @@ async def _enqueue(
             now=now,
         )
         total = await stored_broadcasts.enqueue_follow_up(desk.db, item, original.item_id, now)
-    await stored_broadcasts.attach(desk.db, broadcast.id, item, total)
+    await stored_broadcasts.attach(desk.db, broadcast.id, item, total, enqueued_to=rest)
     return replace(
         broadcast,
         state=BroadcastState.SENDING,
@@ -224,6 +237,33 @@ async def _enqueue(
         item_id=item,
         total=total,
     )
+
+
+async def enqueue_rest(desk: Desk) -> int:
+    """Write the rest of the deliveries of flashes whose confirmation wrote the first chunk (or
+    that a restart found half-written), a chunk at a time: each chunk and how far it reached in
+    one short transaction, the engine woken after each. Run in the background (jobs.progress);
+    safe to run twice: a delivery written again is ignored. Returns how many it wrote."""
+    added = 0
+    for broadcast, after in await stored_broadcasts.enqueuing(desk.db):
+        assert broadcast.item_id is not None
+        slugs = None if broadcast.sections is None else list(broadcast.sections)
+        reached: int | None = after
+        while reached is not None:
+            ids = await subscriptions.recipients_after(desk.db, slugs, reached, CHUNK)
+            reached = ids[-1] if len(ids) == CHUNK else None
+            async with desk.db.transaction():
+                added += await outbox.add(
+                    desk.db,
+                    broadcast.item_id,
+                    Priority.BREAKING,
+                    [(chat_id, broadcast.silent) for chat_id in ids],
+                    desk.now(),
+                )
+                await stored_broadcasts.enqueued_to(desk.db, broadcast.id, reached)
+            desk.notify()
+        log.info("flash enqueued broadcast=%s", broadcast.id)
+    return added
 
 
 async def cancel(desk: Desk, broadcast_id: int, user_id: int) -> Broadcast:
@@ -279,14 +319,16 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
     editor whose paid flash Telegram refused to charge for is told, once."""
     for refused in await stored_broadcasts.untold_refusals(desk.db):
         await _tell_refusal(desk, bot, refused)
+    writing = {b.id for b, _ in await stored_broadcasts.enqueuing(desk.db)}
     for broadcast in await stored_broadcasts.sending(desk.db):
         if broadcast.item_id is None:
             continue
         counts = await outbox.counts(desk.db, broadcast.item_id)
+        shown = _unwritten_pending(broadcast, counts) if broadcast.id in writing else counts
         now = desk.now()
         if broadcast.report_chat_id is not None and broadcast.report_message_id is not None:
             language = await language_of(desk, broadcast.report_chat_id)
-            text = view.progress(desk.catalogs.get(language), broadcast, counts, now=now)
+            text = view.progress(desk.catalogs.get(language), broadcast, shown, now=now)
             try:
                 await bot.edit_message_text(
                     text, chat_id=broadcast.report_chat_id, message_id=broadcast.report_message_id
@@ -296,7 +338,7 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
                     log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
             except TelegramError as e:
                 log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
-        if counts[DeliveryState.PENDING] == 0:
+        if counts[DeliveryState.PENDING] == 0 and broadcast.id not in writing:
             await stored_broadcasts.finish(desk.db, broadcast.id, now, counts)
             log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
 
@@ -330,7 +372,19 @@ async def counts(desk: Desk, broadcast: Broadcast) -> dict[DeliveryState, int]:
     exist, the final figures once they are pruned."""
     if broadcast.item_id is None:
         return {state: (broadcast.figures or {}).get(state, 0) for state in DeliveryState}
-    return await outbox.counts(desk.db, broadcast.item_id)
+    counts = await outbox.counts(desk.db, broadcast.item_id)
+    if any(b.id == broadcast.id for b, _ in await stored_broadcasts.enqueuing(desk.db)):
+        return _unwritten_pending(broadcast, counts)
+    return counts
+
+
+def _unwritten_pending(
+    broadcast: Broadcast, counts: dict[DeliveryState, int]
+) -> dict[DeliveryState, int]:
+    """While a flash's deliveries are still being written, those not written yet are pending
+    too (its total is the preview's count until they all are)."""
+    unwritten = max(0, broadcast.total - sum(counts.values()))
+    return counts | {DeliveryState.PENDING: counts[DeliveryState.PENDING] + unwritten}
 
 
 async def recent(desk: Desk) -> list[tuple[Broadcast, dict[DeliveryState, int]]]:
