@@ -28,15 +28,15 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from telegram.ext import ExtBot
 
-from bot import ingest as ingesting
-from bot import pipeline
+from bot import jobs, pipeline
 from bot.config import Config, parse
-from bot.jobs import STRANGERS_KEPT_DAYS
+from bot.context import Context
 from bot.news.identity import title_key
 from bot.news.stem import search_terms
 from bot.newsroom import Desk, flashes
@@ -44,7 +44,6 @@ from bot.newsroom.drafts import Draft
 from bot.render import news
 from bot.runtime import Runtime, open_runtime
 from storage import articles, chats, feeds, outbox, subscriptions
-from storage import editors as stored_editors
 from storage.codes import EditorAction
 from storage.db import Database
 from storage.models import ChatRow, SubscriptionRow
@@ -234,7 +233,12 @@ async def flash(soak: Soak) -> None:
         target="",
     )
     soak.clock += dt.timedelta(minutes=2)
-    await flashes.confirm(soak.desk, preview.id, EDITOR, silent=False)
+    sent = await flashes.confirm(soak.desk, preview.id, EDITOR, silent=False)
+    await flashes.enqueue_rest(soak.desk)  # what the progress job goes on writing
+    assert sent.item_id is not None
+    written = sum((await outbox.counts(soak.db, sent.item_id)).values())
+    active = (await chats.count_by_status(soak.db))[ChatStatus.ACTIVE]
+    assert written == active, f"the flash reached {written} of {active} active chats"
 
 
 async def block(soak: Soak, count: int) -> None:
@@ -246,15 +250,17 @@ async def block(soak: Soak, count: int) -> None:
     soak.blocked += count
 
 
+@dataclass
+class _JobContext:
+    """All that bot.jobs' prune and digest tick read of their context: the runtime (whose
+    clock is the virtual one)."""
+
+    runtime: Runtime
+
+
 async def prune(soak: Soak) -> None:
-    """The daily job (bot.jobs.prune): the same calls, with the virtual now."""
-    now, config = soak.clock, soak.config
-    await ingesting.prune(soak.db, config, now)
-    await stored_editors.forget_strangers(soak.db, now - dt.timedelta(days=STRANGERS_KEPT_DAYS))
-    await stored_editors.forget_audit(
-        soak.db, now - dt.timedelta(days=config.storage.audit_keep_days)
-    )
-    await outbox.prune(soak.db, now - dt.timedelta(days=config.delivery.keep_days))
+    """The bot's daily prune job itself."""
+    await jobs.prune(cast("Context", _JobContext(soak.runtime)))
 
 
 async def _median(query: Callable[[], Awaitable[object]]) -> float:
@@ -310,7 +316,8 @@ async def day(soak: Soak, number: int, chats_total: int) -> tuple[float, float, 
         browsed.extend(await browse(soak))
 
     async def tick() -> None:
-        elapsed = await _timed(soak, "digest ticks", pipeline.plan_digests(soak.runtime))
+        context = cast("Context", _JobContext(soak.runtime))
+        elapsed = await _timed(soak, "digest ticks", jobs.digest_tick(context))
         if soak.clock.astimezone(KYIV).hour == 8:
             soak.ticks[number] = elapsed
 
