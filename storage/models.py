@@ -182,9 +182,9 @@ class OutboxItemRow(Base):
     priority: Mapped[int] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> messages
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    # Its messages carry allow_paid_broadcast (an editor chose it, or the lane is paid);
-    # cleared when Telegram refuses to charge, and the rest goes at the free rate.
-    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its messages carry allow_paid_broadcast: NULL as its lane goes, true when an editor
+    # chose it; false when chosen free, or when Telegram refused to charge (the rest goes free).
+    paid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class DeliveryRow(Base):

@@ -29,10 +29,10 @@ async def put_item(
     priority: Priority,
     payload: Payload,
     now: dt.datetime,
-    paid: bool = False,
+    paid: bool | None = None,
 ) -> int:
     """The item with `key`, created with `payload` if new (a second call changes nothing);
-    `paid`: its messages go with allow_paid_broadcast."""
+    `paid`: its messages go with allow_paid_broadcast or not (None: as its lane goes)."""
     async with db.transaction() as s:
         await s.execute(
             insert_ignoring(s, OutboxItemRow).values(
@@ -112,10 +112,12 @@ async def payload(db: Database, item_id: int) -> Payload | None:
         return Payload.from_json(row.payload) if row else None
 
 
-async def is_paid(db: Database, item_id: int) -> bool:
-    """Whether the item's messages go with allow_paid_broadcast (now)."""
+async def paid_choice(db: Database, item_id: int) -> bool | None:
+    """Whether the item's messages go with allow_paid_broadcast: chosen (or refused), or
+    None: as its lane goes."""
     async with db.reading() as s:
-        return bool(await s.scalar(select(OutboxItemRow.paid).where(OutboxItemRow.id == item_id)))
+        found = await s.scalar(select(OutboxItemRow.paid).where(OutboxItemRow.id == item_id))
+        return None if found is None else bool(found)
 
 
 async def unpay(db: Database, item_id: int, now: dt.datetime) -> None:

@@ -7,18 +7,29 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from bot import jobs, pipeline
-from bot.delivery.verdict import Verdict, classify
+from bot.delivery.paying import Paying
+from bot.delivery.verdict import Verdict, classify, refuses_payment
 from bot.i18n import Catalogs
 from bot.newsroom import budget
 from bot.render import flashes as view
-from storage import outbox
-from storage.types import DeliveryState, Payload, Priority, Result
+from storage import broadcasts, outbox
+from storage.types import (
+    Body,
+    BroadcastState,
+    ChatType,
+    DeliveryState,
+    Payload,
+    Pending,
+    Priority,
+    Result,
+)
 from tests.delivery_kit import audience, story
 from tests.fakes.flood import Flood
 from tests.fakes.telegram import FakeTelegram
@@ -142,7 +153,8 @@ async def test_with_paid_broadcasts_off_the_preview_says_the_time_and_a_forged_p
         ["Надіслати", "Надіслати без звуку"],
         ["Скасувати"],
     ]
-    await press(editor, controls, "paid")  # an old or forged button
+    answer = await press(editor, controls, "paid")  # an old or forged button
+    assert answer == "Платні розсилки зараз вимкнено: надсилаю безплатно…"
     await eventually(lambda: all(len(alive(kit, r)) == 1 for r in readers))
     assert not any(p.get("allow_paid_broadcast") for p in flashes_sent(kit, "Тільки безплатно"))
     assert "Платні розсилки" not in (await editor.say("/stats")).text
@@ -177,6 +189,8 @@ def test_estimates_round_up_and_read_well() -> None:
     assert view.span(t, cost.paid_seconds or 0) == "5 хв"
     assert view.span(t, 0.2) == "1 с"
     assert view.span(t, 3600) == "1 год"
+    assert view.span(t, 12_300_000 / 30) == "4 д 18 год"  # not «113 год 54 хв»
+    assert view.span(t, 24 * 3600) == "1 д 0 год"
     assert budget.stars(rates, 1) == 1  # 0.1 ⭐ is charged as a whole Star's worth
     assert budget.stars(rates, 30) == 3  # not 3.0000000000000004 → 4
     assert budget.estimate(budget.Rates(free_per_second=30), 10).stars is None
@@ -185,23 +199,25 @@ def test_estimates_round_up_and_read_well() -> None:
 
 
 @pytest.mark.parametrize(
-    "description",
+    ("status", "description", "refusal"),
     [
-        "Bad Request: BALANCE_TOO_LOW",
-        "Bad Request: not enough Stars",
-        "Forbidden: paid broadcasts are not available for the bot",
-        "Payment Required: STARS_PAYMENT_REQUIRED",
+        (400, "Bad Request: BALANCE_TOO_LOW", True),
+        (400, "Bad Request: not enough Stars", True),
+        (403, "Forbidden: paid broadcasts are not available for the bot", True),
+        (402, "Payment Required: STARS_PAYMENT_REQUIRED", True),
+        (400, "Bad Request: message thread not found", False),
+        (400, "Bad Request: restart the thread", False),
+        (403, "Forbidden: bot was blocked by the user", False),
+        (400, "Bad Request: ALLOW_PAYMENT_REQUIRED", False),  # the chat's own price
+        (429, "Too Many Requests: retry after 5", False),
     ],
 )
-def test_a_refusal_to_charge_is_told_apart_from_other_refusals(description: str) -> None:
-    status = int(description.startswith("Forbidden")) * 3 + 400
-    assert classify(status, {"ok": False, "description": description}).verdict is Verdict.UNPAID
-    thread = {"ok": False, "description": "Bad Request: message thread not found"}
-    assert classify(400, thread).verdict is Verdict.REJECTED
-    assert (
-        classify(400, {"ok": False, "description": "Bad Request: restart the thread"}).verdict
-        is Verdict.REJECTED
-    )
+def test_a_refusal_to_charge_is_told_apart_from_other_refusals(
+    status: int, description: str, refusal: bool
+) -> None:
+    answer = classify(status, {"ok": False, "description": description})
+    assert refuses_payment(answer) is refusal
+    assert answer.verdict is not Verdict.BLOCKED or not refusal
 
 
 async def test_a_refusal_is_stored_so_a_restart_keeps_to_the_free_rate(paid_room: Kit) -> None:
@@ -211,9 +227,9 @@ async def test_a_refusal_is_stored_so_a_restart_keeps_to_the_free_rate(paid_room
         kit.db, kind="flash", key="x", priority=Priority.BREAKING,
         payload=Payload({}), now=now, paid=True,
     )  # fmt: skip
-    assert await outbox.is_paid(kit.db, item)
+    assert await outbox.paid_choice(kit.db, item) is True
     await outbox.unpay(kit.db, item, now)
-    assert not await outbox.is_paid(kit.db, item)
+    assert await outbox.paid_choice(kit.db, item) is False
     assert await outbox.paid_since(kit.db, (now - dt.timedelta(days=1)).date()) == 0
 
 
@@ -238,3 +254,101 @@ async def test_paid_counts_are_kept_by_day_and_forgotten_after_a_year(paid_room:
     assert await outbox.paid_since(db, long_ago.date()) == 9
     await jobs.prune(SimpleNamespace(runtime=paid_room.runtime))  # type: ignore[arg-type]
     assert await outbox.paid_since(db, long_ago.date()) == 4
+
+
+async def test_a_refusal_between_the_parts_of_a_message_sends_each_part_once(
+    paid_room: Kit,
+) -> None:
+    """Part one went paid, Telegram refuses to charge for part two: part two goes again,
+    free, and part one is not repeated; the paid count is the one part Telegram charged."""
+    kit = paid_room
+    kit.tg.paid_budget = 1
+    [chat] = await audience(kit, 1)
+    now = kit.runtime.now()
+    parts = Payload({"uk": (Body("Частина перша"), Body("Частина друга"))})
+    item = await outbox.put_item(
+        kit.db, kind="flash", key="parts", priority=Priority.BREAKING, payload=parts, now=now,
+        paid=True,
+    )  # fmt: skip
+    await outbox.add(kit.db, item, Priority.BREAKING, [(chat, False)], now)
+    kit.runtime.notify()
+    await eventually(lambda: len(alive(kit, chat)) == 2, within=10)
+    assert [m.text for m in alive(kit, chat)] == ["Частина перша", "Частина друга"]
+    tried = [(c.params.get("text"), bool(c.params.get("allow_paid_broadcast")), c.ok)
+             for c in kit.tg.calls if "Частина" in str(c.params.get("text"))]  # fmt: skip
+    assert tried == [
+        ("Частина перша", True, True),
+        ("Частина друга", True, False),  # refused: no Stars left
+        ("Частина друга", False, True),
+    ]
+    assert (await outbox.counts(kit.db, item))[DeliveryState.SENT] == 1
+
+    async def counted() -> bool:
+        return await outbox.paid_since(kit.db, now.date()) == 1
+
+    await eventually(counted)
+
+
+async def test_after_a_refusal_the_paid_lanes_rest_and_a_restart_keeps_the_refusal(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    tg.flood = Flood(per_second=FREE, paid_per_second=PAID)
+    tg.paid_budget = 0  # no Stars at all
+    delivery = {
+        "messages_per_second": FREE, "paid_broadcast": "all", "paid_messages_per_second": PAID,
+        "private_chat_interval": 1.0,
+    }  # fmt: skip
+    async with started(tg, tmp_path, delivery=delivery) as kit:
+        readers = await audience(kit, 10)
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Перша", {"world"})])
+        await eventually(lambda: all(len(alive(kit, r)) == 1 for r in readers), within=15)
+        refused = [c for c in tg.calls if not c.ok and "BALANCE" in c.error.description]  # type: ignore[union-attr]
+        assert 1 <= len(refused) <= kit.config.delivery.concurrency
+        await pipeline.post_stories(kit.runtime, [await story(kit, "Друга", {"world"})])
+        await eventually(lambda: all(len(alive(kit, r)) == 2 for r in readers), within=15)
+        again = [c for c in tg.calls if not c.ok and "BALANCE" in c.error.description]  # type: ignore[union-attr]
+        assert again == refused  # the lanes rest: the second story tried no paid send
+    # A new engine (a restart) reads the refusal from the item, whatever its lane says.
+    paying = Paying(kit.db, frozenset({Priority.STORY}), kit.runtime.now, on=True)
+    row = Pending(
+        id=0, item_id=1, chat_id=readers[0], chat_type=ChatType.PRIVATE, language="uk",
+        priority=Priority.STORY, silent=False, attempts=0, next_attempt=kit.runtime.now(),
+    )  # fmt: skip
+    assert not await paying.is_paid(row)
+    assert await paying.is_paid(replace(row, item_id=10_000))  # an item never refused
+
+
+async def test_an_editor_who_cannot_be_told_is_not_asked_again(paid_room: Kit) -> None:
+    kit = paid_room
+    kit.tg.paid_budget = 0
+    editor = kit.owner()
+    await audience(kit, 5)
+    controls = await preview(kit, editor, "/breaking Нікому сказати")
+    flash_id = controls_id(controls)
+    kit.tg.blocked_by.add(editor.chat["id"])  # the editor blocks the bot before it is told
+    await press(editor, controls, "paid")
+    tries = lambda: [  # noqa: E731
+        c for c in kit.tg.calls
+        if c.method == "sendMessage" and "списати зірки" in str(c.params.get("text"))
+    ]  # fmt: skip
+
+    async def done() -> bool:
+        flash = await broadcasts.get(kit.db, flash_id)
+        return flash is not None and flash.state is BroadcastState.DONE
+
+    await eventually(done, within=20)  # report runs after the one that tried to tell
+    await eventually(lambda: len(tries()) >= 1, within=10)
+    flash = await broadcasts.get(kit.db, flash_id)
+    assert flash is not None
+    assert flash.paid_refused is not None
+    assert await broadcasts.untold_refusals(kit.db) == []
+    assert len(tries()) == 1
+
+
+async def test_a_preview_for_nobody_estimates_nothing(paid_room: Kit) -> None:
+    kit = paid_room
+    editor = kit.owner()
+    controls = await preview(kit, editor, "/breaking #culture Нікому")
+    assert "Її отримають 0 чатів" in controls.text
+    assert "⭐," not in controls.text
+    assert "Надсилання триватиме" not in controls.text

@@ -26,6 +26,7 @@ import orjson
 
 from bot.delivery.outage import Outage
 from bot.delivery.pacer import REPLY, Pacer
+from bot.delivery.paying import Paying
 from bot.delivery.sender import Sender
 from bot.delivery.turns import Turns, wait
 from bot.delivery.verdict import (
@@ -74,11 +75,11 @@ class Engine:
     ) -> None:
         self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
         self.concurrency = concurrency
-        # Paid broadcasts: the messages that carry allow_paid_broadcast — those of the items an
-        # editor chose to pay for, and of the `paid_lanes` — go through the paid window
-        # (`paid`); everything else, replies included, stays in the free one.
-        self.paid, self.paid_lanes = paid, paid_lanes if paid is not None else frozenset()
-        self._paid_items: dict[int, bool] = {}  # item -> its messages go paid (now)
+        # Paid broadcasts: the messages that carry allow_paid_broadcast (bot.delivery.paying)
+        # go through the paid window (`paid`); everything else, replies included, stays in
+        # the free one.
+        self.paid = paid
+        self._paying = Paying(db, paid_lanes, now, on=paid is not None)
         self.max_attempts = attempts_within(give_up)
         self._outage = Outage(pacer.clock)  # Telegram unreachable: one probe at a time
         self.stats = Stats()
@@ -190,14 +191,12 @@ class Engine:
             chat = self._chats[chat_id]
             row = chat.rows[0][2]
             # The dispatcher alone waits for the bot's window: one waiter, not `concurrency`.
-            paid = await self._is_paid(row)  # decided here: the window is the paid one
+            paid = await self._paying.is_paid(row)  # decided here: the window is the paid one
             await self._window(paid).acquire(REPLY + 1 + int(row.priority))
             if chat.busy or not chat.rows or chat.rows[0][2] is not row:
                 self._permits.release()  # the chat changed while we waited: choose again
                 continue
-            if self.pacer.chat_ready_at(chat_id) > self.pacer.clock() or self._outage.shut():
-                # A reply reached the chat while we waited for the window (or Telegram became
-                # unreachable): its turn is later.
+            if self._outage.shut():  # Telegram became unreachable while we waited: later
                 chat.scheduled = None
                 self._turns.schedule(chat_id, chat)
                 self._permits.release()
@@ -212,19 +211,6 @@ class Engine:
     def _window(self, paid: bool) -> Pacer:
         """The global window a delivery's messages go through: the paid one if they are."""
         return self.paid if paid and self.paid is not None else self.pacer
-
-    async def _is_paid(self, row: Pending) -> bool:
-        """Whether the delivery's messages go with allow_paid_broadcast: its item's (an
-        editor's choice, cleared when Telegram refuses to charge) or its lane's."""
-        if self.paid is None:
-            return False
-        paid = self._paid_items.get(row.item_id)
-        if paid is None:
-            paid = row.priority in self.paid_lanes or await outbox.is_paid(self.db, row.item_id)
-            if len(self._paid_items) > 1000:
-                self._paid_items.clear()
-            self._paid_items[row.item_id] = paid
-        return paid
 
     async def _deliver(self, row: Pending, paid: bool) -> None:
         """Send one delivery (one or more messages) and queue its outcome."""
@@ -260,6 +246,18 @@ class Engine:
             self._bodies[key] = body
         return body
 
+    def _request(
+        self, row: Pending, op: Operation, part: int, message: dict[str, Any], paid: bool
+    ) -> bytes:
+        """The JSON of one call: a message (its body cached) or an edit or deletion."""
+        if op is Operation.SEND:
+            head = b'{"chat_id":%d,' % row.chat_id
+            if row.thread_id is not None:
+                head += b'"message_thread_id":%d,' % row.thread_id
+            return head + self._body(row, part, message, paid)
+        params = {"chat_id": row.chat_id, **message}
+        return orjson.dumps(params | ({"parse_mode": "HTML"} if op is Operation.EDIT else {}))
+
     async def _send(self, row: Pending, paid: bool) -> Result:
         payload = await self._payload(row.item_id)
         op = payload.op
@@ -269,33 +267,30 @@ class Engine:
         elif op is Operation.EDIT:
             messages = [{"message_id": row.target_ids[0], **messages[0]}] if row.target_ids else []
         sent_ids: list[int] = []
-        paid = paid and op is Operation.SEND
-        for i, message in enumerate(messages):
+        paid, paid_sent, i = paid and op is Operation.SEND, 0, 0
+        while i < len(messages):
+            message = messages[i]
             if i:  # a later part waits for its chat and a slot like any message
                 delay = self.pacer.chat_ready_at(row.chat_id) - self.pacer.clock()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await self._window(paid).acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
-            if op is Operation.SEND:
-                head = b'{"chat_id":%d,' % row.chat_id
-                if row.thread_id is not None:
-                    head += b'"message_thread_id":%d,' % row.thread_id
-                body = head + self._body(row, i, message, paid)
-            else:
-                params = {"chat_id": row.chat_id, **message}
-                body = orjson.dumps(
-                    params | ({"parse_mode": "HTML"} if op is Operation.EDIT else {})
-                )
-            answer = await self.sender.post(METHODS[op], body)
+            answer = await self.sender.post(METHODS[op], self._request(row, op, i, message, paid))
             if answer.verdict is not Verdict.TRANSIENT and self._outage.answered():
                 log.info("Telegram reachable again")
+            if self._paying.refusal(paid, answer):  # no Stars: on at the free rate
+                await self._paying.refused(row, answer)
+                if not i:  # nothing sent yet: it goes again, untried, through the free window
+                    return Result(row.id, DeliveryState.PENDING, row.attempts, error="unpaid")
+                paid = False  # the parts sent stay sent; this one again, free
+                continue
             if answer.verdict is not Verdict.SENT and not already(op, answer):
-                if answer.verdict is Verdict.UNPAID and paid:
-                    return await self._unpaid(row, answer)
                 return await self._trouble(row, answer, message)
             if answer.message_id is not None:
                 sent_ids.append(answer.message_id)
+            paid_sent += paid
+            i += 1
         self.stats.sent += 1
         return Result(
             row.id,
@@ -303,25 +298,8 @@ class Engine:
             row.attempts + 1,
             message_ids=tuple(sent_ids),
             sent_at=self.now(),
-            paid=len(messages) if paid else 0,
+            paid=paid_sent,
         )
-
-    async def _unpaid(self, row: Pending, answer: Answer) -> Result:
-        """Telegram refused to charge for a paid message (no Stars, not eligible): the item
-        goes on at the free rate — this delivery at once, untried — and the refusal is
-        stored, so that a restart keeps to it and the flash's editor is told (once)."""
-        if self._paid_items.get(row.item_id) is not False:
-            self._paid_items[row.item_id] = False
-            log.warning(
-                "paid broadcast refused, going on at the free rate item=%s error=%s",
-                row.item_id,
-                answer.description,
-            )
-            try:
-                await outbox.unpay(self.db, row.item_id, self.now())
-            except StorageError as e:  # this run keeps to the free rate all the same
-                log.error("paid refusal not stored item=%s error=%s", row.item_id, e)
-        return Result(row.id, DeliveryState.PENDING, row.attempts, error=answer.description)
 
     async def _trouble(self, row: Pending, answer: Answer, message: dict[str, Any]) -> Result:
         verdict, attempts = answer.verdict, row.attempts + 1

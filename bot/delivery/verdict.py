@@ -25,7 +25,6 @@ class Verdict(Enum):
     MIGRATED = "migrated"  # the group is a supergroup now, at a new id
     BROKEN = "broken"  # our message is wrong (HTML, length): a bug, not retried
     REJECTED = "rejected"  # any other refusal: not retried
-    UNPAID = "unpaid"  # Telegram will not charge for allow_paid_broadcast: send it free
     TRANSIENT = "transient"  # 5xx, timeouts, connection errors: retried with backoff
 
 
@@ -36,12 +35,6 @@ class Answer:
     message_id: int | None = None
     retry_after: float | None = None
     new_chat_id: int | None = None
-
-
-# Telegram's refusals to charge for a paid broadcast (a balance too low, a bot not eligible)
-# are not documented word for word: any 400/402/403 that speaks of Stars, a balance, payment
-# or paid broadcasts. To a message without the flag it is an ordinary refusal.
-_PAID_REFUSAL = re.compile(r"\bstars?\b|balance|payment|paid.broadcast|paid_broadcast")
 
 
 def classify(status: int, body: dict[str, Any] | None) -> Answer:  # noqa: PLR0911 - a table
@@ -60,8 +53,6 @@ def classify(status: int, body: dict[str, Any] | None) -> Answer:  # noqa: PLR09
         return Answer(
             Verdict.RETRY_AFTER, description, retry_after=float(parameters.get("retry_after", 1))
         )
-    if status in (400, 402, 403) and _PAID_REFUSAL.search(text):
-        return Answer(Verdict.UNPAID, description)
     if "migrate_to_chat_id" in parameters or "upgraded to a supergroup" in text:
         return Answer(
             Verdict.MIGRATED, description, new_chat_id=parameters.get("migrate_to_chat_id")
@@ -81,6 +72,21 @@ def classify(status: int, body: dict[str, Any] | None) -> Answer:  # noqa: PLR09
     if status >= 500 or status == 0:
         return Answer(Verdict.TRANSIENT, description)
     return Answer(Verdict.REJECTED, description)
+
+
+# Telegram's refusals to charge for a paid broadcast (a balance too low, a bot not eligible)
+# are not documented word for word: a refusal that speaks of Stars, a balance, a payment
+# required or paid broadcasts. Not "ALLOW_PAYMENT_REQUIRED" (a chat that charges for messages:
+# that chat's own refusal).
+_PAID_REFUSAL = re.compile(r"balance|\bstars?\b|paid.broadcast|payment required")
+
+
+def refuses_payment(answer: Answer) -> bool:
+    """Whether a refusal of a message sent with allow_paid_broadcast is Telegram's refusal to
+    charge for it (only asked of paid messages: to any other it means nothing of the kind)."""
+    return answer.verdict in (Verdict.REJECTED, Verdict.GONE) and bool(
+        _PAID_REFUSAL.search(answer.description.lower())
+    )
 
 
 def backoff(attempts: int) -> float:

@@ -255,7 +255,8 @@ async def tap(update: Update, context: Context) -> None:
         await query.answer()
         await edit(query, view.cancelled(t, broadcast_id))
         return
-    await query.answer(view.started(t, broadcast.kind))
+    wanted_paid = action in (FlashAction.PAID, FlashAction.PAID_QUIET)
+    await query.answer(view.started(t, broadcast.kind, unpaid=wanted_paid and not broadcast.paid))
     assert broadcast.item_id is not None
     counts = await flashes.counts(context.desk, broadcast)
     await edit(query, view.progress(t, broadcast, counts, now=runtime.now()))

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from telegram.error import BadRequest, TelegramError
+from telegram import ReplyParameters
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.delivery import stories
@@ -48,7 +49,7 @@ DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messag
 # sending at the paid 1000/s, so that the engine starts at once), the rest in the background
 # (enqueue_rest), each chunk with how far it reached, so a restart goes on from there.
 FIRST_CHUNK = 10_000
-CHUNK = 20_000  # ~100 ms of the write lock a chunk at a million readers
+CHUNK = 5_000  # ~30 ms of the write lock a chunk at a million readers
 
 
 def payload(desk: Desk, draft: Draft) -> Payload:
@@ -345,20 +346,27 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
 
 async def _tell_refusal(desk: Desk, bot: ExtBot[None], broadcast: Broadcast) -> None:
     """A message to the flash's editor (in the chat of its report): it goes on free. Marked
-    told after it is sent: a crash in between tells twice rather than never."""
+    told after it is sent: a crash in between tells twice rather than never. A chat that
+    cannot get it (blocked, gone) is not asked again; a network failure is, at the next
+    report."""
     chat_id = broadcast.report_chat_id or broadcast.editor_id
     pending = 0
     if broadcast.item_id is not None:
         pending = (await outbox.counts(desk.db, broadcast.item_id))[DeliveryState.PENDING]
     language = await language_of(desk, chat_id)
     text = view.paid_refused(
-        desk.catalogs.get(language), broadcast, pending, desk.rates.free_per_second
+        desk.catalogs.get(language), broadcast, pending, desk.rates.free_per_second, lang=language
     )
+    reply = None
+    if broadcast.report_message_id is not None:
+        reply = ReplyParameters(broadcast.report_message_id, allow_sending_without_reply=True)
     try:
-        await bot.send_message(chat_id, text, reply_to_message_id=broadcast.report_message_id)
-    except TelegramError as e:  # told the next time round
-        log.warning("paid refusal not told broadcast=%s error=%s", broadcast.id, e)
+        await bot.send_message(chat_id, text, reply_parameters=reply)
+    except (NetworkError, RetryAfter) as e:  # told at the next report
+        log.warning("paid refusal not told yet broadcast=%s error=%s", broadcast.id, e)
         return
+    except TelegramError as e:  # the chat will not take it: the log is all there is
+        log.warning("paid refusal cannot be told broadcast=%s error=%s", broadcast.id, e)
     await stored_broadcasts.refusal_told(desk.db, broadcast.id)
 
 

@@ -72,13 +72,15 @@ def preview_controls(
         ).format(id=broadcast_id, n=number(count, lang), aim=aim)
     ]
     free = span(t, cost.free_seconds)
-    if cost.paid_seconds is not None and cost.stars is not None:
+    if not count:
+        pass  # nothing to send: nothing to estimate
+    elif cost.paid_seconds is not None and cost.stars is not None:
         lines.append(
             t.gettext("Paid: ≈ {stars} ⭐, {paid} — or free: {free}.").format(
                 stars=number(cost.stars, lang), paid=span(t, cost.paid_seconds), free=free
             )
         )
-    elif count:
+    else:
         lines.append(t.gettext("Sending takes about {time}.").format(time=free))
     lines.append(
         t.gettext("Nothing is sent until you confirm; the preview expires in {m} min.").format(
@@ -112,7 +114,8 @@ def preview_controls(
 
 
 def span(t: Translator, seconds: float) -> str:
-    """How long sending takes, roughly: `45 s`, `9 min`, `2 h 19 min` (minutes rounded up)."""
+    """How long sending takes, roughly: `45 s`, `9 min`, `2 h 19 min`, `4 d 18 h` (rounded
+    up)."""
     seconds = max(1, math.ceil(seconds))
     if seconds < 60:
         return t.gettext("{n} s").format(n=seconds)
@@ -120,12 +123,17 @@ def span(t: Translator, seconds: float) -> str:
     if minutes < 60:
         return t.gettext("{m} min").format(m=minutes)
     hours, minutes = divmod(minutes, 60)
+    if hours >= 24:
+        days, hours = divmod(hours + (minutes > 0), 24)
+        return t.gettext("{d} d {h} h").format(d=days, h=hours)
     if not minutes:
         return t.gettext("{h} h").format(h=hours)
     return t.gettext("{h} h {m} min").format(h=hours, m=minutes)
 
 
-def paid_refused(t: Translator, broadcast: Broadcast, pending: int, rate: float) -> str:
+def paid_refused(
+    t: Translator, broadcast: Broadcast, pending: int, rate: float, *, lang: str
+) -> str:
     """The editor is told once: Telegram would not charge for the paid flash, so the rest
     goes at the free rate."""
     text = t.gettext(
@@ -134,10 +142,10 @@ def paid_refused(t: Translator, broadcast: Broadcast, pending: int, rate: float)
     ).format(id=broadcast.id)
     if pending:
         rest = t.ngettext(
-            "The remaining {n} chat will take about {time}.",
-            "The remaining {n} chats will take about {time}.",
+            "The rest ({n} chat) will take about {time}.",
+            "The rest ({n} chats) will take about {time}.",
             pending,
-        ).format(n=pending, time=span(t, pending / rate))
+        ).format(n=number(pending, lang), time=span(t, pending / rate))
         text += " " + rest
     return text
 
@@ -298,8 +306,11 @@ def tap_refusal(t: Translator, reason: PreviewRefusal) -> str:
     assert_never(reason)
 
 
-def started(t: Translator, kind: BroadcastKind) -> str:
-    """The answer to the tap that confirms: what now begins."""
+def started(t: Translator, kind: BroadcastKind, *, unpaid: bool = False) -> str:
+    """The answer to the tap that confirms: what now begins (`unpaid`: a paid button, but
+    paid broadcasts are off now)."""
+    if unpaid:
+        return t.gettext("Paid broadcasts are off now: sending free…")
     return {
         BroadcastKind.FLASH: t.gettext("Sending…"),
         BroadcastKind.RECALL: t.gettext("Deleting…"),

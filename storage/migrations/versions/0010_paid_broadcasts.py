@@ -1,5 +1,5 @@
 """Paid broadcasts as a per-flash choice: whether an outbox item goes with
-allow_paid_broadcast (cleared when Telegram refuses to charge for it), the editor's choice and
+allow_paid_broadcast (set false when Telegram refuses to charge for it), the editor's choice and
 Telegram's refusal on the flash, and the paid messages sent each day (for /stats' 30 days,
 which outlive the pruned deliveries).
 
@@ -21,9 +21,8 @@ def upgrade() -> None:
     # Plain ADD COLUMNs (no batch copy of the tables: articles' search triggers and the
     # deliveries' foreign keys stay as they are).
     false = sa.text("0")
-    op.add_column(
-        "outbox_items", sa.Column("paid", sa.Boolean(), nullable=False, server_default=false)
-    )
+    # NULL: as its lane goes ([delivery] paid_broadcast); true or false: chosen or refused.
+    op.add_column("outbox_items", sa.Column("paid", sa.Boolean(), nullable=True))
     op.add_column(
         "broadcasts", sa.Column("paid", sa.Boolean(), nullable=False, server_default=false)
     )
