@@ -134,6 +134,44 @@ async def probing(db: Database, next_chat: int) -> AsyncIterator[Probes]:
         await probes.stop()
 
 
+class Timeline:
+    """The engine's sends and 429s second by second, from the tap on: where the rate dips and
+    when a 429 came (enqueuing, or the steady part)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seconds: list[tuple[int, int]] = []  # (sent, 429s) at each second's end
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        start = time.perf_counter()
+        while True:
+            await asyncio.sleep(start + len(self.seconds) + 1 - time.perf_counter())
+            self.seconds.append((self.engine.stats.sent, self.engine.stats.retry_after))
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+    def lines(self) -> list[str]:
+        rates, refused = [], []
+        last = (0, 0)
+        for i, (sent, retry) in enumerate(self.seconds):
+            rates.append(sent - last[0])
+            if retry > last[1]:
+                refused.append(f"{i}-{i + 1} s: {retry - last[1]}")
+            last = (sent, retry)
+        fives = [sum(rates[i : i + 5]) / 5 for i in range(0, len(rates), 5)]
+        return [
+            "    sent a second, 5-s means from the tap: " + " ".join(f"{r:.0f}" for r in fives),
+            "    429s: " + (", ".join(refused) or "none"),
+        ]
+
+
 def reset_peak() -> None:
     """Start VmHWM (the peak resident memory) again from the current RSS (Linux)."""
     with contextlib.suppress(OSError):
@@ -391,8 +429,13 @@ async def alert(n: int, tmp: Path, window: float) -> None:
     async with fake(RATE, n + FAKE_SPARE) as base:
         config = _config(url, base, editor)
         app, runtime = await _started(config)
+        assert runtime.engine is not None
+        timeline = Timeline(runtime.engine)
+        timeline.start()
         next_chat = await _confirmed(runtime, base, editor, n)
         next_chat = await _sending(app, runtime, base, n, window=window, next_chat=next_chat)
+        await timeline.stop()
+        print(*timeline.lines(), sep="\n")
         await _stopped(app)
         await _restart(config, url, base, next_chat)
     await asyncio.to_thread(Path(url.removeprefix("sqlite+aiosqlite:///")).unlink)

@@ -67,7 +67,17 @@ async def ensure(
     language: str,
     status: ChatStatus = ChatStatus.ACTIVE,
 ) -> Chat:
-    """Register a chat, or refresh its type, title and status; `language` is used only when new."""
+    """Register a chat, or refresh its type, title and status; `language` is used only when new.
+    Read first: a known chat with nothing new (nearly every update) takes no write lock, so a
+    reader's command never waits for a bulk write to get past this."""
+    async with db.reading() as s:
+        row = await s.get(ChatRow, chat_id)
+        if row is not None and (row.type, row.title, row.status) == (
+            type.value,
+            title,
+            status.value,
+        ):
+            return _chat(row)
     async with db.transaction() as s:
         row = await s.get(ChatRow, chat_id)
         if row is None:

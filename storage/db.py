@@ -53,6 +53,11 @@ class Database:
         self._readers = async_sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        # SQLite has one writer at a time, and a writer that finds the lock taken retries on a
+        # backoff (up to 100 ms between tries), with no queue: a bulk job committing chunk
+        # after chunk could keep a /start waiting for seconds. This process's writers take
+        # their turn here instead, in order: a write waits for those ahead of it, no longer.
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def open(cls, url: str) -> Database:
@@ -79,7 +84,7 @@ class Database:
             yield joined.session
             return
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._turn(), self._sessions() as session, session.begin():
                 token = _open.set(_Open(self, session, asyncio.current_task()))
                 try:
                     yield session
@@ -89,6 +94,16 @@ class Database:
             raise Conflict(f"constraint failed: {e.orig}") from e
         except SQLAlchemyError as e:
             raise StorageError(f"database error: {getattr(e, 'orig', None) or e}") from e
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite); at once where writers do not exclude each
+        other."""
+        if self._writers is None:
+            yield
+            return
+        async with self._writers:
+            yield
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

@@ -4,17 +4,22 @@ chunks finished by the next run, with every reader served once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from bot import pipeline
 from bot.newsroom import Desk, flashes
 from storage import broadcasts, chats, outbox
+from storage.db import Database
 from storage.errors import StorageError
-from storage.types import BroadcastState, ChatStatus, DeliveryState
+from storage.types import BroadcastState, ChatStatus, ChatType, DeliveryState
 from tests.delivery_kit import audience, story
 from tests.fakes.people import Conversation
 from tests.kit import Kit, eventually
@@ -183,3 +188,63 @@ async def test_a_flash_is_not_done_while_its_deliveries_are_still_being_written(
     assert (done.state, done.total) == (BroadcastState.DONE, 7)
     assert "надіслано: 7" in controls.text
     assert all(len(kit.sent_to(r)) == 1 for r in readers)
+
+
+async def test_a_readers_write_waits_for_the_bulk_jobs_current_chunk_not_for_all_of_them(
+    tmp_path: Path,
+) -> None:
+    """A bulk job commits chunk after chunk, each holding the write lock 50 ms; a /start
+    meanwhile waits about one chunk, not the two seconds of them all (SQLite alone lets a
+    waiting writer retry on a backoff and miss every gap between chunks)."""
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}")
+    await db.upgrade()
+    await chats.ensure(db, 1, type=ChatType.PRIVATE, title="", language="uk")
+
+    async def bulk() -> None:
+        for i in range(40):
+            async with db.transaction() as s:
+                await s.execute(text("UPDATE chats SET title = :t WHERE id = 1"), {"t": str(i)})
+                await asyncio.sleep(0.05)  # the chunk's work, the write lock held
+
+    job = asyncio.create_task(bulk())
+    waits = []
+    try:
+        await asyncio.sleep(0.2)
+        for chat_id in range(2, 7):
+            start = time.perf_counter()
+            await chats.ensure(db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
+            waits.append(time.perf_counter() - start)
+            await asyncio.sleep(0.07)
+        assert not job.done()  # each /start came while the bulk job was still going
+    finally:
+        await job
+        await db.close()
+    assert max(waits) < 0.5, waits
+
+
+async def test_a_known_readers_command_takes_no_write_lock(tmp_path: Path) -> None:
+    """Every update registers its chat; for a chat already known, unchanged, that is a read,
+    which does not wait for a writer (here one holding the lock for a second)."""
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}")
+    await db.upgrade()
+    await chats.ensure(db, 1, type=ChatType.PRIVATE, title="", language="uk")
+    held = asyncio.Event()
+
+    async def long_write() -> None:
+        async with db.transaction() as s:
+            await s.execute(text("UPDATE chats SET title = 'x' WHERE id = 2"))
+            held.set()
+            await asyncio.sleep(1.0)
+
+    writer = asyncio.create_task(long_write())
+    try:
+        await held.wait()
+        start = time.perf_counter()
+        chat = await chats.ensure(db, 1, type=ChatType.PRIVATE, title="", language="uk")
+        waited = time.perf_counter() - start
+        assert not writer.done()
+    finally:
+        await writer
+        await db.close()
+    assert chat.id == 1
+    assert waited < 0.5

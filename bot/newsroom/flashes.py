@@ -49,7 +49,7 @@ DELETABLE_FOR = dt.timedelta(hours=48)  # Telegram lets bots delete their messag
 # sending at the paid 1000/s, so that the engine starts at once), the rest in the background
 # (enqueue_rest), each chunk with how far it reached, so a restart goes on from there.
 FIRST_CHUNK = 10_000
-CHUNK = 5_000  # ~30 ms of the write lock a chunk at a million readers
+CHUNK = 10_000  # ~50 ms of the write lock a chunk at a million readers
 
 
 def payload(desk: Desk, draft: Draft) -> Payload:
