@@ -190,7 +190,7 @@ async def set_quiet(db: Database, chat_id: int, start: str | None, end: str | No
     return await _update(db, chat_id, quiet_start=start, quiet_end=end)
 
 
-DUE_CHUNK = 5000  # due chats read, enqueued and moved on at a time: ~100 ms of the write lock
+DUE_CHUNK = 5000  # due chats read, enqueued and moved on at a time: ~20-60 ms of the write lock
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,42 @@ async def add(
     return added
 
 
+async def add_each(
+    db: Database, priority: Priority, recipients: Mapping[int, Sequence[int]], now: dt.datetime
+) -> int:
+    """Deliveries of several items, each to its chats (not silent, not in a topic): a chunk of
+    planned digests in one statement, not one an item. Repeats are ignored; returns how many
+    are new."""
+    async with db.transaction() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            added = 0
+            for item_id, chat_ids in recipients.items():
+                added += await add(db, item_id, priority, [(c, False) for c in chat_ids], now)
+            return added
+        pairs = sorted(
+            (
+                (item_id, chat_id)
+                for item_id, chat_ids in recipients.items()
+                for chat_id in chat_ids
+            ),
+            key=lambda pair: pair[1],  # in chat order: each index is written where it was
+        )
+        if not pairs:
+            return 0
+        conn = await s.connection()
+        result = await conn.exec_driver_sql(
+            "INSERT INTO deliveries (item_id, chat_id, priority, state, silent, attempts, "
+            "next_attempt) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, "
+            "'pending', 0, 0, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+            (
+                int(priority),
+                now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                json.dumps(pairs),
+            ),
+        )
+        return int(result.rowcount)
+
+
 async def payload(db: Database, item_id: int) -> Payload | None:
     async with db.reading() as s:
         row = await s.get(OutboxItemRow, item_id)

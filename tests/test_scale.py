@@ -86,18 +86,18 @@ async def test_a_planning_killed_between_chunks_is_finished_by_the_next_tick(
     monkeypatch.setattr(chats, "DUE_CHUNK", 2)
     readers = await digest_readers(kit)
     ids = [r.chat["id"] for r in readers]
-    real = outbox.add
+    real = outbox.add_each
     calls = 0
 
     async def dies_in_the_second_chunk(*args: Any, **kwargs: Any) -> int:
         nonlocal calls
         calls += 1
         added = await real(*args, **kwargs)
-        if calls == 3:  # the first chunk (two digests) is in; the second dies in the middle
+        if calls == 2:  # the first chunk is in; the second dies after writing its deliveries
             raise StorageError("simulated crash")
         return added
 
-    monkeypatch.setattr(outbox, "add", dies_in_the_second_chunk)
+    monkeypatch.setattr(outbox, "add_each", dies_in_the_second_chunk)
     mark = len(kit.tg.calls)
     kit.runtime.clock = lambda: kyiv(2026, 11, 27, 8, 0)
     with pytest.raises(StorageError):
@@ -107,7 +107,7 @@ async def test_a_planning_killed_between_chunks_is_finished_by_the_next_tick(
         sorted(c.next_digest_at == kyiv(2026, 11, 27, 20, 0) for c in moved)
         == [False] * 5 + [True] * 2
     )  # the first chunk whole, nothing of the second
-    monkeypatch.setattr(outbox, "add", real)
+    monkeypatch.setattr(outbox, "add_each", real)
     kit.runtime.clock = lambda: kyiv(2026, 11, 27, 8, 1)  # the next tick
     assert (await pipeline.plan_digests(kit.runtime)).chats == 5
     await eventually(lambda: len(digests_to(kit, ids, mark)) == 7)

@@ -150,28 +150,26 @@ async def plan(
                     now=now,
                     found_cache=found,
                 )
-        deliveries, moves = 0, []
-        async with db.transaction():  # the chunk's digests and its chats moved on, together
-            for key, members in groups.items():
-                messages = composed[key]
+                if composed[key]:  # its item too, in a short transaction of its own
+                    items[key] = await _item(db, key, composed[key], now)
+        moves = []
+        recipients: dict[int, list[int]] = defaultdict(list)
+        for key, members in groups.items():
+            messages = composed[key]
+            for group in members:
                 if messages:
-                    ids = [chat_id for group in members for chat_id in group.chat_ids]
-                    item_id = items.get(key)
-                    if item_id is None:
-                        item_id = items[key] = await _item(db, key, messages, now)
-                    deliveries += await outbox.add(
-                        db, item_id, Priority.DIGEST, [(c, False) for c in ids], now
-                    )
-                for group in members:
-                    rule = (
-                        group.digest_enabled,
-                        _zone(group, config),
-                        _times(group, config),
-                        group.weekdays_only,
-                    )
-                    if rule not in nexts:
-                        nexts[rule] = upcoming(group, config, now)
-                    moves.append((group.chat_ids, nexts[rule], now if messages else None))
+                    recipients[items[key]].extend(group.chat_ids)
+                rule = (
+                    group.digest_enabled,
+                    _zone(group, config),
+                    _times(group, config),
+                    group.weekdays_only,
+                )
+                if rule not in nexts:
+                    nexts[rule] = upcoming(group, config, now)
+                moves.append((group.chat_ids, nexts[rule], now if messages else None))
+        async with db.transaction():  # the chunk's digests and its chats moved on, together
+            deliveries = await outbox.add_each(db, Priority.DIGEST, recipients, now)
             await chats.move_digests(db, moves)
         planned = sum(len(group.chat_ids) for group in due)
         total = DigestPlan(total.chats + planned, len(items), total.deliveries + deliveries)
