@@ -42,7 +42,9 @@ async def progress(context: Context) -> None:
     audience, or a restart after a kill), in a task of its own: one at a time, awaited when
     the bot stops; then edit the running flashes' progress reports."""
     writing: asyncio.Task[int] | None = context.bot_data.get(ENQUEUING)
-    if writing is None or writing.done():
+    # Not while the bot stops (a last tick may come): such a task would not be awaited; the
+    # next start goes on from where the flash's deliveries are written up to.
+    if context.application.running and (writing is None or writing.done()):
         context.bot_data[ENQUEUING] = context.application.create_task(
             flashes.enqueue_rest(context.desk), name="flashes-enqueuing"
         )

@@ -14,17 +14,34 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from bot import pipeline
+from bot import app as visnyk_app
+from bot import jobs, pipeline
+from bot.context import Context
+from bot.delivery.engine import Engine
+from bot.delivery.pacer import Pacer
+from bot.delivery.sender import Sender
 from bot.newsroom import Desk, flashes
 from storage import broadcasts, chats, outbox
 from storage.db import Database
 from storage.errors import StorageError
-from storage.types import BroadcastState, ChatStatus, ChatType, DeliveryState
+from storage.types import (
+    Body,
+    BroadcastState,
+    ChatStatus,
+    ChatType,
+    DeliveryState,
+    Payload,
+    Priority,
+    Result,
+)
 from tests.delivery_kit import audience, story
-from tests.fakes.people import Conversation
-from tests.kit import Kit, eventually
+from tests.fakes.flood import Flood
+from tests.fakes.people import Conversation, People
+from tests.fakes.telegram import FakeTelegram
+from tests.kit import TOKEN, Kit, eventually, make_config
 
 KYIV = ZoneInfo("Europe/Kyiv")
+PAID = 40  # the paid window of the restart test, a second
 
 
 def kyiv(*args: int) -> dt.datetime:
@@ -248,3 +265,61 @@ async def test_a_known_readers_command_takes_no_write_lock(tmp_path: Path) -> No
         await db.close()
     assert chat.id == 1
     assert waited < 0.5
+
+
+async def test_a_restart_right_after_paid_sends_waits_out_telegrams_paid_window(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """A paid broadcast cut off by a crash filled Telegram's paid window a moment ago: the
+    restarted engine holds its paid lane until that second has passed, as it does the free
+    one, and draws no 429."""
+    tg.flood = Flood(per_second=10, paid_per_second=PAID)
+    people = People(tg)
+    readers = [people.private(people.person(f"Читач {i}"))["id"] for i in range(20)]
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}")
+    sender = Sender(tg.base_url, TOKEN, connections=4)
+    free = Pacer(per_second=10, private_interval=0.02, group_per_minute=20)
+    paid = Pacer(per_second=PAID, private_interval=0.02, group_per_minute=20)
+    engine = Engine(db, sender, free, concurrency=4, paid=paid)
+    try:
+        await db.upgrade()
+        for chat_id in readers:
+            await chats.ensure(db, chat_id, type=ChatType.PRIVATE, title="", language="uk")
+        now = dt.datetime.now(dt.UTC)
+        payload = Payload({"uk": (Body("Блискавка"),)})
+        item = await outbox.put_item(db, kind="flash", key="flash:1", priority=Priority.BREAKING,
+                                     payload=payload, now=now, paid=True)  # fmt: skip
+        await outbox.add(db, item, Priority.BREAKING, [(c, False) for c in readers], now)
+        # The run before: its last paid second, and the one outcome it stored from it.
+        first, *rest = await outbox.pending(db, Priority.BREAKING)
+        await outbox.record(db, [Result(first.id, DeliveryState.SENT, 1, sent_at=now, paid=1)])
+        for i in range(PAID):  # to other readers, as far as this test's Telegram can tell
+            assert tg.flood.check(9_000_000 + i, paid=True) is None
+        await sender.start()
+        await engine.start()
+        await engine.idle()
+    finally:
+        await engine.stop()
+        await sender.close()
+        await db.close()
+    assert tg.flood.rejected == 0
+    assert engine.stats.sent == len(rest)
+
+
+async def test_a_progress_tick_while_the_bot_stops_starts_no_writer(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """The last progress tick may come while the bot is stopping: it starts no background task
+    (which nothing would await); a flash's unwritten deliveries wait for the next start."""
+    app = visnyk_app.build(make_config(tmp_path, tg.base_url))
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    try:
+        assert not app.running
+        await jobs.progress(Context(app))
+        assert jobs.ENQUEUING not in app.bot_data
+    finally:
+        await app.shutdown()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)

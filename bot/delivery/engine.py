@@ -107,12 +107,16 @@ class Engine:
     async def start(self) -> None:
         # Telegram counts what a previous run sent in its last second, and that run may have
         # sent more than it stored (outcomes wait up to WRITE_SECONDS): after a recent send,
-        # the first window is held, so that a restart after a crash draws no 429.
+        # the first window is held, so that a restart after a crash draws no 429. The paid
+        # window too: a paid broadcast cut off by a crash filled it.
         last = await outbox.last_sent_at(self.db)
         if last is not None:
-            gap = self.pacer.window + WRITE_SECONDS - (self.now() - last).total_seconds()
-            if gap > 0:
-                self.pacer.hold(min(gap, self.pacer.window + WRITE_SECONDS))
+            for window in (self.pacer, self.paid):
+                if window is None:
+                    continue
+                gap = window.window + WRITE_SECONDS - (self.now() - last).total_seconds()
+                if gap > 0:
+                    window.hold(min(gap, window.window + WRITE_SECONDS))
         self._tasks = [
             asyncio.create_task(self._load_loop(), name="delivery-loader"),
             asyncio.create_task(self._dispatch_loop(), name="delivery-dispatcher"),
