@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import inspect
 import json
+import os
 import random
 import resource
 import shutil
@@ -68,6 +69,7 @@ READERS = 30  # chats that browse during the broadcast, after the N readers
 WRITER_FROM = 50  # the /start probe's chats are N + 50, N + 51, …
 FAKE_SPARE = 100_000  # the fake knows private chats 1 … N + this
 RATE = 1000.0  # paid broadcast
+RESTART_AFTER = 2.5  # seconds from the stop to the restart: Telegram's last window is past
 TEXT = (
     "<b>Терміново</b>\nЗеленський провів розмову з прем'єром Польщі.\n"
     '<a href="https://news.example.ua/1">Читати далі →</a>'
@@ -173,6 +175,17 @@ class Timeline:
             "    sent a second, 5-s means from the tap: " + " ".join(f"{r:.0f}" for r in fives),
             "    429s: " + (", ".join(refused) or "none"),
         ]
+
+
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's children (the fake Telegram), Linux."""
+    total = 0
+    with contextlib.suppress(OSError):
+        me = os.getpid()
+        for child in Path(f"/proc/{me}/task/{me}/children").read_text().split():
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def reset_peak() -> None:
@@ -371,9 +384,11 @@ class Browsing:
         self.app, self.n = app, n
         self.samples: dict[str, list[float]] = {c: [] for c in BROWSING}
         self.task: asyncio.Task[None] | None = None
+        self.stopping = False
 
     async def _run(self) -> None:
-        for i in range(10**9):
+        i = 0
+        while not self.stopping:
             command = BROWSING[i % len(BROWSING)]
             reader = self.n + 1 + i % READERS
             user = {"id": reader, "is_bot": False, "first_name": "Оксана", "language_code": "uk"}
@@ -386,15 +401,18 @@ class Browsing:
             start = time.perf_counter()
             await self.app.process_update(update)
             self.samples[command].append(time.perf_counter() - start)
+            i += 1
             await asyncio.sleep(0.25)
 
     def start(self) -> None:
+        self.stopping = False
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """After the command under way (a reply cut off would be the fake's error, not ours)."""
         assert self.task is not None
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        self.stopping = True
+        await self.task
 
     def lines(self) -> list[str]:
         out = []
@@ -485,9 +503,11 @@ async def _sending(
     async with probing(runtime.db, next_chat) as probes:
         browsing.start()
         cpu, wall, sent = time.process_time(), time.perf_counter(), engine.stats.sent
+        fake_cpu = children_cpu()
         end = (FirstSend.at or wall) + window
         await asyncio.sleep(max(0.0, end - time.perf_counter()))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        fake_cpu = children_cpu() - fake_cpu
         sent = engine.stats.sent - sent
         await browsing.stop()
     stats = await asyncio.to_thread(_stats, base)
@@ -498,10 +518,12 @@ async def _sending(
     print(
         f"\n(d, e, g) the broadcast at {RATE:.0f}/s (paid), {window:.0f} s from the first message"
     )
-    print(f"    sent {broadcast:,}: rate ratio {ratio:.3f} (target >= 0.95), "
-          f"429s {int(stats['rejected'])} (target 0)")  # fmt: skip
-    print(f"    CPU {cpu / max(sent, 1) * 1000:.3f} ms a message once every delivery was written "
-          f"(target <= 0.5), {cpu / wall * 100:.0f}% of a core")  # fmt: skip
+    print(f"    sent {broadcast:,}: rate ratio {ratio:.3f} from the first message, as Telegram "
+          f"saw them (target >= 0.95); 429s {int(stats['rejected'])} (target 0)")  # fmt: skip
+    print(f"    once every delivery was written: {sent / wall / RATE:.3f} of the rate, CPU "
+          f"{cpu / max(sent, 1) * 1000:.3f} ms a message (target <= 0.5), "
+          f"{cpu / wall * 100:.0f}% of a core (the fake Telegram, on the same 2 cores: "
+          f"{fake_cpu / wall * 100:.0f}%)")  # fmt: skip
     print(
         f"    peak RSS {peak:.0f} MB from the tap on (target <= 500), {current:.0f} MB at the end"
     )
@@ -511,9 +533,12 @@ async def _sending(
 
 
 async def _restart(config: Any, url: str, base: str, next_chat: int) -> None:
-    """(b): the bot starts again with the rest of the alert pending."""
+    """(b): the bot starts again with the rest of the alert pending, once the last run's last
+    second of sends is behind (within it, the engine first waits it out: up to ~2 s, on
+    purpose, so that Telegram's window is not overrun)."""
     pending = await _pending(url)
     await asyncio.to_thread(_stats, base, True)
+    await asyncio.sleep(RESTART_AFTER)
     FirstSend.arm()
     start = time.perf_counter()
     app, runtime = await _started(config)
@@ -522,7 +547,8 @@ async def _restart(config: Any, url: str, base: str, next_chat: int) -> None:
         engine_first = (FirstSend.at or 0.0) - (EngineStart.at or start)
         await asyncio.sleep(3)
     stats = await asyncio.to_thread(_stats, base)
-    print(f"\n(b) restart with {pending:,} deliveries pending")
+    print(f"\n(b) restart with {pending:,} deliveries pending, {RESTART_AFTER:.1f} s after the "
+          "last send")  # fmt: skip
     print(f"    first send {first:.2f} s after the bot's start ({engine_first:.2f} s after the "
           f"engine's start; target <= 2 s)")  # fmt: skip
     print(f"    429s in the first 3 s: {int(stats['rejected'])}")

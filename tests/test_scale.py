@@ -323,3 +323,41 @@ async def test_a_progress_tick_while_the_bot_stops_starts_no_writer(
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
+
+
+async def test_a_large_flashs_report_is_counted_every_fifteen_seconds(
+    room: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting a million deliveries costs a quarter of a second: a large flash's report is
+    counted and edited every 15 s, not at each 3-s tick (large is 3 chats here)."""
+    monkeypatch.setattr(flashes, "LARGE", 3)
+    kit = room
+    assert kit.app.job_queue is not None
+    for job in kit.app.job_queue.get_jobs_by_name("progress"):
+        job.enabled = False  # the test runs the ticks itself
+    tapped = dt.datetime.now(dt.UTC)
+    kit.runtime.clock = lambda: tapped
+    desk = Desk.of(kit.runtime)
+    editor = kit.owner()
+    await audience(kit, 6)
+    await editor.say("/breaking Вибухи в Києві")
+    controls = await editor.next_message()
+    flash = int(controls.keyboard[0][0]["callback_data"].split(":")[1])
+    await editor.tap(controls, "", data=f"al:{flash}:send")
+    engine = kit.runtime.engine
+    assert engine is not None
+    await engine.idle()
+    before = controls.text
+    for seconds in (3.5, 6.5, 9.5, 12.5):  # the ticks between
+        kit.runtime.clock = lambda seconds=seconds: tapped + dt.timedelta(seconds=seconds)
+        await flashes.report(desk, kit.app.bot)
+        assert controls.text == before
+        found = await broadcasts.get(kit.db, flash)
+        assert found is not None
+        assert found.state is BroadcastState.SENDING
+    kit.runtime.clock = lambda: tapped + dt.timedelta(seconds=15.5)
+    await flashes.report(desk, kit.app.bot)
+    assert "надіслано: 7" in controls.text
+    found = await broadcasts.get(kit.db, flash)
+    assert found is not None
+    assert found.state is BroadcastState.DONE
