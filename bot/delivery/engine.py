@@ -290,7 +290,7 @@ class Engine:
                 paid = False  # the parts sent stay sent; this one again, free
                 continue
             if answer.verdict is not Verdict.SENT and not already(op, answer):
-                return await self._trouble(row, answer, message)
+                return await self._trouble(row, answer, message, paid)
             if answer.message_id is not None:
                 sent_ids.append(answer.message_id)
             paid_sent += paid
@@ -305,12 +305,16 @@ class Engine:
             paid=paid_sent,
         )
 
-    async def _trouble(self, row: Pending, answer: Answer, message: dict[str, Any]) -> Result:
+    async def _trouble(
+        self, row: Pending, answer: Answer, message: dict[str, Any], paid: bool
+    ) -> Result:
         verdict, attempts = answer.verdict, row.attempts + 1
         if verdict is Verdict.RETRY_AFTER:
             self.stats.retry_after += 1
             seconds = answer.retry_after or 1.0
-            self.pacer.hold(seconds, row.chat_id)
+            self.pacer.hold(seconds, row.chat_id)  # the chat's limits live here
+            if paid and self.paid is not None:  # and the window it came through
+                self.paid.hold(seconds, row.chat_id)
             log.warning("retry after chat=%s seconds=%s", row.chat_id, seconds)
             later = self.now() + dt.timedelta(seconds=seconds)
             return Result(row.id, DeliveryState.PENDING, row.attempts, next_attempt=later)
