@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -14,7 +13,7 @@ from sqlalchemy import delete, select, update
 from storage.db import Database
 from storage.errors import ChatNotFound
 from storage.models import ChatRow, DeliveryRow, SubscriptionRow, utcnow
-from storage.types import Chat, ChatStatus, ChatType, DeliveryState, Mode
+from storage.types import Chat, ChatStatus, ChatType, DeliveryState, DueGroup, Mode
 
 # What a chat chose, carried over when Telegram gives it a new id.
 _SETTINGS = (
@@ -191,22 +190,6 @@ async def set_quiet(db: Database, chat_id: int, start: str | None, end: str | No
 
 
 DUE_CHUNK = 5000  # due chats read, enqueued and moved on at a time: ~20-60 ms of the write lock
-
-
-@dataclass(frozen=True, slots=True)
-class DueGroup:
-    """Active chats whose digest is due and that are alike in everything planning reads (language,
-    zone, times, sections with their modes, starting point, slot): one digest serves them all."""
-
-    chat_ids: tuple[int, ...]
-    language: str
-    timezone: str | None
-    digest_times: tuple[str, ...] | None
-    digest_enabled: bool
-    weekdays_only: bool
-    next_digest_at: dt.datetime | None
-    digest_since: dt.datetime | None
-    modes: Mapping[str, Mode]
 
 
 # One chunk of the chats due at one slot, after a rowid, in the order of the index on

@@ -202,10 +202,11 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
-class DueChat:
-    """A chat whose digest is due, with what planning needs and nothing more."""
+class DueGroup:
+    """Active chats whose digest is due and that are alike in everything planning reads (language,
+    zone, times, sections with their modes, starting point, slot): one digest serves them all."""
 
-    id: int
+    chat_ids: tuple[int, ...]
     language: str
     timezone: str | None
     digest_times: tuple[str, ...] | None

@@ -20,9 +20,8 @@ from bot.i18n import Catalogs
 from bot.render.digest import digest
 from bot.schedule import next_digest
 from storage import articles, chats, outbox
-from storage.chats import DueGroup
 from storage.db import Database
-from storage.types import Article, Body, Chat, Mode, Payload, Priority, Section
+from storage.types import Article, Body, Chat, DueGroup, Mode, Payload, Priority, Section
 
 log = logging.getLogger(__name__)
 FIRST_DIGEST_REACH = dt.timedelta(hours=24)  # a chat's first digest looks back this far
