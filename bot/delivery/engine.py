@@ -22,11 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import orjson
-
 from bot.delivery.outage import Outage
 from bot.delivery.pacer import REPLY, Pacer
 from bot.delivery.paying import Paying
+from bot.delivery.requests import Requests
 from bot.delivery.sender import Sender
 from bot.delivery.turns import Turns, wait
 from bot.delivery.verdict import (
@@ -88,7 +87,7 @@ class Engine:
         self._loaded: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._cursor: dict[Priority, int] = dict.fromkeys(Priority, 0)
         self._payloads: dict[int, Payload] = {}
-        self._bodies: dict[tuple[int, str, int, bool, bool], bytes] = {}  # after the chat id
+        self._requests = Requests()  # the calls' JSON
         self._full: set[Priority] = set()  # lanes whose last load stopped at capacity
         self._wake = self._turns.wake
         self._new_rows = asyncio.Event()
@@ -234,34 +233,6 @@ class Engine:
             self._payloads[item_id] = payload
         return payload
 
-    def _body(self, row: Pending, part: int, message: dict[str, Any], paid: bool) -> bytes:
-        """A message's JSON after `{"chat_id":N,`: encoded once per item, language and part."""
-        key = (row.item_id, row.language, part, row.silent, paid)
-        body = self._bodies.get(key)
-        if body is None:
-            params = {"parse_mode": "HTML", **message}
-            if row.silent:
-                params["disable_notification"] = True
-            if paid:
-                params["allow_paid_broadcast"] = True
-            body = orjson.dumps(params)[1:]
-            if len(self._bodies) > 1000:
-                self._bodies.clear()
-            self._bodies[key] = body
-        return body
-
-    def _request(
-        self, row: Pending, op: Operation, part: int, message: dict[str, Any], paid: bool
-    ) -> bytes:
-        """The JSON of one call: a message (its body cached) or an edit or deletion."""
-        if op is Operation.SEND:
-            head = b'{"chat_id":%d,' % row.chat_id
-            if row.thread_id is not None:
-                head += b'"message_thread_id":%d,' % row.thread_id
-            return head + self._body(row, part, message, paid)
-        params = {"chat_id": row.chat_id, **message}
-        return orjson.dumps(params | ({"parse_mode": "HTML"} if op is Operation.EDIT else {}))
-
     async def _send(self, row: Pending, paid: bool) -> Result:
         payload = await self._payload(row.item_id)
         op = payload.op
@@ -280,7 +251,8 @@ class Engine:
                     await asyncio.sleep(delay)
                 await self._window(paid).acquire(REPLY + 1 + int(row.priority))
             self.pacer.note(row.chat_id)
-            answer = await self.sender.post(METHODS[op], self._request(row, op, i, message, paid))
+            request = self._requests.call(row, op, i, message, paid)
+            answer = await self.sender.post(METHODS[op], request)
             if answer.verdict is not Verdict.TRANSIENT and self._outage.answered():
                 log.info("Telegram reachable again")
             if self._paying.refusal(paid, answer):  # no Stars: on at the free rate
