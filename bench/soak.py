@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, event, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import ExtBot
 
 from bot import jobs, pipeline
@@ -45,7 +46,7 @@ from bot.render import news
 from bot.runtime import Runtime, open_runtime
 from storage import articles, chats, feeds, outbox, subscriptions
 from storage.codes import EditorAction
-from storage.db import Database
+from storage.db import READ_ONLY, Database
 from storage.models import ChatRow, SubscriptionRow
 from storage.types import (
     BroadcastKind,
@@ -87,11 +88,39 @@ class Point:
     used_mb: float
     rows: dict[str, int]
     objects: dict[str, int]  # bytes per table and index (dbstat)
-    tick: float
+    due: int  # chats the 08:00 tick planned
+    tick: float  # seconds
+    tick_hold: float  # its longest write transaction, seconds
     prune: float
+    prune_hold: float
     latest: float
     latest_one: float
     search: float
+
+
+class Holds:
+    """The longest write transaction since the last `take`: how long it held SQLite's write
+    lock (from its BEGIN IMMEDIATE to its end), so how long a reader's /start could wait."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._begun: dict[int, float] = {}
+        self._longest = 0.0
+        event.listen(engine.sync_engine, "begin", self._begin)
+        event.listen(engine.sync_engine, "commit", self._end)
+        event.listen(engine.sync_engine, "rollback", self._end)
+
+    def _begin(self, conn: Connection) -> None:
+        if not conn.get_execution_options().get(READ_ONLY, False):
+            self._begun[id(conn)] = time.perf_counter()
+
+    def _end(self, conn: Connection) -> None:
+        begun = self._begun.pop(id(conn), None)
+        if begun is not None:
+            self._longest = max(self._longest, time.perf_counter() - begun)
+
+    def take(self) -> float:
+        longest, self._longest = self._longest, 0.0
+        return longest
 
 
 @dataclass
@@ -102,12 +131,12 @@ class Soak:
     desk: Desk
     bot: ExtBot[None]
     feed_id: int
+    holds: Holds
     clock: dt.datetime = START
     stories: int = 0
     blocked: int = 0
     phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    ticks: dict[int, float] = field(default_factory=dict)  # day -> its 08:00 tick
-    prunes: dict[int, float] = field(default_factory=dict)  # day -> its prune job
+    today: dict[str, float] = field(default_factory=dict)  # the 08:00 tick's and the prune's
 
     @property
     def db(self) -> Database:
@@ -316,10 +345,13 @@ async def day(soak: Soak, number: int, chats_total: int) -> tuple[float, float, 
         browsed.extend(await browse(soak))
 
     async def tick() -> None:
-        context = cast("Context", _JobContext(soak.runtime))
-        elapsed = await _timed(soak, "digest ticks", jobs.digest_tick(context))
+        soak.holds.take()
+        start = time.perf_counter()
+        planned = await pipeline.plan_digests(soak.runtime)  # the digest tick job's one call
+        elapsed = time.perf_counter() - start
+        soak.phases["digest ticks"] += elapsed
         if soak.clock.astimezone(KYIV).hour == 8:
-            soak.ticks[number] = elapsed
+            soak.today.update(due=planned.chats, tick=elapsed, tick_hold=soak.holds.take())
 
     async def flash_and_blocks() -> None:
         await _timed(soak, "flash", flash(soak))
@@ -329,7 +361,9 @@ async def day(soak: Soak, number: int, chats_total: int) -> tuple[float, float, 
         await _timed(soak, "stories", poll(soak))
 
     async def pruning() -> None:
-        soak.prunes[number] = await _timed(soak, "prune", prune(soak))
+        soak.holds.take()
+        soak.today["prune"] = await _timed(soak, "prune", prune(soak))
+        soak.today["prune_hold"] = soak.holds.take()
 
     events: list[tuple[dt.timedelta, Callable[[], Awaitable[None]]]] = [
         (dt.timedelta(hours=3), pruning),
@@ -340,12 +374,12 @@ async def day(soak: Soak, number: int, chats_total: int) -> tuple[float, float, 
     ]
     step = dt.timedelta(days=1) / STORIES_A_DAY
     events += [(step / 2 + k * step, stories) for k in range(STORIES_A_DAY)]
-    for offset, event in sorted(events, key=lambda e: e[0]):
+    for offset, happening in sorted(events, key=lambda e: e[0]):
         # Wall-clock time in Kyiv: the day's events keep their local hours.
         soak.clock = (base.replace(tzinfo=None) + offset).replace(tzinfo=KYIV).astimezone(dt.UTC)
-        await event()
+        await happening()
         await drain(soak)
-        if event is flash_and_blocks:
+        if happening is flash_and_blocks:
             await flashes.report(soak.desk, soak.bot)  # the flash is done: its figures kept
     return browsed[0], browsed[1], browsed[2]
 
@@ -355,14 +389,17 @@ def _row(p: Point) -> str:
     return (
         f"{p.day:4d} {p.file_mb:9.1f} {p.used_mb:9.1f} {r['deliveries']:11,} "
         f"{r['outbox_items']:7,} {r['articles']:6,} {r['articles_fts_docsize']:6,} "
-        f"{r['broadcasts']:5,} {r['audit']:5,} {p.tick:6.2f} {p.prune:7.2f} {p.latest * 1000:9.1f} "
-        f"{p.latest_one * 1000:8.1f} {p.search * 1000:8.1f} {os.getloadavg()[0]:5.2f}"
+        f"{r['broadcasts']:4,} {r['audit']:5,} {p.due:7,} {p.tick:5.2f} {p.tick_hold * 1000:5.0f} "
+        f"{p.prune:6.2f} {p.prune_hold * 1000:5.0f} {p.latest * 1000:6.1f} "
+        f"{p.latest_one * 1000:6.1f} {p.search * 1000:6.1f} {os.getloadavg()[0]:5.2f}"
     )
 
 
 HEADER = (
-    " day   file MB   used MB  deliveries   items  artcl    fts  bcst audit tick s prune s "
-    "latest ms   1 sect   search  load"
+    " day   file MB   used MB  deliveries   items  artcl    fts bcst audit     due  tick  hold "
+    " prune  hold latest 1 sect search  load\n"
+    "                                                                   chats     s    ms "
+    "     s    ms     ms     ms     ms"
 )
 
 
@@ -407,11 +444,18 @@ def summary(points: list[Point], settle: int) -> None:
             f"used {_span([p.used_mb for p in after])} MB "
             f"(≤ {per:.0f} bytes of database per delivery kept)"
         )
-    print(f"digest tick day {first.day}: {first.tick:.2f} s, day {last.day}: {last.tick:.2f} s; "
-          f"/latest {first.latest * 1000:.1f} -> {last.latest * 1000:.1f} ms, "
+    rate = [p.tick / max(1, p.due) * 100_000 for p in (first, last)]
+    print(
+        f"digest tick day {first.day}: {first.tick:.2f} s for {first.due:,} chats, "
+        f"day {last.day}: {last.tick:.2f} s for {last.due:,} "
+        f"({rate[0]:.2f} -> {rate[1]:.2f} s per 100,000); "
+        f"longest write transaction: tick {max(p.tick_hold for p in points) * 1000:.0f} ms, "
+        f"prune {max(p.prune_hold for p in points) * 1000:.0f} ms"
+    )
+    print(f"/latest {first.latest * 1000:.1f} -> {last.latest * 1000:.1f} ms, "
           f"/latest one section {first.latest_one * 1000:.1f} -> {last.latest_one * 1000:.1f} ms, "
           f"/search {first.search * 1000:.1f} -> {last.search * 1000:.1f} ms")  # fmt: skip
-    if len(after) < 2:
+    if len(after) < 2 or after[-1].day - after[0].day < 14:
         print(f"(too few days to see a plateau: articles are kept {settle} days)")
         return
     grown = growth(points, settle)
@@ -428,7 +472,8 @@ async def soak_for(chats_total: int, days: int, path: Path) -> None:
     feed_id = (await feeds.ensure(runtime.db, [FEED], START))[0].id
     ids = list(range(1, chats_total + 1))
     rng.shuffle(ids)  # the order in which they block the bot
-    soak = Soak(runtime, ids, rng, Desk.of(runtime), ExtBot("1:soak"), feed_id)
+    holds = Holds(runtime.db.engine)
+    soak = Soak(runtime, ids, rng, Desk.of(runtime), ExtBot("1:soak"), feed_id, holds)
     runtime.clock = lambda: soak.clock
     dl, ig = runtime.config.delivery.keep_days, runtime.config.ingest.keep_days
     print(f"{chats_total:,} chats ({INSTANT_SHARE:.0%} instant), {days} days: "
@@ -445,8 +490,10 @@ async def soak_for(chats_total: int, days: int, path: Path) -> None:
                 start = time.perf_counter()
                 file_mb, used_mb, rows, objects = sizes(path)
                 soak.phases["measuring sizes"] += time.perf_counter() - start
-                point = Point(shown, file_mb, used_mb, rows, objects, soak.ticks[number],
-                              soak.prunes[number], latest, latest_one, search)  # fmt: skip
+                t = soak.today
+                point = Point(shown, file_mb, used_mb, rows, objects, int(t["due"]), t["tick"],
+                              t["tick_hold"], t["prune"], t["prune_hold"], latest, latest_one,
+                              search)  # fmt: skip
                 points.append(point)
                 print(_row(point), flush=True)
             print(f"\rday {shown}: {time.perf_counter() - wall:.0f} s", end="", file=sys.stderr)
