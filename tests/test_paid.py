@@ -40,14 +40,20 @@ from tests.ukrainian import assert_ukrainian
 FREE, PAID = 10, 200  # messages a second: the fake enforces both windows
 
 
+def paid_delivery(mode: str) -> dict[str, object]:
+    """Paid broadcasts on (`mode`), at the rates the fake enforces, with Telegram's own
+    interval for private chats (the test kit's is shorter)."""
+    return {
+        "messages_per_second": FREE, "paid_broadcast": mode, "paid_messages_per_second": PAID,
+        "private_chat_interval": 1.0,
+    }  # fmt: skip
+
+
 @pytest.fixture
 async def paid_room(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Kit]:
     """A newsroom whose flashes may go paid: free 10/s, paid 200/s, 0.1 ⭐ a message."""
     tg.flood = Flood(per_second=FREE, paid_per_second=PAID)
-    delivery = {
-        "messages_per_second": FREE, "paid_broadcast": "breaking",
-        "paid_messages_per_second": PAID, "private_chat_interval": 1.0,
-    }  # fmt: skip
+    delivery = paid_delivery("breaking")
     async with started(tg, tmp_path, telegram={"owners": [OWNER]}, delivery=delivery) as k:
         yield k
 
@@ -165,10 +171,7 @@ async def test_with_all_paid_story_posts_go_paid_and_a_refusal_turns_them_free(
 ) -> None:
     tg.flood = Flood(per_second=FREE, paid_per_second=PAID)
     tg.paid_budget = 5
-    delivery = {
-        "messages_per_second": FREE, "paid_broadcast": "all", "paid_messages_per_second": PAID,
-        "private_chat_interval": 1.0,
-    }  # fmt: skip
+    delivery = paid_delivery("all")
     async with started(tg, tmp_path, delivery=delivery) as kit:
         readers = await audience(kit, 20)
         await pipeline.post_stories(kit.runtime, [await story(kit, "Для всіх", {"world"})])
@@ -294,10 +297,7 @@ async def test_after_a_refusal_the_paid_lanes_rest_and_a_restart_keeps_the_refus
 ) -> None:
     tg.flood = Flood(per_second=FREE, paid_per_second=PAID)
     tg.paid_budget = 0  # no Stars at all
-    delivery = {
-        "messages_per_second": FREE, "paid_broadcast": "all", "paid_messages_per_second": PAID,
-        "private_chat_interval": 1.0,
-    }  # fmt: skip
+    delivery = paid_delivery("all")
     async with started(tg, tmp_path, delivery=delivery) as kit:
         readers = await audience(kit, 10)
         await pipeline.post_stories(kit.runtime, [await story(kit, "Перша", {"world"})])
@@ -361,10 +361,7 @@ async def test_a_429_to_a_paid_message_holds_the_paid_window(
     its first 429 holds the paid window, instead of the paid lane sending on into the
     `retry_after` (issue #12's million benchmark: one 429, then ~950)."""
     tg.flood = Flood(per_second=FREE, paid_per_second=50)
-    delivery = {
-        "messages_per_second": FREE, "paid_broadcast": "breaking",
-        "paid_messages_per_second": PAID, "private_chat_interval": 1.0,
-    }  # fmt: skip
+    delivery = paid_delivery("breaking")
     async with started(tg, tmp_path, delivery=delivery) as kit:
         readers = await audience(kit, 300)
         now = kit.runtime.now()
