@@ -54,6 +54,7 @@ from bot.handlers import (
     stop,
 )
 from bot.i18n import Catalogs
+from bot.metrics import Metrics
 from bot.render import help as help_view
 from bot.runtime import Runtime, open_runtime
 from bot.throttle import Throttle
@@ -116,8 +117,11 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-def build(config: Config, *, heartbeat: Path | None = None) -> VisnykApp:
+def build(
+    config: Config, *, heartbeat: Path | None = None, metrics: Metrics | None = None
+) -> VisnykApp:
     """The bot, ready to run; resources open in post_init and close in post_shutdown."""
+    metrics = metrics or Metrics()
     # PTB 23 gives durations (a 429's retry_after…) as timedeltas; 22 warns on every 429 unless
     # a bot opts in. We read both forms (bot.delivery.replies).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
