@@ -10,31 +10,23 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-LANGUAGES = ("uk", "en")
+from bot import config_values as values
+from bot.config_values import LANGUAGES, ConfigError
+
+__all__ = ["LANGUAGES", "SECRET_ENV", "TOKEN_ENV", "Config", "ConfigError", "load", "parse"]
+
 TOKEN_ENV = "VISNYK_TELEGRAM_TOKEN"  # noqa: S105 - a variable name, not a secret
+SECRET_ENV = "VISNYK_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
 _SLUG = re.compile(r"[a-z0-9_-]{1,32}")
-_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*")
-
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 MAX_SECTION_TITLE = 64
-T = TypeVar("T")
-
-
-class ConfigError(Exception):
-    """A configuration problem; the message names the key and what is wrong."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}" if key else problem)
-        self.key = key
-        self.problem = problem
+MAX_WEBHOOK_CONNECTIONS = 100  # Telegram's limit for setWebhook's max_connections
 
 
 PAID_BROADCAST = ("off", "breaking", "all")
@@ -48,6 +40,32 @@ class TelegramConfig:
     token: str
     api_base_url: str
     owners: tuple[int, ...]
+    webhook_url: str = ""  # the public https URL Telegram posts updates to; "": long polling
+    webhook_secret: str = ""  # Telegram sends it in X-Telegram-Bot-Api-Secret-Token
+    webhook_max_connections: int = 40
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """The bot's own HTTP server (bot.server): off while `listen` is empty."""
+
+    listen: str = ""  # "127.0.0.1:8080"
+    max_pending_age: float = 900.0  # /readyz fails when a delivery has waited longer (seconds)
+    telegram_silence: float = 300.0  # /readyz fails when Telegram has not answered for longer
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    level: str = "INFO"
+    format: str = "text"  # "json": one object a line, for Loki or ELK
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +144,8 @@ class Config:
     i18n: I18nConfig
     sections: tuple[SectionConfig, ...]
     throttle: ThrottleConfig = ThrottleConfig()
+    server: ServerConfig = ServerConfig()
+    logging: LoggingConfig = LoggingConfig()
 
     def feed_urls(self) -> tuple[str, ...]:
         """Every configured feed once, in order of appearance."""
@@ -143,6 +163,12 @@ class Config:
                 f"{FREE_MESSAGES_PER_SECOND} a second: real Telegram answers 429 beyond it "
                 "unless the bot pays for broadcasts (allow_paid_broadcast)"
             )
+        webhook = self.telegram.webhook_url
+        if webhook and not webhook.startswith("https://"):
+            out.append(
+                f"telegram.webhook_url = {webhook!r} is not https: real Telegram posts "
+                "updates only to https URLs (ports 443, 80, 88 or 8443)"
+            )
         return out
 
     def summary(self) -> str:
@@ -155,135 +181,9 @@ class Config:
         )
 
 
-class _Table:
-    """A TOML table being read: every key must be consumed, leftovers are unknown keys."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(path, f"expected a table, got {_kind(data)}")
-        self.data: dict[str, Any] = data
-        self.path = path
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def get(self, name: str, check: Callable[[str, Any], T], default: T | None = None) -> T:
-        self.seen.add(name)
-        if name not in self.data:
-            if default is None:
-                raise ConfigError(self.key(name), "is required")
-            return default
-        return check(self.key(name), self.data[name])
-
-    def table(self, name: str) -> _Table:
-        self.seen.add(name)
-        return _Table(self.data.get(name, {}), self.key(name))
-
-    def finish(self) -> None:
-        for name in self.data:
-            if name not in self.seen:
-                raise ConfigError(self.key(name), "unknown key")
-
-
-def _kind(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-    names |= {list: "an array", dict: "a table"}
-    return names.get(type(value), type(value).__name__)
-
-
-def _string(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(key, f"expected a string, got {_kind(value)}")
-    return value
-
-
-def _positive(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(key, f"expected a number, got {_kind(value)}")
-    if value <= 0:
-        raise ConfigError(key, f"must be greater than 0, got {value}")
-    return float(value)
-
-
-def _positive_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(key, f"expected an integer, got {_kind(value)}")
-    if value <= 0:
-        raise ConfigError(key, f"must be greater than 0, got {value}")
-    return value
-
-
-def _list(key: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise ConfigError(key, f"expected an array, got {_kind(value)}")
-    return value
-
-
-def _url(key: str, value: Any) -> str:
-    text = _string(key, value)
-    if not re.fullmatch(r"https?://[^\s/]+\S*", text):
-        raise ConfigError(key, f"expected an http(s) URL, got {text!r}")
-    return text
-
-
-def _owners(key: str, value: Any) -> tuple[int, ...]:
-    owners = []
-    for i, item in enumerate(_list(key, value)):
-        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
-            raise ConfigError(f"{key}[{i}]", f"expected a numeric Telegram user id, got {item!r}")
-        owners.append(item)
-    return tuple(owners)
-
-
-def _times(key: str, value: Any) -> tuple[str, ...]:
-    times = []
-    for i, item in enumerate(_list(key, value)):
-        if not isinstance(item, str) or not _TIME.fullmatch(item):
-            raise ConfigError(f"{key}[{i}]", f"expected a time as HH:MM, got {item!r}")
-        times.append(item)
-    if len(set(times)) != len(times):
-        raise ConfigError(key, "lists the same time twice")
-    return tuple(sorted(times))
-
-
-def _timezone(key: str, value: Any) -> str:
-    name = _string(key, value)
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(key, f"unknown IANA time zone {name!r} (e.g. Europe/Kyiv)") from None
-    return name
-
-
-def _language(key: str, value: Any) -> str:
-    lang = _string(key, value)
-    if lang not in LANGUAGES:
-        raise ConfigError(key, f"expected one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return lang
-
-
-def _token(key: str, value: Any) -> str:
-    token = _string(key, value).strip()
-    if token and not _TOKEN.fullmatch(token):
-        raise ConfigError(key, "does not look like a bot token (expected 123456789:AAE…)")
-    return token
-
-
-def _hosts(key: str, value: Any) -> tuple[str, ...]:
-    hosts = []
-    for i, item in enumerate(_list(key, value)):
-        host = _string(f"{key}[{i}]", item).strip().lower().rstrip(".")
-        if not _HOST.fullmatch(host):
-            hint = "expected a host name like news.example.ua or *.example.ua"
-            raise ConfigError(f"{key}[{i}]", f"{hint}, got {item!r}")
-        hosts.append(host)
-    return tuple(hosts)
-
-
 def _section(key: str, value: Any) -> SectionConfig:
-    table = _Table(value, key)
-    slug = table.get("slug", _string)
+    table = values.Table(value, key)
+    slug = table.get("slug", values.string)
     if not _SLUG.fullmatch(slug):
         raise ConfigError(table.key("slug"), f"expected 1-32 of [a-z0-9_-], got {slug!r}")
     title_table = table.table("title")
@@ -291,7 +191,7 @@ def _section(key: str, value: Any) -> SectionConfig:
         raise ConfigError(table.key("title"), 'is required (e.g. { uk = "Світ", en = "World" })')
     titles = {}
     for lang in LANGUAGES:
-        title = title_table.get(lang, _string, "").strip()
+        title = title_table.get(lang, values.string, "").strip()
         if len(title) > MAX_SECTION_TITLE:  # it goes on buttons and in a tap's 200-character answer
             raise ConfigError(
                 title_table.key(lang), f"at most {MAX_SECTION_TITLE} characters, got {len(title)}"
@@ -302,39 +202,77 @@ def _section(key: str, value: Any) -> SectionConfig:
     if "uk" not in titles:
         raise ConfigError(title_table.key("uk"), "is required")
     no_items: list[Any] = []
-    feeds = _urls(table.key("feeds"), table.get("feeds", _list, no_items))
+    feeds = values.urls(table.key("feeds"), table.get("feeds", values.listing, no_items))
     categories = tuple(
-        _string(f"{table.key('categories')}[{i}]", item).strip()
-        for i, item in enumerate(table.get("categories", _list, no_items))
+        values.string(f"{table.key('categories')}[{i}]", item).strip()
+        for i, item in enumerate(table.get("categories", values.listing, no_items))
     )
     table.finish()
     return SectionConfig(slug=slug, title=titles, feeds=feeds, categories=categories)
 
 
-def _urls(key: str, items: list[Any]) -> tuple[str, ...]:
-    return tuple(_url(f"{key}[{i}]", item) for i, item in enumerate(items))
+def _telegram(tg: values.Table, environ: Mapping[str, str]) -> TelegramConfig:
+    """[telegram]; the token and the webhook's secret may come from the environment."""
+    token = tg.get("token", values.token, "")
+    if env_token := environ.get(TOKEN_ENV, "").strip():
+        token = values.token(TOKEN_ENV, env_token)
+    secret = tg.get("webhook_secret", values.secret, "")
+    if env_secret := environ.get(SECRET_ENV, "").strip():
+        secret = values.secret(SECRET_ENV, env_secret)
+    telegram = TelegramConfig(
+        token=token,
+        api_base_url=tg.get("api_base_url", values.url, "https://api.telegram.org/bot"),
+        owners=tg.get("owners", values.owners, ()),
+        webhook_url=tg.get("webhook_url", values.webhook_url, ""),
+        webhook_secret=secret,
+        webhook_max_connections=tg.get("webhook_max_connections", values.positive_int, 40),
+    )
+    if telegram.webhook_max_connections > MAX_WEBHOOK_CONNECTIONS:
+        raise ConfigError(
+            tg.key("webhook_max_connections"),
+            f"at most {MAX_WEBHOOK_CONNECTIONS} (Telegram's limit)",
+        )
+    if telegram.webhook_url and not telegram.webhook_secret:
+        raise ConfigError(
+            tg.key("webhook_secret"),
+            f"is required with telegram.webhook_url (or set {SECRET_ENV}): 16+ random letters",
+        )
+    tg.finish()
+    return telegram
+
+
+def _server(sv: values.Table, telegram: TelegramConfig) -> ServerConfig:
+    """[server]: the webhook needs it."""
+    server = ServerConfig(
+        listen=sv.get("listen", values.listen, ""),
+        max_pending_age=sv.get("max_pending_age", values.positive, 900.0),
+        telegram_silence=sv.get("telegram_silence", values.positive, 300.0),
+    )
+    if telegram.webhook_url and not server.listen:
+        raise ConfigError(
+            sv.key("listen"), "is required with telegram.webhook_url (e.g. 127.0.0.1:8080)"
+        )
+    sv.finish()
+    return server
 
 
 def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
-    """Validate a parsed TOML document; `environ` may supply the token."""
-    root = _Table(dict(data), "")
+    """Validate a parsed TOML document; `environ` may supply the token and the secret."""
+    root = values.Table(dict(data), "")
 
-    tg = root.table("telegram")
-    token = tg.get("token", _token, "")
-    env_token = (environ or {}).get(TOKEN_ENV, "").strip()
-    if env_token:
-        token = _token(TOKEN_ENV, env_token)
-    telegram = TelegramConfig(
-        token=token,
-        api_base_url=tg.get("api_base_url", _url, "https://api.telegram.org/bot"),
-        owners=tg.get("owners", _owners, ()),
+    telegram = _telegram(root.table("telegram"), environ or {})
+    server = _server(root.table("server"), telegram)
+    lg = root.table("logging")
+    logging_config = LoggingConfig(
+        level=lg.get("level", values.choice(LOG_LEVELS), "INFO"),
+        format=lg.get("format", values.choice(LOG_FORMATS), "text"),
     )
-    tg.finish()
+    lg.finish()
 
     st = root.table("storage")
     storage = StorageConfig(
-        url=st.get("url", _string, "sqlite+aiosqlite:///visnyk.db"),
-        audit_keep_days=st.get("audit_keep_days", _positive_int, 365),
+        url=st.get("url", values.string, "sqlite+aiosqlite:///visnyk.db"),
+        audit_keep_days=st.get("audit_keep_days", values.positive_int, 365),
     )
     if not storage.url.strip():
         raise ConfigError("storage.url", "must not be empty")
@@ -342,16 +280,16 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
 
     dl = root.table("delivery")
     delivery = DeliveryConfig(
-        messages_per_second=dl.get("messages_per_second", _positive, 30.0),
-        private_chat_interval=dl.get("private_chat_interval", _positive, 1.0),
-        group_messages_per_minute=dl.get("group_messages_per_minute", _positive_int, 20),
-        max_age_hours=dl.get("max_age_hours", _positive, 6.0),
-        concurrency=dl.get("concurrency", _positive_int, 32),
-        give_up_hours=dl.get("give_up_hours", _positive, 24.0),
-        keep_days=dl.get("keep_days", _positive_int, 14),
-        paid_broadcast=dl.get("paid_broadcast", _string, "off"),
-        paid_messages_per_second=dl.get("paid_messages_per_second", _positive, 1000.0),
-        paid_stars_per_message=dl.get("paid_stars_per_message", _positive, 0.1),
+        messages_per_second=dl.get("messages_per_second", values.positive, 30.0),
+        private_chat_interval=dl.get("private_chat_interval", values.positive, 1.0),
+        group_messages_per_minute=dl.get("group_messages_per_minute", values.positive_int, 20),
+        max_age_hours=dl.get("max_age_hours", values.positive, 6.0),
+        concurrency=dl.get("concurrency", values.positive_int, 32),
+        give_up_hours=dl.get("give_up_hours", values.positive, 24.0),
+        keep_days=dl.get("keep_days", values.positive_int, 14),
+        paid_broadcast=dl.get("paid_broadcast", values.string, "off"),
+        paid_messages_per_second=dl.get("paid_messages_per_second", values.positive, 1000.0),
+        paid_stars_per_message=dl.get("paid_stars_per_message", values.positive, 0.1),
     )
     if delivery.paid_broadcast not in PAID_BROADCAST:
         raise ConfigError(
@@ -372,42 +310,42 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
     ig = root.table("ingest")
     no_feeds: list[Any] = []
     ingest = IngestConfig(
-        poll_interval=ig.get("poll_interval", _positive, 300.0),
-        keep_days=ig.get("keep_days", _positive_int, 30),
-        timeout=ig.get("timeout", _positive, 20.0),
-        max_bytes=ig.get("max_bytes", _positive_int, 5_000_000),
-        concurrency=ig.get("concurrency", _positive_int, 8),
-        timezone=ig.get("timezone", _timezone, "Europe/Kyiv"),
-        user_agent=ig.get("user_agent", _string, "Visnyk/0.1 (newsroom Telegram bot)"),
-        feeds=_urls(ig.key("feeds"), ig.get("feeds", _list, no_feeds)),
-        page_hosts=ig.get("page_hosts", _hosts, ()),
+        poll_interval=ig.get("poll_interval", values.positive, 300.0),
+        keep_days=ig.get("keep_days", values.positive_int, 30),
+        timeout=ig.get("timeout", values.positive, 20.0),
+        max_bytes=ig.get("max_bytes", values.positive_int, 5_000_000),
+        concurrency=ig.get("concurrency", values.positive_int, 8),
+        timezone=ig.get("timezone", values.timezone, "Europe/Kyiv"),
+        user_agent=ig.get("user_agent", values.string, "Visnyk/0.1 (newsroom Telegram bot)"),
+        feeds=values.urls(ig.key("feeds"), ig.get("feeds", values.listing, no_feeds)),
+        page_hosts=ig.get("page_hosts", values.hosts, ()),
     )
     ig.finish()
 
     th = root.table("throttle")
     throttle = ThrottleConfig(
-        updates=th.get("updates", _positive_int, 30),
-        seconds=th.get("seconds", _positive, 60.0),
-        pause=th.get("pause", _positive, 300.0),
+        updates=th.get("updates", values.positive_int, 30),
+        seconds=th.get("seconds", values.positive, 60.0),
+        pause=th.get("pause", values.positive, 300.0),
     )
     th.finish()
 
     dg = root.table("digest")
     digest = DigestConfig(
-        times=dg.get("times", _times, ("08:00", "20:00")),
-        timezone=dg.get("timezone", _timezone, "Europe/Kyiv"),
-        max_items=dg.get("max_items", _positive_int, 15),
+        times=dg.get("times", values.times, ("08:00", "20:00")),
+        timezone=dg.get("timezone", values.timezone, "Europe/Kyiv"),
+        max_items=dg.get("max_items", values.positive_int, 15),
     )
     dg.finish()
 
     i18n_table = root.table("i18n")
-    i18n = I18nConfig(default_language=i18n_table.get("default_language", _language, "uk"))
+    i18n = I18nConfig(default_language=i18n_table.get("default_language", values.language, "uk"))
     i18n_table.finish()
 
     no_sections: list[Any] = []
     sections = tuple(
         _section(f"sections[{i}]", item)
-        for i, item in enumerate(root.get("sections", _list, no_sections))
+        for i, item in enumerate(root.get("sections", values.listing, no_sections))
     )
     slugs = [s.slug for s in sections]
     for i, slug in enumerate(slugs):
@@ -415,7 +353,18 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
             raise ConfigError(f"sections[{i}].slug", f"{slug!r} is used by another section")
     root.finish()
 
-    return Config(telegram, storage, delivery, ingest, digest, i18n, sections, throttle)
+    return Config(
+        telegram,
+        storage,
+        delivery,
+        ingest,
+        digest,
+        i18n,
+        sections,
+        throttle,
+        server=server,
+        logging=logging_config,
+    )
 
 
 def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:

@@ -222,3 +222,80 @@ def test_summary() -> None:
         {},
     )
     assert config.summary() == "config OK: 2 sections, 3 feeds, 2 owners, token set"
+
+
+SECRET = "s3cret-webhook_token-0123456789"
+WEBHOOK = {"webhook_url": "https://bot.example.ua/telegram", "webhook_secret": SECRET}
+
+
+def test_operations_defaults_are_off_and_quiet() -> None:
+    config = parse({}, {})
+    assert config.server.listen == ""
+    assert config.telegram.webhook_url == ""
+    assert config.logging.level == "INFO"
+    assert config.logging.format == "text"
+
+
+def test_webhook_mode() -> None:
+    config = parse({"telegram": WEBHOOK, "server": {"listen": "127.0.0.1:8080"}}, {})
+    assert (config.server.host, config.server.port) == ("127.0.0.1", 8080)
+    assert config.telegram.webhook_secret == SECRET
+    assert config.warnings() == []
+    # The environment's secret wins, as the token's does.
+    other = "another-secret-from-the-environment"
+    env = parse(
+        {"telegram": WEBHOOK, "server": {"listen": "[::1]:8443"}},
+        {"VISNYK_WEBHOOK_SECRET": other},
+    )
+    assert env.telegram.webhook_secret == other
+    assert (env.server.host, env.server.port) == ("::1", 8443)
+    plain = parse(
+        {
+            "telegram": {**WEBHOOK, "webhook_url": "http://bot.example.ua/hook"},
+            "server": {"listen": "0.0.0.0:80"},
+        },
+        {},
+    )
+    assert "not https" in plain.warnings()[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"telegram": WEBHOOK}, "server.listen: is required with telegram.webhook_url"),
+        (
+            {"telegram": WEBHOOK, "server": {"listen": ":1"}},
+            "server.listen: expected host:port",
+        ),
+        (
+            {"telegram": {"webhook_url": WEBHOOK["webhook_url"]}},
+            "telegram.webhook_secret: is required with telegram.webhook_url",
+        ),
+        ({"telegram": {"webhook_secret": "short"}}, "telegram.webhook_secret: expected 16 to 256"),
+        (
+            {"telegram": {"webhook_secret": "has spaces in it, which Telegram refuses"}},
+            "telegram.webhook_secret: expected 16 to 256",
+        ),
+        ({"telegram": {"webhook_url": "ftp://x/y"}}, "telegram.webhook_url: expected an http(s)"),
+        (
+            {"telegram": {"webhook_url": "https://x.ua/hook?token=1"}},
+            "telegram.webhook_url: expected a URL without a query",
+        ),
+        (
+            {"telegram": {"webhook_max_connections": 101}},
+            "telegram.webhook_max_connections: at most 100",
+        ),
+        ({"server": {"listen": "localhost"}}, "server.listen: expected host:port"),
+        ({"server": {"listen": "127.0.0.1:70000"}}, "server.listen: expected host:port"),
+        ({"server": {"max_pending_age": 0}}, "server.max_pending_age: must be greater than 0"),
+        ({"server": {"port": 80}}, "server.port: unknown key"),
+        ({"logging": {"level": "LOUD"}}, "logging.level: expected one of DEBUG, INFO"),
+        ({"logging": {"format": "xml"}}, "logging.format: expected one of text, json"),
+    ],
+)
+def test_operations_mistakes_name_their_key(data: dict[str, Any], expected: str) -> None:
+    assert error_of(data).startswith(expected)
+
+
+def test_bad_secret_in_environment_is_named() -> None:
+    assert error_of({}, {"VISNYK_WEBHOOK_SECRET": "no"}).startswith("VISNYK_WEBHOOK_SECRET: ")
