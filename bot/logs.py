@@ -10,11 +10,14 @@ default exception handler already logs to the `asyncio` logger, so the filter co
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import sys
 import threading
 from types import TracebackType
+
+import orjson
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "<token>"
@@ -28,10 +31,65 @@ _COLON = "(?::|%3A|%253A)"  # as typed, URL-encoded, encoded twice (a URL inside
 log = logging.getLogger(__name__)
 
 
+# Libraries whose INFO lines are chatter: httpx's request lines (URLs), APScheduler's line for
+# every job run ("Running job…", "…executed successfully"), aiohttp's access log.
+QUIET = ("httpx", "apscheduler", "aiohttp.access")
+_FIELD = re.compile(r" (\w+)=")
+
+
 def setup() -> None:
-    """Every command logs to stderr at INFO; httpx's request lines (URLs) stay quiet."""
+    """Every command logs to stderr at INFO, as text; the chatty libraries stay quiet."""
     logging.basicConfig(level=logging.INFO, format=FORMAT)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def configure(level: str, fmt: str) -> None:
+    """The running bot's logging, as `[logging]` says: the level, and text or JSON lines. The
+    handlers keep their filters (the token's `Redactor`)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in root.handlers:
+        handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT))
+    for name in QUIET:  # DEBUG asks for everything, these included
+        logging.getLogger(name).setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, the event and its `key=value` fields as
+    keys of their own (`delivery stopped sent=12` gives "event": "delivery stopped",
+    "sent": "12"), and the traceback, if any, as one string."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        line: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        line |= fields(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["traceback"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return orjson.dumps(line).decode()
+
+
+def fields(message: str) -> dict[str, object]:
+    """`event key=value key=value…` as {"event": …, key: value…}; a value runs to the next
+    ` key=` (an error's text may hold spaces). A message without fields is all event."""
+    found = list(_FIELD.finditer(message))
+    out: dict[str, object] = {"event": message[: found[0].start()] if found else message}
+    for i, match in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(message)
+        key = match.group(1)
+        if key not in {"time", "level", "logger", "event", "traceback", "stack"}:
+            out[key] = message[match.end() : end]
+    return out
 
 
 class Redactor(logging.Filter):

@@ -13,13 +13,17 @@ message, as real Telegram may, so that a sender's repeats after a time-out are o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes import rules, tg_html
@@ -49,7 +53,11 @@ STRING_FIELDS = {
     "next_offset",
     "url",
     "language_code",
+    "secret_token",
 }
+# Telegram's rule for setWebhook's secret_token.
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_RETRY = 0.2  # seconds before the fake posts an update its webhook refused again
 
 
 @dataclass
@@ -73,12 +81,13 @@ class Outage:
     """A time in which every call but getUpdates misbehaves the same way (monotonic clock):
     `"502"` answers the Bot API's 502 Bad Gateway; `"garbled"` answers 200 with a proxy's HTML
     page; `"hang"` delivers the message but holds the answer until the outage ends (a caller
-    that gives up first never learns it went through). The bot's long poll is left alone: it
-    has PTB's own retries, and these outages are about sends."""
+    that gives up first never learns it went through). The bot's long poll is left alone
+    unless `updates` (a whole outage, as operators see one)."""
 
     kind: str
     start: float
     end: float
+    updates: bool = False
 
     def covers(self, at: float) -> bool:
         return self.start <= at < self.end
@@ -144,6 +153,11 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.webhook = ""
+        self.webhook_secret = ""
+        self.webhook_settings: dict[str, Any] = {}  # allowed_updates, max_connections
+        # What the bot's webhook answered to each post: (update_id, HTTP status).
+        self.webhook_answers: list[tuple[int, int]] = []
+        self._pusher: asyncio.Task[None] | None = None
         self.flood: Flood | None = None  # Telegram's flood limits, when a test turns them on
         # Paid messages the bot's Stars balance still pays for (None: no end); past it, a paid
         # send is refused as Telegram refuses it, and nothing is sent.
@@ -172,6 +186,7 @@ class FakeTelegram:
         return self.base_url
 
     async def stop(self) -> None:
+        await self._stop_pushing()
         if self._poller and not self._poller.done():
             self._poller.set_result(None)
         if self._runner:
@@ -264,18 +279,20 @@ class FakeTelegram:
                     429, f"Too Many Requests: retry after {int(wait)}", {"retry_after": int(wait)}
                 )
 
-    def outage(self, kind: str, seconds: float) -> Outage:
-        """From now on, for `seconds`, every call (but getUpdates) fails as `kind` says."""
+    def outage(self, kind: str, seconds: float, *, updates: bool = False) -> Outage:
+        """From now on, for `seconds`, every call (but getUpdates, unless `updates`) fails as
+        `kind` says."""
         if kind not in ("502", "garbled", "hang"):
             raise ValueError(f"no such outage: {kind!r}")
         now = time.monotonic()
-        self.outages.append(Outage(kind, now, now + seconds))
+        self.outages.append(Outage(kind, now, now + seconds, updates))
         return self.outages[-1]
 
     def _outage(self, call: Call) -> Outage | None:
-        if call.method == "getUpdates":
-            return None
-        return next((o for o in self.outages if o.covers(call.at)), None)
+        polling = call.method == "getUpdates"
+        return next(
+            (o for o in self.outages if o.covers(call.at) and (o.updates or not polling)), None
+        )
 
     def during(self, outage: Outage) -> list[Call]:
         """The calls that arrived while the outage lasted (getUpdates is not recorded)."""
@@ -376,14 +393,89 @@ class FakeTelegram:
         return self.bot
 
     async def _api_deletewebhook(self, p: dict[str, Any]) -> bool:
-        self.webhook = ""
+        self.webhook, self.webhook_secret, self.webhook_settings = "", "", {}
+        await self._stop_pushing()
         if p.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
     async def _api_setwebhook(self, p: dict[str, Any]) -> bool:
-        self.webhook = str(p.get("url", ""))
+        url = str(p.get("url", ""))
+        if not url:
+            return await self._api_deletewebhook(p)
+        parts = urlsplit(url)
+        # Telegram posts to https only; the fake also to loopback over http (the bot under test).
+        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = str(p.get("secret_token", ""))
+        if secret and not SECRET_TOKEN.fullmatch(secret):
+            raise bad("secret token contains unallowed characters")
+        connections = int(p.get("max_connections", 40))
+        if not 1 <= connections <= 100:
+            raise bad("bad webhook: max_connections must be between 1 and 100")
+        self.webhook, self.webhook_secret = url, secret
+        self.webhook_settings = {
+            "max_connections": connections,
+            "allowed_updates": p.get("allowed_updates"),
+        }
+        if p.get("drop_pending_updates"):
+            self._updates.clear()
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.create_task(self._push_to_webhook(), name="fake-webhook")
         return True
+
+    async def _api_getwebhookinfo(self, p: dict[str, Any]) -> dict[str, Any]:
+        settings = {k: v for k, v in self.webhook_settings.items() if v is not None}
+        return {
+            "url": self.webhook,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+            **settings,
+        }
+
+    async def post_to_webhook(
+        self, update: dict[str, Any] | bytes, *, secret: str | None = None
+    ) -> int:
+        """POST `update` to the bot's webhook as Telegram would, with `secret` in the header
+        (None: the secret the bot set); the HTTP status it answered."""
+        secret = self.webhook_secret if secret is None else secret
+        headers = {"Content-Type": "application/json"}
+        if secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        body = update if isinstance(update, bytes) else json.dumps(update).encode()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.webhook, data=body, headers=headers) as answer,
+        ):
+            return answer.status
+
+    async def _push_to_webhook(self) -> None:
+        """While a webhook is set: post each update to it in order, as Telegram does, and post
+        again (after a pause) any it did not answer 2xx."""
+        while self.webhook:
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(self._updates) or not self.webhook)
+                if not self.webhook:
+                    return
+                update = self._updates[0]
+            try:
+                status = await self.post_to_webhook(update)
+            except aiohttp.ClientError:
+                status = 0  # the bot's server did not answer at all
+            self.webhook_answers.append((update["update_id"], status))
+            if 200 <= status < 300:
+                async with self._changed:
+                    if self._updates and self._updates[0] is update:
+                        self._updates.pop(0)
+            else:
+                await asyncio.sleep(WEBHOOK_RETRY)
+
+    async def _stop_pushing(self) -> None:
+        pusher, self._pusher = self._pusher, None
+        if pusher is not None and pusher is not asyncio.current_task():
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
 
     async def _api_setmycommands(self, p: dict[str, Any]) -> bool:
         commands = rules.commands(p)

@@ -1,0 +1,133 @@
+"""The bot's own small HTTP server (aiohttp): Telegram's webhook, /metrics, /healthz, /readyz.
+
+It knows nothing of PTB or the database: the composition (bot.lifecycle) hands it what to
+call. The webhook answers at once, before the update is handled: an update is checked (the
+secret, a JSON object with an update_id, a size cap), given to `deliver`, and answered 200;
+handling happens in the application, as it would for a polled update. While the bot stops the
+webhook answers 503, so Telegram keeps the update and delivers it again later.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name
+MAX_UPDATE_BYTES = 1 << 20  # an update is a few kilobytes; Telegram's largest stay far below
+Checks = Callable[[], Awaitable[list[str]]]  # what is wrong; nothing: all is well
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates, and what it must send with them."""
+
+    path: str
+    secret: str
+    deliver: Callable[[dict[str, Any]], Awaitable[None]]  # ValueError: not an update
+    accepting: Callable[[], bool]  # False while the bot stops: 503, Telegram retries later
+    refused: Callable[[str], None] = lambda reason: None  # counts a refusal by its reason
+
+
+@dataclass(frozen=True)
+class Routes:
+    """What the server serves; a missing part is a 404."""
+
+    liveness: Checks
+    readiness: Checks
+    metrics: Callable[[], Awaitable[tuple[bytes, str]]] | None = None  # body, content type
+    webhook: Webhook | None = None
+
+
+def application(routes: Routes) -> web.Application:
+    """The aiohttp application serving `routes`."""
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app.router.add_get("/healthz", _checked(routes.liveness))
+    app.router.add_get("/readyz", _checked(routes.readiness))
+    if routes.metrics is not None:
+        app.router.add_get("/metrics", _metrics(routes.metrics))
+    if routes.webhook is not None:
+        app.router.add_post(routes.webhook.path, _webhook(routes.webhook))
+    return app
+
+
+class Server:
+    """The application on `host:port`, started and stopped with the bot."""
+
+    def __init__(self, routes: Routes, host: str, port: int) -> None:
+        self._runner = web.AppRunner(
+            application(routes), handle_signals=False, access_log=None, shutdown_timeout=2.0
+        )
+        self.host, self.port = host, port
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:  # tests: the port the system chose
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("server listening address=%s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+
+def _checked(checks: Checks) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(_request: web.Request) -> web.Response:
+        try:
+            problems = await checks()
+        except Exception as e:  # a check that fails is a failed check, never a 500 page
+            log.warning("health check failed error=%r", e)
+            problems = [f"check failed: {type(e).__name__}"]
+        if problems:
+            return web.Response(status=503, text="\n".join(problems) + "\n")
+        return web.Response(text="ok\n")
+
+    return handle
+
+
+def _metrics(
+    render: Callable[[], Awaitable[tuple[bytes, str]]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(_request: web.Request) -> web.Response:
+        body, content_type = await render()
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    return handle
+
+
+def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), hook.secret.encode()):
+            hook.refused("secret")
+            log.warning("webhook refused: wrong or missing secret remote=%s", request.remote)
+            return web.Response(status=403, text="forbidden\n")
+        if not hook.accepting():
+            return web.Response(status=503, text="stopping\n")
+        try:
+            update = orjson.loads(await request.read())
+        except web.HTTPRequestEntityTooLarge:
+            hook.refused("size")
+            raise
+        except orjson.JSONDecodeError:
+            update = None
+        try:
+            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+                raise ValueError("not an update")
+            await hook.deliver(update)
+        except ValueError:
+            hook.refused("body")
+            log.warning("webhook refused: not an update remote=%s", request.remote)
+            return web.Response(status=400, text="not an update\n")
+        return web.Response(text="ok\n")
+
+    return handle
