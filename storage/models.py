@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -195,6 +196,17 @@ class DeliveryRow(Base):
         UniqueConstraint("item_id", "chat_id", name="uq_deliveries_item_chat"),
         Index("ix_deliveries_pending", "state", "priority", "id"),
         Index("ix_deliveries_chat", "chat_id", "state"),
+        # Only pending rows (small whatever the history): what is due, by lane (/metrics,
+        # /readyz; storage.outbox.backlog). `state` is a column too, so that the index covers
+        # those queries.
+        Index(
+            "ix_deliveries_due",
+            "state",
+            "priority",
+            "next_attempt",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -202,6 +202,16 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class Backlog:
+    """One lane's deliveries that are due and not yet sent (those scheduled for later, a
+    retry's backoff or a 429's wait, not counted), and when the oldest of them fell due."""
+
+    lane: Priority
+    pending: int
+    oldest_due: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class DueGroup:
     """Active chats whose digest is due and that are alike in everything planning reads (language,
     zone, times, sections with their modes, starting point, slot): one digest serves them all."""
