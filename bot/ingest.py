@@ -39,6 +39,10 @@ from storage.errors import StorageError
 from storage.types import Feed, NewArticle, Outcome
 
 log = logging.getLogger(__name__)
+# Each feed's state as the operator follows it: "ingested …" at each poll that brought
+# something, one line when a feed starts failing and one when it recovers. A logger of its own,
+# so that a command printing the reports itself (`visnyk ingest --once`) can leave them out.
+feed_log = logging.getLogger(f"{__name__}.feeds")
 T = TypeVar("T")
 SEARCHES_KEPT_FOR = dt.timedelta(days=7)  # a search's result pages can be turned this long
 MAX_PAGES_PER_FEED = 20  # article pages fetched for summaries in one poll of one feed
@@ -164,6 +168,7 @@ class Ingester:
             await feeds.record_success(
                 self.db, feed.id, now=now, next_check=self._next(feed, now), not_modified=True
             )
+            _recovered(feed)
             return FeedReport(feed.url, not_modified=True)
         try:
             parsed, stories = await self._in_thread(
@@ -197,7 +202,10 @@ class Ingester:
             fresh=tuple(s.article_id for s in saved if s.new_sections),
             dropped=parsed.dropped,
         )
-        log.info("ingested %s", report.line())
+        _recovered(feed)
+        # A poll that brought nothing is no event: at INFO, only those that did.
+        brought = report.new or report.updated or report.dropped or report.warning
+        feed_log.log(logging.INFO if brought else logging.DEBUG, "ingested %s", report.line())
         return report
 
     def _stories(
@@ -291,18 +299,33 @@ class Ingester:
     async def _failed(
         self, feed: Feed, now: dt.datetime, error: str, retry_after: float | None = None
     ) -> FeedReport:
-        log.warning("feed failed feed=%s error=%s", feed.url, error)
+        failures = feed.failures + 1
         try:
-            await feeds.record_failure(
+            recorded = await feeds.record_failure(
                 self.db,
                 feed.id,
                 now=now,
                 error=error,
-                next_check=self._next(feed, now, feed.failures + 1, retry_after),
+                next_check=self._next(feed, now, failures, retry_after),
             )
+            failures = recorded.failures
         except StorageError as e:
             log.error("feed health not recorded feed=%s error=%s", feed.url, e)
+        # One line when a feed starts failing, not one a poll: the count in storage says
+        # whether this failure is the first (a feed failing for a day is polled ~50 times).
+        if failures == 1:
+            feed_log.warning("feed failing feed=%s error=%s", feed.url, error)
+        else:
+            feed_log.debug(
+                "feed still failing feed=%s failures=%d error=%s", feed.url, failures, error
+            )
         return FeedReport(feed.url, error=error)
+
+
+def _recovered(feed: Feed) -> None:
+    """The line that ends a feed's failing spell (`feed` as it was before this poll)."""
+    if feed.failures:
+        feed_log.info("feed recovered feed=%s after=%d failures", feed.url, feed.failures)
 
 
 async def prune(db: Database, config: Config, now: dt.datetime) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.config import Config, parse
 from bot.ingest import prune
@@ -307,3 +310,31 @@ async def test_ingest_once_command(web: FakeWeb, tmp_path: Path) -> None:
         f"{good}: 1 new, 0 updated, 0 unchanged",
         f"{broken}: error: HTTP 500 Internal Server Error",
     ]
+
+
+async def test_a_failing_feed_is_logged_when_it_starts_failing_and_when_it_recovers(
+    web: FakeWeb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = web.serve("news.xml", b"oops", status=500)
+    runtime = await open_runtime(make_config(tmp_path, feeds=[url]))
+    try:
+        with caplog.at_level(logging.DEBUG, logger="bot.ingest"):
+            for _ in range(3):
+                await runtime.ingester.run(NOW, only_due=False)
+            serve_news(web)
+            await runtime.ingester.run(NOW, only_due=False)
+            await runtime.ingester.run(NOW, only_due=False)
+        said = [
+            (r.levelname, r.getMessage())
+            for r in caplog.records
+            if r.name.startswith("bot.ingest") and r.levelno >= logging.INFO
+        ]
+        assert said == [
+            ("WARNING", f"feed failing feed={url} error=HTTP 500 Internal Server Error"),
+            ("INFO", f"feed recovered feed={url} after=3 failures"),
+            ("INFO", f"ingested {url}: 5 new, 0 updated, 0 unchanged"),
+        ]  # the last poll brought nothing new: no line at INFO
+        [health] = await feeds.ensure(runtime.db, [url], NOW)
+        assert health.failures == 0
+    finally:
+        await runtime.close()
