@@ -1,4 +1,5 @@
-"""The command line: `visnyk run`, `check-config`, `db upgrade`, `ingest --once`, `health`."""
+"""The command line: `visnyk run`, `check-config`, `db upgrade`, `db backup`, `ingest --once`,
+`health`."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import logging
 import os
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import logs, pipeline
 from bot.config import TOKEN_ENV, Config, ConfigError, load
+from bot.news.report import FeedReport
+from storage.backup import BackupExists, NotSQLite, backup
 from storage.db import Database
 from storage.errors import StorageError
 
@@ -50,6 +55,8 @@ def _run(args: argparse.Namespace) -> None:
     if not config.telegram.token:
         raise _Fail(NO_TOKEN)
     redactor = logs.protect(config.telegram.token)
+    redactor.hide(config.telegram.webhook_secret)
+    logs.configure(config.logging.level, config.logging.format)
     for warning in config.warnings():
         logging.getLogger("bot").warning("%s", warning)
     from telegram.error import TelegramError  # noqa: PLC0415 - PTB loads only for `run`
@@ -122,28 +129,65 @@ def _db_upgrade(args: argparse.Namespace) -> None:
     print(f"database at revision {revision}")
 
 
+def _db_backup(args: argparse.Namespace) -> None:
+    config = _config(args.config)
+    try:
+        taken = asyncio.run(backup(config.storage.url, Path(args.path), replace=args.replace))
+    except NotSQLite as e:
+        raise _Fail(f"db backup copies SQLite files only; {e}") from None
+    except BackupExists as e:
+        raise _Fail(f"{e}: choose a new name, or --replace it", 1) from None
+    print(
+        f"backup {taken.path}: {_size(taken.size)}, revision {taken.revision or 'none'}, "
+        f"{taken.seconds:.1f} s"
+    )
+
+
+def _size(size: int) -> str:
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} kB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
 def _ingest(args: argparse.Namespace) -> None:
     config = _config(args.config)
-    from bot.runtime import open_runtime  # noqa: PLC0415 - loads the news stack only here
+    from bot.ingest import feed_log  # noqa: PLC0415 - loads the news stack only here
+    from bot.runtime import open_runtime  # noqa: PLC0415
 
-    async def once() -> list[str]:
+    async def once() -> list[FeedReport]:
         runtime = await open_runtime(config)
         try:
             # Posts wait in the outbox until the bot runs: nothing is lost, nothing floods.
-            reports = await pipeline.ingest(runtime, only_due=False)
+            return await pipeline.ingest(runtime, only_due=False)
         finally:
             await runtime.close()
-        return [r.line() for r in reports]
 
-    lines = asyncio.run(once())
-    for line in lines:
-        print(line)
-    if not lines:
+    # Each feed's report is printed below: the ingester's own line about it would say it twice.
+    feed_log.setLevel(logging.ERROR)
+    reports = asyncio.run(once())
+    for report in reports:
+        print(report.line())
+    if not reports:
         print("no feeds configured")
+    elif all(r.error for r in reports):  # for cron and CI: nothing could be fetched
+        raise _Fail(f"every feed failed ({len(reports)} of {len(reports)})", 1)
 
 
 def _health(args: argparse.Namespace) -> None:
-    path = Path(args.file or os.environ.get(HEARTBEAT_ENV, ""))
+    """The running bot's health: its /healthz when the config has the HTTP server on, else the
+    age of its heartbeat file. Nothing to ask is unhealthy, never healthy."""
+    listen = _config(args.config).server.listen if args.config else ""
+    if listen and not args.file:
+        _health_http(_healthz_url(listen), args.timeout)
+        return
+    where = args.file or os.environ.get(HEARTBEAT_ENV, "")
+    if not where:
+        raise _Fail(
+            f"unhealthy: no heartbeat file configured (--file or ${HEARTBEAT_ENV}) and no "
+            "[server] listen in a --config to ask /healthz",
+            1,
+        )
+    path = Path(where)
     try:
         age = time.time() - path.stat().st_mtime
     except OSError:
@@ -151,6 +195,33 @@ def _health(args: argparse.Namespace) -> None:
     if age > args.max_age:
         raise _Fail(f"unhealthy: last heartbeat {age:.0f} s ago", 1)
     print(f"healthy: last heartbeat {age:.0f} s ago")
+
+
+def _healthz_url(listen: str) -> str:
+    """The URL of /healthz on the address the server listens on; a wildcard address (all
+    interfaces) is asked on loopback."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - recognised, not bound
+        host = "127.0.0.1" if host != "::" else "::1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
+
+
+def _health_http(url: str, timeout: float) -> None:
+    """Exit 0 only when `url` answers 200 within `timeout` seconds."""
+    request = urllib.request.Request(url, headers={"User-Agent": "visnyk-health"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - http only
+            status, body = answer.status, answer.read(200)
+    except urllib.error.HTTPError as e:  # an answer, but not 2xx
+        status, body = e.code, e.read(200)
+    except (OSError, ValueError) as e:  # refused, timed out, unreachable, a bad address
+        reason = getattr(e, "reason", e)
+        raise _Fail(f"unhealthy: cannot reach {url}: {reason}", 1) from None
+    said = " ".join(body.decode("utf-8", "replace").split())
+    if status != 200:
+        raise _Fail(f"unhealthy: {url} answered {status}{f': {said}' if said else ''}", 1)
+    print(f"healthy: {url} answered 200")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -171,14 +242,38 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--config", default=DEFAULT_CONFIG, help="config file (./config.toml)")
     upgrade.set_defaults(func=_db_upgrade)
 
+    back = db_sub.add_parser(
+        "backup",
+        help="copy the SQLite database to a file, safely while the bot runs",
+        description="Copy the SQLite database to PATH with SQLite's online backup API: safe "
+        "while the bot runs, which goes on writing meanwhile; the copy is the database as it "
+        "was when the backup began. An existing PATH is left alone unless --replace is given; "
+        "a backup cut short leaves nothing at PATH. To restore, stop the bot and put the file "
+        "where [storage] url points.",
+    )
+    back.add_argument("path", metavar="PATH", help="the backup file to write")
+    back.add_argument("--config", default=DEFAULT_CONFIG, help="config file (./config.toml)")
+    back.add_argument(
+        "--replace", action="store_true", help="replace PATH if it exists (once the copy is done)"
+    )
+    back.set_defaults(func=_db_backup)
+
     ingest = sub.add_parser("ingest", help="fetch every feed once and store what is new")
     ingest.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
     ingest.add_argument("--config", default=DEFAULT_CONFIG, help="config file (./config.toml)")
     ingest.set_defaults(func=_ingest)
 
-    health = sub.add_parser("health", help="exit 0 if the running bot's heartbeat is fresh")
-    health.add_argument("--file", help=f"heartbeat file (${HEARTBEAT_ENV})")
-    health.add_argument("--max-age", type=float, default=120.0, help="seconds (120)")
+    health = sub.add_parser(
+        "health",
+        help="exit 0 if the running bot is healthy",
+        description="Exit 0 if the running bot is healthy: with --config whose [server] listen "
+        "is set, when its /healthz answers 200; otherwise when its heartbeat file (--file or "
+        f"${HEARTBEAT_ENV}) is fresh. Exit 1 when neither is there to ask.",
+    )
+    health.add_argument("--config", help="config file: ask /healthz when [server] listen is set")
+    health.add_argument("--file", help=f"heartbeat file (${HEARTBEAT_ENV}); wins over /healthz")
+    health.add_argument("--max-age", type=float, default=120.0, help="heartbeat: seconds (120)")
+    health.add_argument("--timeout", type=float, default=5.0, help="/healthz: seconds (5)")
     health.set_defaults(func=_health)
     return p
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import os
 import signal
+import socket
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,7 +88,10 @@ async def test_db_upgrade(tmp_path: Path) -> None:
     await db.close()
 
 
-def test_health(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_health(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VISNYK_HEARTBEAT_FILE", raising=False)
     beat = tmp_path / "heartbeat"
     assert main(["health", "--file", str(beat)]) == 1
     assert "no heartbeat file" in capsys.readouterr().err
@@ -93,6 +100,141 @@ def test_health(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     os.utime(beat, (1, 1))
     assert main(["health", "--file", str(beat)]) == 1
     assert "last heartbeat" in capsys.readouterr().err
+
+
+def test_health_with_nothing_to_ask_is_unhealthy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VISNYK_HEARTBEAT_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)  # a directory exists: it was once taken for a fresh heartbeat
+    assert main(["health"]) == 1
+    assert capsys.readouterr().err == (
+        "visnyk: unhealthy: no heartbeat file configured (--file or $VISNYK_HEARTBEAT_FILE) "
+        "and no [server] listen in a --config to ask /healthz\n"
+    )
+    config = write_config(tmp_path / "c.toml", "")  # the server off
+    assert main(["health", "--config", str(config)]) == 1
+    assert "unhealthy: no heartbeat file configured" in capsys.readouterr().err
+    monkeypatch.setenv("VISNYK_HEARTBEAT_FILE", str(tmp_path / "heartbeat"))
+    assert main(["health", "--config", str(config)]) == 1
+    assert capsys.readouterr().err == (
+        f"visnyk: unhealthy: no heartbeat file at {tmp_path / 'heartbeat'}\n"
+    )
+    (tmp_path / "heartbeat").write_text("1\n")
+    assert main(["health", "--config", str(config)]) == 0
+
+
+class Healthz(http.server.BaseHTTPRequestHandler):
+    """/healthz as the bot's server answers it: `status` and `body`, set by the test."""
+
+    status = 200
+    body = b"ok"
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def healthz() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_health_asks_healthz_when_the_server_is_on(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    healthz: http.server.ThreadingHTTPServer,
+) -> None:
+    monkeypatch.setenv("VISNYK_HEARTBEAT_FILE", str(tmp_path / "no-heartbeat"))  # not asked
+    port = healthz.server_address[1]
+    config = write_config(tmp_path / "c.toml", f'[server]\nlisten = "127.0.0.1:{port}"\n')
+    url = f"http://127.0.0.1:{port}/healthz"
+    assert main(["health", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == f"healthy: {url} answered 200\n"
+
+    monkeypatch.setattr(Healthz, "status", 503)
+    monkeypatch.setattr(Healthz, "body", b"database:\n  locked")
+    assert main(["health", "--config", str(config)]) == 1
+    assert capsys.readouterr().err == f"visnyk: unhealthy: {url} answered 503: database: locked\n"
+
+    # Every interface: asked on loopback.
+    everywhere = write_config(tmp_path / "all.toml", f'[server]\nlisten = "0.0.0.0:{port}"\n')
+    monkeypatch.setattr(Healthz, "status", 200)
+    assert main(["health", "--config", str(everywhere)]) == 0
+    assert capsys.readouterr().out == f"healthy: {url} answered 200\n"
+
+    # --file still asks the heartbeat.
+    assert main(["health", "--config", str(config), "--file", str(tmp_path / "beat")]) == 1
+    assert "no heartbeat file at" in capsys.readouterr().err
+
+
+def test_health_fails_when_healthz_is_out_of_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = unused_port()
+    config = write_config(tmp_path / "c.toml", f'[server]\nlisten = "127.0.0.1:{port}"\n')
+    assert main(["health", "--config", str(config), "--timeout", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"visnyk: unhealthy: cannot reach http://127.0.0.1:{port}/healthz: ")
+    assert err.count("\n") == 1
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then closed: free for this test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+async def visnyk(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`python -m bot …` as a process of its own: exit status, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *argv, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_ingest_once_fails_when_every_feed_failed_and_says_each_failure_once(
+    tmp_path: Path,
+) -> None:
+    port = unused_port()
+    feeds = [f"http://127.0.0.1:{port}/news.xml", f"http://127.0.0.1:{port}/world.xml"]
+    config = write_config(
+        tmp_path / "c.toml",
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "v.db"}"\n'
+        f'[ingest]\nfeeds = ["{feeds[0]}", "{feeds[1]}"]\ntimeout = 2\n',
+    )
+    status, out, err = await visnyk("ingest", "--once", "--config", str(config))
+    assert status == 1, err
+    assert [line.split(": error: ")[0] for line in out.splitlines()] == feeds
+    assert all(": error: cannot connect" in line for line in out.splitlines())
+    for feed in feeds:
+        assert (out + err).count(feed) == 1  # the report line, not the ingester's log too
+    assert err.endswith("visnyk: every feed failed (2 of 2)\n")
+
+
+async def test_ingest_once_without_feeds_succeeds(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.toml", f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "v.db"}"\n'
+    )
+    status, out, err = await visnyk("ingest", "--once", "--config", str(config))
+    assert (status, out) == (0, "no feeds configured\n"), err
 
 
 async def test_run_serves_users_and_stops_cleanly_on_sigterm(
