@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 
 # Libraries whose INFO lines are chatter: httpx's request lines (URLs), APScheduler's line for
-# every job run ("Running job…", "…executed successfully"), aiohttp's access log.
-QUIET = ("httpx", "apscheduler", "aiohttp.access")
+# every job run ("Running job…", "…executed successfully"), aiohttp's access log, PTB's lines
+# on starting and stopping (bot.lifecycle writes its own).
+QUIET = ("httpx", "apscheduler", "aiohttp.access", "telegram.ext.Application")
 _FIELD = re.compile(r" (\w+)=")
 
 

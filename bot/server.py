@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name
 MAX_UPDATE_BYTES = 1 << 20  # an update is a few kilobytes; Telegram's largest stay far below
+REFUSALS_LOGGED_EVERY = 60.0  # seconds between two lines about refused webhook posts
 Checks = Callable[[], Awaitable[list[str]]]  # what is wrong; nothing: all is well
 
 
@@ -104,12 +106,33 @@ def _metrics(
     return handle
 
 
+class _Refusals:
+    """Refused posts, logged at most once a minute with how many there were: a flood of
+    forged posts is counted (metrics), not written out one line each."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.last: float | None = None
+        self.unlogged = 0
+
+    def __call__(self, reason: str, remote: str | None) -> None:
+        self.unlogged += 1
+        now = self.clock()
+        if self.last is None or now - self.last >= REFUSALS_LOGGED_EVERY:
+            log.warning(
+                "webhook refused reason=%s remote=%s count=%d", reason, remote, self.unlogged
+            )
+            self.last, self.unlogged = now, 0
+
+
 def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
+    refusals = _Refusals()
+
     async def handle(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), hook.secret.encode()):
             hook.refused("secret")
-            log.warning("webhook refused: wrong or missing secret remote=%s", request.remote)
+            refusals("secret", request.remote)
             return web.Response(status=403, text="forbidden\n")
         if not hook.accepting():
             return web.Response(status=503, text="stopping\n")
@@ -117,6 +140,7 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
             update = orjson.loads(await request.read())
         except web.HTTPRequestEntityTooLarge:
             hook.refused("size")
+            refusals("size", request.remote)
             raise
         except orjson.JSONDecodeError:
             update = None
@@ -126,7 +150,7 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
             await hook.deliver(update)
         except ValueError:
             hook.refused("body")
-            log.warning("webhook refused: not an update remote=%s", request.remote)
+            refusals("body", request.remote)
             return web.Response(status=400, text="not an update\n")
         return web.Response(text="ok\n")
 

@@ -244,8 +244,7 @@ def test_webhook_mode() -> None:
     # The environment's secret wins, as the token's does.
     other = "another-secret-from-the-environment"
     env = parse(
-        {"telegram": WEBHOOK, "server": {"listen": "[::1]:8443"}},
-        {"VISNYK_WEBHOOK_SECRET": other},
+        {"telegram": WEBHOOK, "server": {"listen": "[::1]:8443"}}, {"VISNYK_WEBHOOK_SECRET": other}
     )
     assert env.telegram.webhook_secret == other
     assert (env.server.host, env.server.port) == ("::1", 8443)
@@ -263,10 +262,7 @@ def test_webhook_mode() -> None:
     ("data", "expected"),
     [
         ({"telegram": WEBHOOK}, "server.listen: is required with telegram.webhook_url"),
-        (
-            {"telegram": WEBHOOK, "server": {"listen": ":1"}},
-            "server.listen: expected host:port",
-        ),
+        ({"telegram": WEBHOOK, "server": {"listen": ":1"}}, "server.listen: expected host:port"),
         (
             {"telegram": {"webhook_url": WEBHOOK["webhook_url"]}},
             "telegram.webhook_secret: is required with telegram.webhook_url",

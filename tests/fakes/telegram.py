@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -442,7 +443,7 @@ class FakeTelegram:
         headers = {"Content-Type": "application/json"}
         if secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-        body = update if isinstance(update, bytes) else json.dumps(update).encode()
+        body = io.BytesIO(update if isinstance(update, bytes) else json.dumps(update).encode())
         async with (
             aiohttp.ClientSession() as session,
             session.post(self.webhook, data=body, headers=headers) as answer,
