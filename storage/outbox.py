@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, literal_column, select, update
+from sqlalchemy import String, Table, bindparam, delete, func, literal_column, select, update
+from sqlalchemy.sql.expression import ColumnClause
 
 from storage.db import Database, insert_ignoring, upsert
 from storage.models import BroadcastRow, ChatRow, DeliveryRow, OutboxItemRow, PaidDayRow
@@ -312,7 +313,7 @@ async def pending_count(db: Database) -> int:
 
 # ix_deliveries_due holds only pending rows: a query says so in its own words (a literal, so
 # that SQLite sees the index's condition met whatever it knows of bound values).
-_PENDING = literal_column("'pending'")
+_PENDING: ColumnClause[str] = literal_column("'pending'", String)
 
 
 async def backlog(db: Database, now: dt.datetime) -> list[Backlog]:
