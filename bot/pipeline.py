@@ -1,7 +1,8 @@
 """From the feeds to the outbox: polling the feeds (each feed's new stories posted to instant
 subscribers as soon as it is stored), posting stories, planning the digests that are due.
 Each step takes the running bot's resources (bot.runtime) and wakes the engine when it
-enqueued something; a chat's digest can also be composed on demand (/digest)."""
+enqueued something, and counts what it did in the runtime's metrics; a chat's digest can also
+be composed on demand (/digest)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ async def start_ingest(runtime: Runtime) -> int:
 
 
 async def _posted(runtime: Runtime, report: FeedReport) -> None:
+    runtime.metrics.polled(report)
     if report.fresh:
         await post_stories(runtime, report.fresh)
 
@@ -43,6 +45,7 @@ async def post_stories(runtime: Runtime, article_ids: Sequence[int]) -> int:
         now=runtime.now(),
         max_age=dt.timedelta(hours=config.delivery.max_age_hours),
         default_zone=config.digest.timezone,
+        metrics=runtime.metrics,
     )
     if added:
         runtime.notify()
@@ -61,6 +64,7 @@ async def plan_digests(runtime: Runtime) -> digests.DigestPlan:
     planned = await digests.plan(
         runtime.db, runtime.catalogs, runtime.config, runtime.sections, runtime.now()
     )
+    runtime.metrics.digests_planned.inc(planned.digests)
     if planned.deliveries:
         runtime.notify()
     return planned

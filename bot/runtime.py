@@ -14,6 +14,7 @@ from bot.delivery.pacer import Pacer
 from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.ingest import Ingester
+from bot.metrics import Metrics
 from bot.news.fetch import client
 from bot.news.hosts import Hosts
 from storage import sections as stored_sections
@@ -25,7 +26,8 @@ from storage.types import NewSection, Priority, Section
 class Runtime:
     """Opened by `open_runtime` (the bot's post_init, or a CLI command), closed by `close`:
     resources only, built in one place. `engine` is the running bot's (None in one-off
-    commands); `clock` is what every decision reads as now (tests set it)."""
+    commands); `clock` is what every decision reads as now (tests set it); `metrics` is what
+    the bot counts for /metrics (the Sender's and the engine's too)."""
 
     config: Config
     db: Database
@@ -35,6 +37,7 @@ class Runtime:
     sections: list[Section] = field(default_factory=list)  # visible, in configured order
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     engine: Engine | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> dt.datetime:
         """The time every decision uses."""
@@ -55,10 +58,17 @@ class Runtime:
 
 
 async def open_runtime(
-    config: Config, *, sender: Sender | None = None, pacer: Pacer | None = None
+    config: Config,
+    *,
+    sender: Sender | None = None,
+    pacer: Pacer | None = None,
+    metrics: Metrics | None = None,
 ) -> Runtime:
     """Open the database (migrated, sections synced), the catalogs and the HTTP client; with a
-    sender and a pacer (the running bot), the delivery engine too, started."""
+    sender and a pacer (the running bot), the delivery engine too, started. `metrics`: by
+    default the sender's (one set of figures for the bot), or a new one."""
+    if metrics is None:
+        metrics = sender.metrics if sender is not None else Metrics()
     db = Database.open(config.storage.url)
     try:
         await db.upgrade()
@@ -71,15 +81,22 @@ async def open_runtime(
     hosts = Hosts(config.feed_urls(), config.ingest.page_hosts)
     http = client(timeout=config.ingest.timeout, user_agent=config.ingest.user_agent, hosts=hosts)
     catalogs = Catalogs(config.i18n.default_language)
-    runtime = Runtime(config, db, catalogs, http, Ingester(config, db, http, hosts), visible)
+    runtime = Runtime(
+        config, db, catalogs, http, Ingester(config, db, http, hosts), visible, metrics=metrics
+    )
     if sender is not None and pacer is not None:
-        runtime.engine = _engine(config, db, sender, pacer, runtime.now)
+        runtime.engine = _engine(config, db, sender, pacer, runtime.now, metrics)
         await runtime.engine.start()
     return runtime
 
 
-def _engine(
-    config: Config, db: Database, sender: Sender, pacer: Pacer, now: Callable[[], dt.datetime]
+def _engine(  # noqa: PLR0917 - the engine's parts, from open_runtime alone
+    config: Config,
+    db: Database,
+    sender: Sender,
+    pacer: Pacer,
+    now: Callable[[], dt.datetime],
+    metrics: Metrics,
 ) -> Engine:
     """The delivery engine; with paid broadcasts on, paid messages get a window of their own
     (at the paid rate), while chats' limits stay shared with everything else."""
@@ -103,4 +120,5 @@ def _engine(
         give_up=dt.timedelta(hours=dl.give_up_hours),
         paid=paid,
         paid_lanes=lanes or frozenset(),
+        metrics=metrics,
     )

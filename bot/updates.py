@@ -9,6 +9,10 @@ hold anyone else back. A chat with more than QUEUE_LIMIT updates waiting has the
 Before any of that, the throttle looks at who sent it: a chat or user past its limit gets one
 notice and is then ignored for a while, at the cost of this check and nothing more; inline
 queries (one per pause in typing) have a budget of their own.
+
+Each update handled is counted by kind with the time from its arrival to the end of its
+handling (bot.metrics), and each command is logged as one line: the kind of chat, the command's
+name and that time, never its text or its sender.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import BaseUpdateProcessor
 
+from bot.commands import COMMANDS
+from bot.metrics import Dropped, Metrics, UpdateKind
 from bot.throttle import Throttle, Verdict
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,7 @@ QUEUE_LIMIT = 100  # updates of one chat waiting their turn; an honest chat neve
 # Telegram's stand-ins for "someone anonymous": every anonymous group admin and every channel
 # post in a discussion group come from these users, so they are never one person to throttle.
 SHARED_SENDERS = frozenset({1087968824, 777000, 136817688})
+KNOWN_COMMANDS = frozenset(c.name for c in COMMANDS)  # logged by name; any other as "other"
 
 Notice = Callable[[Update], Awaitable[None]]
 
@@ -126,6 +133,27 @@ def costs(update: Update) -> bool:
     return not addressee or addressee.lower() == (message.get_bot().username or "").lower()
 
 
+def kind_of(update: Update) -> UpdateKind:
+    """What an update is, for the figures (one of a few kinds)."""
+    if update.message is not None:
+        text = update.message.text or ""
+        return UpdateKind.COMMAND if text.startswith("/") else UpdateKind.MESSAGE
+    if update.callback_query is not None:
+        return UpdateKind.CALLBACK_QUERY
+    if update.inline_query is not None:
+        return UpdateKind.INLINE_QUERY
+    if update.my_chat_member is not None:
+        return UpdateKind.MY_CHAT_MEMBER
+    return UpdateKind.OTHER
+
+
+def command_name(text: str) -> str:
+    """A command's name as logged: one the bot has (without @bot), or "other" (what a user
+    typed after a slash is theirs, not the log's)."""
+    name = text.split(maxsplit=1)[0][1:].partition("@")[0].lower() if text else ""
+    return name if name in KNOWN_COMMANDS else "other"
+
+
 class FairUpdates(BaseUpdateProcessor):
     def __init__(
         self,
@@ -135,9 +163,11 @@ class FairUpdates(BaseUpdateProcessor):
         inline: Throttle | None = None,
         concurrency: int = 64,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates=MAX_WAITING)
         self.throttle, self.notice, self.clock = throttle, notice, clock
+        self.metrics = metrics or Metrics()
         self.inline = inline or throttle
         self._slots = asyncio.Semaphore(concurrency)
         self._turns: dict[int, _Turn] = {}
@@ -169,7 +199,9 @@ class FairUpdates(BaseUpdateProcessor):
         if self._stopping:
             _discard(coroutine)
             return
+        arrived = time.monotonic()
         key = None
+        counted = update if isinstance(update, Update) else None  # what its figures are of
         if isinstance(update, Update):
             if ignored(update):
                 _discard(coroutine)
@@ -183,13 +215,16 @@ class FairUpdates(BaseUpdateProcessor):
                 verdict = throttle.check(sender, chat, self.clock())
                 if verdict is not Verdict.ALLOW:
                     _discard(coroutine)
+                    self.metrics.dropped(Dropped.THROTTLED)
                     if verdict is Verdict.DROP or update.inline_query is not None:
                         return  # an inline query has no chat to tell
                     log.warning("throttled user=%s chat=%s", sender, chat)
                     coroutine = self.notice(update)
+                    counted = None  # the notice is what is handled, not the update
         turn = self._turns.get(key) if key is not None else None
         if turn is not None and turn.users >= QUEUE_LIMIT:
             _discard(coroutine)
+            self.metrics.dropped(Dropped.QUEUE_FULL)
             turn.dropped += 1
             if turn.dropped == 1:  # once until its queue empties: a flood is not a log flood
                 log.warning("updates dropped: its chat has too many waiting chat=%s", key)
@@ -208,11 +243,25 @@ class FairUpdates(BaseUpdateProcessor):
                     await coroutine
                 finally:
                     _slot.reset(token)
+                if counted is not None:
+                    self._handled(counted, time.monotonic() - arrived)
         finally:
             slot.give()
             self._running.discard(task)
             if not started:  # cancelled at stop while waiting for its turn
                 _discard(coroutine)
+
+    def _handled(self, update: Update, seconds: float) -> None:
+        """Count a handled update; a command is logged too (its chat's kind, its name)."""
+        kind = kind_of(update)
+        self.metrics.handled(kind, seconds)
+        if kind is UpdateKind.COMMAND and update.message is not None:
+            log.info(
+                "command chat=%s name=/%s latency_ms=%d",
+                update.message.chat.type,
+                command_name(update.message.text or ""),
+                round(seconds * 1000),
+            )
 
     @contextlib.asynccontextmanager
     async def _turn(self, key: int | None) -> AsyncIterator[None]:

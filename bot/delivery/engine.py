@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.delivery.firsts import FirstPosts
 from bot.delivery.outage import Outage
 from bot.delivery.pacer import REPLY, Pacer
 from bot.delivery.paying import Paying
@@ -38,6 +39,7 @@ from bot.delivery.verdict import (
     attempts_within,
     backoff,
 )
+from bot.metrics import Metrics, Outcome
 from storage import chats, outbox
 from storage.db import Database
 from storage.errors import StorageError
@@ -71,8 +73,10 @@ class Engine:
         give_up: dt.timedelta = GIVE_UP,
         paid: Pacer | None = None,
         paid_lanes: frozenset[Priority] = frozenset(),
+        metrics: Metrics | None = None,
     ) -> None:
         self.db, self.sender, self.pacer, self.now = db, sender, pacer, now
+        self.metrics = metrics or sender.metrics
         self.concurrency = concurrency
         # Paid broadcasts: the messages that carry allow_paid_broadcast (bot.delivery.paying)
         # go through the paid window (`paid`); everything else, replies included, stays in
@@ -100,6 +104,7 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._moved: dict[int, int] = {}  # chats that Telegram moved, old id -> new id
+        self._firsts = FirstPosts(db, self.metrics)  # the lag to a story's first post
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -140,6 +145,11 @@ class Engine:
         await asyncio.gather(self._tasks[2], return_exceptions=True)
         await self._flush()
         log.info("delivery stopped sent=%d failed=%d", self.stats.sent, self.stats.failed)
+
+    @property
+    def running(self) -> bool:
+        """Whether it delivers: started, not stopping, none of its loops ended (a crash)."""
+        return bool(self._tasks) and not self._stopping and not any(t.done() for t in self._tasks)
 
     def notify(self) -> None:
         """New deliveries were enqueued: look for them now, not at the next poll."""
@@ -221,6 +231,7 @@ class Engine:
             result = await self._send(row, paid)
         except Exception as e:  # a bug here must not stop the engine
             log.exception("delivery crashed delivery=%s chat=%s", row.id, row.chat_id)
+            self.metrics.delivered(row.priority, Outcome.FAILED)
             result = Result(row.id, DeliveryState.FAILED, row.attempts + 1, error=f"internal: {e}")
         self._finish(row, result)
 
@@ -235,6 +246,7 @@ class Engine:
 
     async def _send(self, row: Pending, paid: bool) -> Result:
         payload = await self._payload(row.item_id)
+        await self._firsts.watch(row)
         op = payload.op
         messages = [b.params() for b in payload.messages(row.language)]
         if op is Operation.DELETE:
@@ -258,6 +270,7 @@ class Engine:
             if self._paying.refusal(paid, answer):  # no Stars: on at the free rate
                 await self._paying.refused(row, answer)
                 if not i:  # nothing sent yet: it goes again, untried, through the free window
+                    self.metrics.delivered(row.priority, Outcome.PAID_REFUSED)
                     return Result(row.id, DeliveryState.PENDING, row.attempts, error="unpaid")
                 paid = False  # the parts sent stay sent; this one again, free
                 continue
@@ -268,12 +281,15 @@ class Engine:
             paid_sent += paid
             i += 1
         self.stats.sent += 1
+        self.metrics.delivered(row.priority, Outcome.SENT)
+        sent_at = self.now()
+        self._firsts.sent(row.item_id, sent_at)
         return Result(
             row.id,
             DeliveryState.SENT,
             row.attempts + 1,
             message_ids=tuple(sent_ids),
-            sent_at=self.now(),
+            sent_at=sent_at,
             paid=paid_sent,
         )
 
@@ -289,24 +305,28 @@ class Engine:
                 self.paid.hold(seconds, row.chat_id)
             log.warning("retry after chat=%s seconds=%s", row.chat_id, seconds)
             later = self.now() + dt.timedelta(seconds=seconds)
+            self.metrics.delivered(row.priority, Outcome.RATE_LIMITED)
             return Result(row.id, DeliveryState.PENDING, row.attempts, next_attempt=later)
         if verdict in STATUS_OF:
             await chats.set_status(self.db, row.chat_id, STATUS_OF[verdict])
             await outbox.skip_chat(self.db, row.chat_id, answer.description)
             log.info("chat unreachable chat=%s reason=%s", row.chat_id, answer.description)
             self.stats.skipped += 1
+            self.metrics.delivered(row.priority, Outcome.SKIPPED)
             return Result(row.id, DeliveryState.SKIPPED, attempts, error=answer.description)
         if verdict is Verdict.MIGRATED and answer.new_chat_id:
             new_id = int(answer.new_chat_id)
             await chats.migrate(self.db, row.chat_id, new_id)
             log.info("chat migrated old=%s new=%s", row.chat_id, new_id)
             self._moved[row.chat_id] = new_id
+            self.metrics.delivered(row.priority, Outcome.MIGRATED)
             return Result(row.id, DeliveryState.PENDING, row.attempts, error=answer.description)
         if verdict is Verdict.TRANSIENT and self._outage.failed(row.id, self.pacer.clock()):
             # One line an outage, not one a message.
             log.warning("Telegram unreachable, probing error=%s", answer.description)
         if verdict is Verdict.TRANSIENT and attempts < self.max_attempts:
             self.stats.retried += 1
+            self.metrics.delivered(row.priority, Outcome.RETRIED)
             later = self.now() + dt.timedelta(seconds=backoff(attempts))
             return Result(
                 row.id,
@@ -325,6 +345,7 @@ class Engine:
         else:
             log.warning("delivery failed chat=%s error=%s", row.chat_id, answer.description)
         self.stats.failed += 1
+        self.metrics.delivered(row.priority, Outcome.FAILED)
         return Result(row.id, DeliveryState.FAILED, attempts, error=answer.description)
 
     def _finish(self, row: Pending, result: Result) -> None:

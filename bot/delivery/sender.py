@@ -6,19 +6,32 @@ PTB's own request layer costs a few milliseconds of CPU per call, which caps a p
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
 
 from bot.delivery.http import HttpError, HttpPool
 from bot.delivery.verdict import Answer, Verdict, classify
+from bot.metrics import Metrics
+from bot.reach import Reach
 
 TIMEOUT = 15.0
 
 
 class Sender:
-    def __init__(self, api_base_url: str, token: str, *, connections: int) -> None:
+    def __init__(
+        self,
+        api_base_url: str,
+        token: str,
+        *,
+        connections: int,
+        metrics: Metrics | None = None,
+        reach: Reach | None = None,
+    ) -> None:
         self._pool = HttpPool(api_base_url + token, size=connections, timeout=TIMEOUT)
+        self.metrics = metrics or Metrics()
+        self.reach = reach  # told whenever Telegram answers (/readyz)
 
     async def start(self) -> None:
         pass  # connections open on first use
@@ -31,13 +44,28 @@ class Sender:
         return await self.post(method, orjson.dumps(params))
 
     async def post(self, method: str, body: bytes) -> Answer:
-        """One Bot API call with its parameters already encoded as JSON."""
+        """One Bot API call with its parameters already encoded as JSON; counted (latency,
+        messages sent, 429s) in `metrics`, and any answer of Telegram's told to `reach`."""
+        metrics = self.metrics
+        began = time.monotonic()
         try:
             status, raw = await self._pool.post("/" + method, body)
         except HttpError as e:
             return Answer(Verdict.TRANSIENT, f"network: {e}")
+        finally:
+            ended = time.monotonic()
+            metrics.call_timer("delivery", method).observe(ended - began)
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             data = None
-        return classify(status, data if isinstance(data, dict) else None)
+        if not isinstance(data, dict) or "ok" not in data:
+            return classify(status, None)  # a proxy's page, not Telegram
+        if self.reach is not None:
+            self.reach.answered(ended)
+        answer = classify(status, data)
+        if answer.verdict is Verdict.SENT:
+            metrics.sent()
+        elif answer.verdict is Verdict.RETRY_AFTER:
+            metrics.rate_limited("delivery", answer.retry_after or 0.0)
+        return answer

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.i18n import LANGUAGES, Catalogs
+from bot.metrics import Metrics
 from bot.render import news
 from bot.schedule import in_quiet_hours
 from storage import articles, outbox, subscriptions
@@ -46,15 +47,22 @@ async def post(
     now: dt.datetime,
     max_age: dt.timedelta,
     default_zone: str,
+    metrics: Metrics | None = None,
 ) -> int:
     """Enqueue posts of the stories; those published more than `max_age` ago are left to
     digests and /latest (a new feed or a restart never floods chats). Each story's posts and
     its "announced" mark are one transaction, so a kill leaves it either posted or still to
-    post. Returns deliveries added."""
+    post. `metrics` observes each story's lag from publication to storing. Returns deliveries
+    added."""
     added = 0
     for article_id in dict.fromkeys(article_ids):
         async with db.transaction():
-            added += await _post(db, catalogs, sections, article_id, now, max_age, default_zone)
+            article = await articles.get(db, article_id)
+            if article is not None:
+                if metrics is not None:
+                    lag = (article.first_seen - article.published).total_seconds()
+                    metrics.stored_lag.observe(max(0.0, lag))
+                added += await _post(db, catalogs, sections, article, now, max_age, default_zone)
             await articles.announce(db, [article_id])
     if added:
         log.info("story posts enqueued deliveries=%d", added)
@@ -65,13 +73,12 @@ async def _post(  # noqa: PLR0917 - post's arguments, for one story
     db: Database,
     catalogs: Catalogs,
     sections: Sequence[Section],
-    article_id: int,
+    article: Article,
     now: dt.datetime,
     max_age: dt.timedelta,
     default_zone: str,
 ) -> int:
-    article = await articles.get(db, article_id)
-    if article is None or now - article.published > max_age:
+    if now - article.published > max_age:
         return 0
     recipients = await subscriptions.instant_recipients(db, article.sections)
     if not recipients:

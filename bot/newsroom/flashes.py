@@ -16,6 +16,7 @@ from telegram.ext import ExtBot
 
 from bot.delivery import stories
 from bot.i18n import LANGUAGES
+from bot.metrics import Metrics
 from bot.news.extract import PageContent, page_summary
 from bot.newsroom import ChangeRefused, Desk, PreviewRefused, budget
 from bot.newsroom.budget import Estimate
@@ -145,6 +146,7 @@ async def confirm(
     silent: bool,
     paid: bool = False,
     report: tuple[int, int] | None = None,
+    metrics: Metrics | None = None,
 ) -> Broadcast:
     """The preview's editor confirmed: leave preview, enqueue its deliveries, attach them, note
     where its progress report is (`report`: the tapped message's chat and id) and write the
@@ -152,9 +154,9 @@ async def confirm(
     as it was (it can be confirmed again) or everything recorded (for a large audience, the
     first chunk of deliveries and where the rest start: a restart writes them, and the engine
     is woken as soon as the first are committed). `paid`: a flash goes with
-    allow_paid_broadcast (where paid broadcasts are on; a recall or correction never does).
-    Raises PreviewRefused (not theirs, expired, already sent or cancelled, no longer an
-    editor)."""
+    allow_paid_broadcast (where paid broadcasts are on; a recall or correction never does);
+    `metrics` counts it, once committed, among the alerts sent. Raises PreviewRefused (not
+    theirs, expired, already sent or cancelled, no longer an editor)."""
     now = desk.now()
     async with desk.db.transaction():
         broadcast = await _own_preview(desk, broadcast_id, user_id)
@@ -180,6 +182,8 @@ async def confirm(
             )
     if expired:
         raise PreviewRefused(AuditOutcome.EXPIRED)
+    if metrics is not None:
+        metrics.alert_sent(started.kind)
     desk.notify()
     return started
 
@@ -343,6 +347,8 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
             except BadRequest as e:
                 if "not modified" not in str(e).lower():
                     log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
+            except NetworkError as e:  # Telegram out of reach: bot.reach says so, once
+                log.debug("progress report not edited broadcast=%s error=%s", broadcast.id, e)
             except TelegramError as e:
                 log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
         if counts[DeliveryState.PENDING] == 0 and broadcast.id not in writing:
