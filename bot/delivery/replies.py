@@ -4,20 +4,23 @@ A reply waits for its own chat's limits (a private chat: a short burst, then one
 group: its share of the minute) and for a slot in the bot's window. The waiting happens in
 the update's own task, and updates of other chats run beside it (bot.updates), so one chat's
 wait is never anyone else's. A 429 holds the scope it was for; the reply is retried after it,
-unless the wait is too long to be worth it.
+unless the wait is too long to be worth it. Each call's latency (the answer's wait, not the
+pacing) and each 429 are counted in the bot's metrics, as the replies' ("reply").
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.delivery.pacer import REPLY, Pacer
+from bot.metrics import Metrics
 from bot.updates import waiting_for_the_chat
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ COUNTED = frozenset(
         "forwardMessage",
     }
 )
+Answered = bool | dict[str, Any] | list[dict[str, Any]]  # what PTB's call gives back
 MAX_RETRIES = 2
 MAX_WAIT = 60.0  # a reply Telegram holds back longer than this is given up (and logged)
 
@@ -42,8 +46,9 @@ MAX_WAIT = 60.0  # a reply Telegram holds back longer than this is given up (and
 class PacedReplies(BaseRateLimiter[None]):
     """Each counted call takes a slot in the Pacer's window, ahead of any broadcast."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, *, metrics: Metrics | None = None) -> None:
         self.pacer = pacer
+        self.metrics = metrics or Metrics()
 
     async def initialize(self) -> None:
         pass
@@ -71,13 +76,14 @@ class PacedReplies(BaseRateLimiter[None]):
                 if chat_id is not None:
                     self.pacer.note(chat_id)
             try:
-                return await callback(*args, **kwargs)
+                return await self._timed(endpoint, callback(*args, **kwargs))
             except RetryAfter as e:
                 seconds = float(
                     e.retry_after
                     if isinstance(e.retry_after, int | float)
                     else e.retry_after.total_seconds()
                 )
+                self.metrics.rate_limited("reply", seconds)
                 if counted:  # a limit on messages; other calls wait in their own task
                     self.pacer.hold(seconds, chat_id)
                 log.warning(
@@ -89,6 +95,14 @@ class PacedReplies(BaseRateLimiter[None]):
                     async with waiting_for_the_chat():
                         await asyncio.sleep(seconds)
         raise AssertionError("unreachable")
+
+    async def _timed(self, endpoint: str, call: Awaitable[Answered]) -> Answered:
+        """The call, its latency counted whatever became of it."""
+        began = time.monotonic()
+        try:
+            return await call
+        finally:
+            self.metrics.call_timer("reply", endpoint).observe(time.monotonic() - began)
 
 
 def _chat_id(value: object) -> int | None:
