@@ -30,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, jobs, pipeline
+from bot import callbacks, jobs, lifecycle, pipeline
 from bot.commands import COMMANDS
 from bot.config import Config
 from bot.context import Context
@@ -54,7 +54,9 @@ from bot.handlers import (
     stop,
 )
 from bot.i18n import Catalogs
+from bot.lifecycle import Lifecycle
 from bot.metrics import Metrics
+from bot.reach import Reach
 from bot.render import help as help_view
 from bot.runtime import Runtime, open_runtime
 from bot.throttle import Throttle
@@ -63,6 +65,7 @@ from storage import editors as stored_editors
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30
+PROBE_SECONDS = 30  # Telegram is asked getMe when it has not answered for this long
 INGEST_TICK_SECONDS = 30  # feeds fall due one by one (see bot.schedule); the tick polls those due
 PRUNE_SECONDS = 24 * 3600
 DIGEST_TICK_SECONDS = 60
@@ -118,10 +121,15 @@ def settle_memory() -> None:
 
 
 def build(
-    config: Config, *, heartbeat: Path | None = None, metrics: Metrics | None = None
+    config: Config,
+    *,
+    heartbeat: Path | None = None,
+    metrics: Metrics | None = None,
+    reach: Reach | None = None,
 ) -> VisnykApp:
     """The bot, ready to run; resources open in post_init and close in post_shutdown."""
     metrics = metrics or Metrics()
+    reach = reach or Reach()
     # PTB 23 gives durations (a 429's retry_after…) as timedeltas; 22 warns on every 429 unless
     # a bot opts in. We read both forms (bot.delivery.replies).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -131,10 +139,12 @@ def build(
             config.telegram.api_base_url,
             config.telegram.token,
             connections=config.delivery.concurrency,
+            metrics=metrics,
+            reach=reach,
         )
         await sender.start()
         try:
-            runtime = await open_runtime(config, sender=sender, pacer=pacer)
+            runtime = await open_runtime(config, sender=sender, pacer=pacer, metrics=metrics)
         except BaseException:
             await sender.close()
             raise
@@ -144,7 +154,7 @@ def build(
             await pipeline.post_unannounced(runtime)  # stories a kill left stored, never posted
             await _set_commands(app, runtime.catalogs, config.i18n.default_language)
             await _set_editor_menus(app, runtime)
-            _add_jobs(app, config, heartbeat)
+            _add_jobs(app, config, heartbeat, reach)
         except BaseException:  # PTB runs no post_shutdown after a failed post_init
             del app.bot_data["runtime"]
             await runtime.close()  # the engine stopped, the database closed, before the loop
@@ -175,6 +185,7 @@ def build(
         # that searching as one types never mutes a reader's commands.
         inline=Throttle(throttle.updates * INLINE_FACTOR, throttle.seconds, throttle.pause),
         concurrency=HANDLERS_AT_ONCE,
+        metrics=metrics,
     )
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
@@ -296,7 +307,7 @@ async def _set_editor_menus(app: AnyApp, runtime: Runtime) -> None:
         await editors.set_editor_menu(context, user_id, editor=True)
 
 
-def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None) -> None:
+def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None, reach: Reach) -> None:
     """Background work; each job runs one instance at a time, a late run is coalesced."""
     queue = app.job_queue
     assert queue is not None, "python-telegram-bot[job-queue] is required"
@@ -316,6 +327,7 @@ def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None) -> None:
         name="progress",
         job_kwargs=once,
     )
+    queue.run_repeating(jobs.probe, interval=PROBE_SECONDS, data=reach, name="probe")
     if heartbeat is not None:
         jobs.write_heartbeat(heartbeat)
         queue.run_repeating(
@@ -324,5 +336,9 @@ def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None) -> None:
 
 
 def run(config: Config, *, heartbeat: Path | None = None) -> None:
-    """Run by long polling until SIGINT or SIGTERM."""
-    build(config, heartbeat=heartbeat).run_polling(allowed_updates=list(ALLOWED_UPDATES))
+    """Run, by webhook or long polling as configured, until SIGINT or SIGTERM."""
+    metrics, reach = Metrics(), Reach()
+    app = build(config, heartbeat=heartbeat, metrics=metrics, reach=reach)
+    lifecycle.run(
+        Lifecycle(app, config, reach=reach, metrics=metrics, allowed_updates=ALLOWED_UPDATES)
+    )

@@ -1,4 +1,5 @@
-"""Background jobs on PTB's JobQueue: polling feeds, planning digests, pruning, heartbeat."""
+"""Background jobs on PTB's JobQueue: polling feeds, planning digests, pruning, heartbeat,
+probing Telegram."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import logging
 import time
 from pathlib import Path
 
+from telegram.error import TelegramError
+
 from bot import ingest as ingesting
 from bot import pipeline
 from bot.context import Context
 from bot.newsroom import flashes
+from bot.reach import Reach
 from storage import broadcasts as stored_broadcasts
 from storage import editors as stored_editors
 from storage import outbox
@@ -67,6 +71,25 @@ async def prune(context: Context) -> None:
     await stored_broadcasts.forget(runtime.db, kept)
     deliveries = await outbox.prune(runtime.db, now - dt.timedelta(days=config.delivery.keep_days))
     log.info("pruned strangers=%d audit=%d deliveries=%d", gone, audit, deliveries)
+
+
+PROBE_AFTER = 30.0  # seconds without an answer from Telegram before the probe asks
+
+
+async def probe(context: Context) -> None:
+    """Ask Telegram getMe when nothing else heard from it lately: /readyz tells whether it
+    answers, and the end of an outage is noticed even while the bot has nothing to send."""
+    assert context.job is not None
+    reach: Reach = context.job.data  # type: ignore[assignment]
+    silent = reach.silent_for(time.monotonic())
+    if silent is not None and silent < PROBE_AFTER:
+        return
+    try:
+        await context.bot.get_me()
+    except (TelegramError, OSError) as e:
+        reach.failed("probe", e, time.monotonic())
+    else:
+        reach.answered(time.monotonic())
 
 
 def write_heartbeat(path: Path) -> None:

@@ -12,6 +12,9 @@ import pytest
 
 from bot import logs
 from bot.reach import Reach
+from storage import subscriptions
+from tests.fakes.rules import ApiError
+from tests.kit import Kit, eventually
 
 
 @pytest.fixture
@@ -84,3 +87,54 @@ def test_an_outage_is_one_line_and_its_end_another(caplog: pytest.LogCaptureFixt
         "Telegram reachable again after=40s failures=39",
     ]
     assert all(r.exc_info is None for r in caplog.records)
+
+
+async def test_a_failed_update_is_one_line_and_a_bug_its_traceback(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = kit.reader("Ann", "en")
+    await reader.say("/help")
+    caplog.set_level(logging.INFO)
+    # Telegram fails the reply (and the apology goes through): one line, no traceback.
+    kit.tg.script(ApiError(502, "Bad Gateway"), chat_id=reader.chat["id"])
+    sorry = await reader.say("/help")
+    assert sorry.text == "Something went wrong on our side. Please try again in a minute."
+    failed = [r for r in caplog.records if "update failed" in r.getMessage()]
+    assert [r.getMessage() for r in failed] == [
+        f"update failed chat={reader.chat['id']} cause=NetworkError: Bad Gateway"
+    ]
+    assert failed[0].exc_info is None
+    assert "Traceback" not in caplog.text
+    caplog.clear()
+
+    # Our own bug: its traceback, to find it.
+    async def broken(*_: object) -> dict[str, object]:
+        raise ZeroDivisionError("a bug")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(subscriptions, "modes_of_chat", broken)
+        await reader.say("/sections")
+    failed = [r for r in caplog.records if "update failed" in r.getMessage()]
+    assert len(failed) == 1
+    assert failed[0].exc_info is not None
+    assert failed[0].levelname == "ERROR"
+
+
+async def test_commands_are_logged_without_their_text(
+    kit: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    reader = kit.reader("Оксана Секретна")
+    await reader.say("/search таємне слово")
+
+    def ours() -> list[str]:  # the bot's lines (the test's fakes log their own requests)
+        return [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+
+    await eventually(lambda: any(line.startswith("command ") for line in ours()))
+    lines = [line for line in ours() if line.startswith("command ")]
+    assert len(lines) == 1
+    assert lines[0].startswith("command chat=private name=/search latency_ms=")
+    everything = "\n".join(ours())
+    assert "таємне" not in everything
+    assert "Секретна" not in everything
+    assert str(reader.user["id"]) not in everything

@@ -1,0 +1,205 @@
+"""Running the built bot: start in order, serve until a signal, stop in order, exactly once.
+
+PTB's `run_polling` stops by raising SystemExit where the loop happens to be; a second Ctrl-C
+during shutdown raised it again inside the shutdown, which then skipped `post_shutdown` and
+with it the delivery engine's last outcomes. Here a signal only sets an event: the first one
+starts the shutdown, later ones are told to wait, and the shutdown always runs to its end.
+
+The order: initialize (getMe) and post_init (database, engine); the HTTP server, if any, so
+that /healthz answers early; the application; then updates, by webhook (setWebhook with the
+secret) or by long polling (which deletes a webhook left set). Stopping goes backwards: the
+webhook answers 503 (Telegram keeps the update and retries), polling stops, the application
+finishes its updates, the server closes, post_shutdown stores the engine's outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import health
+from bot.config import Config
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.reach import Reach
+from bot.runtime import Runtime
+from bot.server import Routes, Server, Webhook
+
+log = logging.getLogger(__name__)
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stop:
+    """The first SIGINT or SIGTERM asks the bot to stop; later ones only say it is stopping."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.signals = 0
+
+    def __call__(self, signum: int) -> None:
+        self.signals += 1
+        name = signal.Signals(signum).name
+        if self.signals == 1:
+            log.info("stopping signal=%s", name)
+        else:
+            log.warning("already stopping: deliveries' outcomes are being stored signal=%s", name)
+        self.event.set()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for signum in SIGNALS:
+            loop.add_signal_handler(signum, self, signum)
+        try:
+            yield
+        finally:
+            for signum in SIGNALS:
+                loop.remove_signal_handler(signum)
+
+
+class Lifecycle:
+    """One run of a built application: `serve` until `stop` is set."""
+
+    def __init__(
+        self,
+        app: AnyApp,
+        config: Config,
+        *,
+        reach: Reach,
+        metrics: Metrics,
+        allowed_updates: Sequence[str],
+    ) -> None:
+        self.app, self.config, self.reach, self.metrics = app, config, reach, metrics
+        self.allowed_updates = list(allowed_updates)
+        self.server: Server | None = None
+        self.accepting = False  # the webhook hands updates to the application
+        self.started = asyncio.Event()  # set once updates flow
+
+    @property
+    def runtime(self) -> Runtime | None:
+        runtime: Runtime | None = self.app.bot_data.get("runtime")
+        return runtime
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Start, wait for `stop`, stop. A stop that comes during start-up cancels it."""
+        starting = asyncio.ensure_future(self._start())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting  # its error, if any, is the run's
+            await stopped
+        finally:
+            stopped.cancel()
+            await self._stop()
+
+    async def _start(self) -> None:
+        app, config = self.app, self.config
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        if config.server.listen:
+            self.server = Server(self._routes(), config.server.host, config.server.port)
+            await self.server.start()
+        webhook = config.telegram.webhook_url
+        if webhook:
+            await app.start()
+            self.accepting = True
+            await app.bot.set_webhook(
+                webhook,
+                secret_token=config.telegram.webhook_secret,
+                allowed_updates=self.allowed_updates,
+                max_connections=config.telegram.webhook_max_connections,
+            )
+        else:
+            assert app.updater is not None
+            # Deletes a webhook an earlier run left set: Telegram refuses getUpdates while one is.
+            await app.updater.start_polling(
+                allowed_updates=self.allowed_updates, error_callback=self._polling_failed
+            )
+            await app.start()
+        self.reach.answered(time.monotonic())  # setWebhook or deleteWebhook was answered
+        log.info("running updates=%s", "webhook" if webhook else "polling")
+        self.started.set()
+
+    async def _stop(self) -> None:
+        """Every step that applies, in order, each whatever the one before it did."""
+        app = self.app
+        self.accepting = False
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        if app.updater is not None and app.updater.running:
+            steps.append(("polling", app.updater.stop))
+        if app.running:
+            steps.append(("application", app.stop))
+        if self.server is not None:
+            steps.append(("server", self.server.stop))
+        if app._initialized:
+            steps.append(("shutdown", app.shutdown))
+            if app.post_shutdown is not None and self.runtime is not None:
+                steps.append(("post_shutdown", lambda: app.post_shutdown(app)))  # type: ignore[misc]
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("stopping failed at step=%s", name)
+        log.info("stopped")
+
+    def _polling_failed(self, error: TelegramError) -> None:
+        """PTB's polling loop retries with a growing pause; we say it once (bot.reach)."""
+        self.reach.failed("polling", error, time.monotonic())
+
+    # ---- the server's parts ------------------------------------------------------------
+
+    def _routes(self) -> Routes:
+        config = self.config
+        webhook = None
+        if config.telegram.webhook_url:
+            webhook = Webhook(
+                path=urlsplit(config.telegram.webhook_url).path or "/",
+                secret=config.telegram.webhook_secret,
+                deliver=self._deliver,
+                accepting=lambda: self.accepting,
+                refused=self.metrics.webhook_refused,
+            )
+        return Routes(
+            liveness=lambda: health.liveness(self.runtime),
+            readiness=lambda: health.readiness(self.runtime, self.reach, config.server),
+            metrics=self._metrics,
+            webhook=webhook,
+        )
+
+    async def _deliver(self, data: dict[str, Any]) -> None:
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception as e:  # a body that is JSON but no update PTB can read
+            raise ValueError(f"not an update: {type(e).__name__}") from e
+        await self.app.update_queue.put(update)
+
+    async def _metrics(self) -> tuple[bytes, str]:
+        runtime = self.runtime
+        if runtime is not None:
+            await self.metrics.refresh(runtime.db, runtime.now())
+        return self.metrics.render(), CONTENT_TYPE
+
+
+def run(lifecycle: Lifecycle) -> None:
+    """Serve until SIGINT or SIGTERM; whatever signals follow, the shutdown runs to its end."""
+
+    async def main() -> None:
+        stop = Stop()
+        with stop.installed():
+            await lifecycle.serve(stop.event)
+
+    asyncio.run(main())
