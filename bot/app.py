@@ -201,7 +201,7 @@ def build(
         .base_file_url(file_url(config.telegram.api_base_url))
         .defaults(defaults)
         .context_types(ContextTypes(context=Context))
-        .rate_limiter(PacedReplies(pacer))
+        .rate_limiter(PacedReplies(pacer, metrics=metrics))
         .concurrent_updates(updates)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
