@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,14 @@ async def eventually(
             if await result if inspect.isawaitable(result) else result:
                 return
             await asyncio.sleep(0.01)  # a poll with a deadline, on purpose
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server whose address goes into its config)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 @contextlib.asynccontextmanager

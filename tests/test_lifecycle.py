@@ -4,8 +4,11 @@ outage told in a handful of lines."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from storage.db import Database
 from tests import crash_kit
 from tests.fakes.people import People
 from tests.fakes.telegram import FakeTelegram
-from tests.kit import OWNER, eventually
+from tests.kit import OWNER, TOKEN, eventually, free_port
 
 READERS = 30
 WITHIN = 30.0  # seconds for a bot process that may be starting on a busy machine
@@ -140,3 +143,53 @@ async def test_a_telegram_outage_is_a_handful_of_lines(tg: FakeTelegram, tmp_pat
         assert any("Telegram unreachable" in line for line in lines)
     finally:
         await crash_kit.stop(room.bot)
+
+
+async def test_webhook_mode_as_a_process_keeps_its_secrets(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    port = free_port()
+    secret = "process-webhook-secret_0123456789"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[telegram]
+api_base_url = "{tg.base_url}"
+webhook_url = "http://127.0.0.1:{port}/hook"
+[server]
+listen = "127.0.0.1:{port}"
+[logging]
+format = "json"
+[storage]
+url = "sqlite+aiosqlite:///{tmp_path / "visnyk.db"}"
+[[sections]]
+slug = "world"
+title = {{ uk = "Світ" }}
+""",
+        encoding="utf-8",
+    )
+    log = tmp_path / "bot.log"
+    env = os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN, "VISNYK_WEBHOOK_SECRET": secret}
+    with log.open("ab") as out:
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--config", str(config),
+            env=env, stdout=out, stderr=out, cwd=crash_kit.ROOT,
+        )  # fmt: skip
+    try:
+        await tg.wait_for(lambda c: c.method == "setWebhook", within=WITHIN)
+        assert tg.webhook_secret == secret
+        people = People(tg)
+        reader = people.person("Оксана")
+        talk = people.talk(people.private(reader), reader)
+        assert "Оксано" in (await talk.say("/start")).text
+        assert await tg.post_to_webhook({"update_id": 1}, secret="wrong-secret-0123456789") == 403
+    finally:
+        await crash_kit.stop(bot)
+    assert bot.returncode == 0
+    text = log.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert {"running", "stopped"} <= {line["event"] for line in lines}
+    assert any(line.get("reason") == "secret" for line in lines)  # the refusal, logged
+    assert TOKEN not in text
+    assert TOKEN.partition(":")[2][:8] not in text
+    assert secret not in text

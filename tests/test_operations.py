@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,9 @@ from storage import chats, subscriptions
 from storage.types import ChatType, Mode
 from tests.fakes.people import People
 from tests.fakes.telegram import FakeTelegram
-from tests.kit import eventually, make_config
+from tests.kit import eventually, free_port, make_config
 
 SECRET = "webhook-secret_0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager
