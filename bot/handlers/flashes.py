@@ -243,6 +243,7 @@ async def tap(update: Update, context: Context) -> None:
                 silent=action in (FlashAction.QUIET, FlashAction.PAID_QUIET),
                 paid=action in (FlashAction.PAID, FlashAction.PAID_QUIET),
                 report=report,
+                metrics=context.runtime.metrics,
             )
     except PreviewRefused as e:
         await rights.record(context.desk, user_id, name, target, e.reason)
