@@ -30,7 +30,7 @@ async def ingest(context: Context) -> None:
     await pipeline.post_unannounced(context.runtime)  # what a kill left between store and post
     started = await pipeline.start_ingest(context.runtime)
     if started:
-        log.info("ingest started feeds=%d", started)
+        log.debug("ingest started feeds=%d", started)  # each feed's failure is its own line
 
 
 async def digest_tick(context: Context) -> None:

@@ -141,6 +141,12 @@ async def test_a_telegram_outage_is_a_handful_of_lines(tg: FakeTelegram, tmp_pat
         assert "Traceback" not in "\n".join(lines)
         assert len(lines) <= 6, "\n".join(lines)
         assert any("Telegram unreachable" in line for line in lines)
+        # Once each, for the engine and for polling: no "reachable again" while it is down.
+        assert sum("reachable again" in line for line in lines) <= 2
+        # Everyone: the readers and the editor's own chat.
+        assert "broadcast started broadcast=1 kind=flash chats=31 paid=False" in room.text()
+        finished = "broadcast finished broadcast=1 kind=flash sent=31 failed=0 skipped=0"
+        await eventually(lambda: finished in room.text(), within=WITHIN)
     finally:
         await crash_kit.stop(room.bot)
 

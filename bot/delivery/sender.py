@@ -61,7 +61,7 @@ class Sender:
             data = None
         if not isinstance(data, dict) or "ok" not in data:
             return classify(status, None)  # a proxy's page, not Telegram
-        if self.reach is not None:
+        if self.reach is not None and status < 500:  # a 5xx is Telegram failing, not answering
             self.reach.answered(ended)
         answer = classify(status, data)
         if answer.verdict is Verdict.SENT:

@@ -184,6 +184,13 @@ async def confirm(
         raise PreviewRefused(AuditOutcome.EXPIRED)
     if metrics is not None:
         metrics.alert_sent(started.kind)
+    log.info(
+        "broadcast started broadcast=%s kind=%s chats=%d paid=%s",
+        started.id,
+        started.kind.value,
+        started.total,
+        paid,
+    )
     desk.notify()
     return started
 
@@ -273,7 +280,7 @@ async def enqueue_rest(desk: Desk) -> int:
                 )
                 await stored_broadcasts.enqueued_to(desk.db, broadcast.id, reached)
             desk.notify()
-        log.info("flash enqueued broadcast=%s", broadcast.id)
+        log.debug("flash enqueued broadcast=%s", broadcast.id)
     return added
 
 
@@ -353,7 +360,14 @@ async def report(desk: Desk, bot: ExtBot[None]) -> None:
                 log.warning("progress report not edited broadcast=%s error=%s", broadcast.id, e)
         if counts[DeliveryState.PENDING] == 0 and broadcast.id not in writing:
             await stored_broadcasts.finish(desk.db, broadcast.id, now, counts)
-            log.info("flash done broadcast=%s kind=%s", broadcast.id, broadcast.kind.value)
+            log.info(
+                "broadcast finished broadcast=%s kind=%s sent=%d failed=%d skipped=%d",
+                broadcast.id,
+                broadcast.kind.value,
+                counts[DeliveryState.SENT],
+                counts[DeliveryState.FAILED],
+                counts[DeliveryState.SKIPPED],
+            )
 
 
 async def _tell_refusal(desk: Desk, bot: ExtBot[None], broadcast: Broadcast) -> None:
