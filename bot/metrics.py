@@ -205,7 +205,9 @@ class Metrics:
             registry=r,
         )
         self.digests_planned = Counter(
-            "visnyk_digests_planned", "Digests enqueued by the digest planner", registry=r
+            "visnyk_digests_planned",
+            "Digests the planner enqueued, one a chat (chats alike share one composed digest)",
+            registry=r,
         )
         alerts = Counter(
             "visnyk_alerts_sent",

@@ -64,7 +64,7 @@ async def plan_digests(runtime: Runtime) -> digests.DigestPlan:
     planned = await digests.plan(
         runtime.db, runtime.catalogs, runtime.config, runtime.sections, runtime.now()
     )
-    runtime.metrics.digests_planned.inc(planned.digests)
+    runtime.metrics.digests_planned.inc(planned.deliveries)
     if planned.deliveries:
         runtime.notify()
     return planned
