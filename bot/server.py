@@ -9,6 +9,7 @@ webhook answers 503, so Telegram keeps the update and delivers it again later.
 
 from __future__ import annotations
 
+import collections
 import hmac
 import logging
 import time
@@ -22,6 +23,7 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name
 MAX_UPDATE_BYTES = 1 << 20  # an update is a few kilobytes; Telegram's largest stay far below
+RECENT_UPDATES = 4096  # update ids remembered, so that one posted again is handled once
 REFUSALS_LOGGED_EVERY = 60.0  # seconds between two lines about refused webhook posts
 Checks = Callable[[], Awaitable[list[str]]]  # what is wrong; nothing: all is well
 
@@ -125,8 +127,27 @@ class _Refusals:
             self.last, self.unlogged = now, 0
 
 
+class _Recent:
+    """The update ids handed on lately: Telegram posts an update again when our answer did not
+    reach it (a dropped connection, a proxy's time-out), and it must not be handled twice."""
+
+    def __init__(self, size: int = RECENT_UPDATES) -> None:
+        self._order: collections.deque[int] = collections.deque(maxlen=size)
+        self._ids: set[int] = set()
+
+    def first_time(self, update_id: int) -> bool:
+        if update_id in self._ids:
+            return False
+        if len(self._order) == self._order.maxlen:
+            self._ids.discard(self._order[0])
+        self._order.append(update_id)
+        self._ids.add(update_id)
+        return True
+
+
 def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
     refusals = _Refusals()
+    recent = _Recent()
 
     async def handle(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -145,9 +166,13 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
         except orjson.JSONDecodeError:
             update = None
         try:
-            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            update_id = update.get("update_id") if isinstance(update, dict) else None
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
                 raise ValueError("not an update")
-            await hook.deliver(update)
+            if recent.first_time(update_id):
+                await hook.deliver(update)
+            else:
+                log.info("webhook update again update_id=%d", update_id)
         except ValueError:
             hook.refused("body")
             refusals("body", request.remote)

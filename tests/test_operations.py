@@ -128,6 +128,33 @@ async def test_a_post_without_the_secret_is_refused_and_not_handled(
         assert len(sent) == 1
 
 
+async def test_an_update_posted_again_is_handled_once(tg: FakeTelegram, tmp_path: Path) -> None:
+    people = People(tg)
+    reader = people.person("Оксана")
+    chat = people.private(reader)
+    update = {
+        "update_id": 9001,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": chat,
+            "from": reader,
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    async with served(webhook_config(tmp_path, tg)):
+        # Telegram posts again what it thinks was not received (our answer got lost).
+        assert await tg.post_to_webhook(update) == 200
+        assert await tg.post_to_webhook(update) == 200
+        assert await tg.post_to_webhook(update | {"update_id": True}) == 400
+        talk = people.talk(chat, reader)
+        await talk.say("/sections")  # handled after the /help: the chat's updates keep order
+    sent = [c.params["text"] for c in tg.calls if c.method == "sendMessage" and c.ok]
+    assert len(sent) == 2
+    assert "/sections" in sent[0]
+
+
 async def test_back_to_polling_deletes_the_webhook(tg: FakeTelegram, tmp_path: Path) -> None:
     async with served(webhook_config(tmp_path, tg)):
         assert tg.webhook
