@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 # Libraries whose INFO lines are chatter: httpx's request lines (URLs), APScheduler's line for
 # every job run ("Running job…", "…executed successfully"), aiohttp's access log, PTB's lines
-# on starting and stopping (bot.lifecycle writes its own).
-QUIET = ("httpx", "apscheduler", "aiohttp.access", "telegram.ext.Application")
+# on starting and stopping (bot.lifecycle writes its own), Alembic's about its context and each
+# step (storage.db says in one line when a migration ran).
+QUIET = ("httpx", "apscheduler", "aiohttp.access", "telegram.ext.Application", "alembic")
 _FIELD = re.compile(r" (\w+)=")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.errors import Conflict, StorageError
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "visnyk_read_only"  # an execution option: this transaction only reads
 BUSY_TIMEOUT_MS = 5000
@@ -165,9 +167,15 @@ def _alembic_config() -> AlembicConfig:
 
 
 def _upgrade(connection: Connection) -> None:
+    """Migrate to the head revision: one line when a migration ran, none otherwise (Alembic's
+    own lines about its context are chatter, quiet in bot.logs)."""
+    before = MigrationContext.configure(connection).get_current_revision()
     cfg = _alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        log.info("database migrated from=%s to=%s", before or "empty", after)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
