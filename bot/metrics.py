@@ -15,7 +15,14 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.news.report import FeedReport
@@ -99,6 +106,9 @@ class Metrics:
     two bots in one process (tests) never share figures."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        # No `_created` series beside each counter and histogram: they double the page and no
+        # dashboard reads them (prometheus_client's switch is process-wide).
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = r = CollectorRegistry(auto_describe=True)
         self.clock = clock
         self._refreshing = asyncio.Lock()
