@@ -50,6 +50,7 @@ LANE_CAPACITY = 10_000  # deliveries held in memory per lane
 POLL_SECONDS = 5.0  # the loader looks for rows nobody told it of at least this often
 WRITE_SECONDS = 1.0  # an outcome waits at most this long for its commit
 WRITE_BATCH = 500
+LOAD_GRACE = 2.0  # seconds a load under way may take to finish when the engine stops
 
 
 @dataclass
@@ -132,9 +133,14 @@ class Engine:
         self._stopping = True
         self._wake.set()
         self._new_rows.set()
-        for task in self._tasks[:2]:
+        loops = self._tasks[:2]  # the loader, the dispatcher
+        # The loader ends on its own after the load under way: cancelled mid-read, the pool
+        # logs a traceback for the connection's rollback. One that takes longer is cancelled.
+        if loops:
+            await asyncio.wait(loops[:1], timeout=LOAD_GRACE)
+        for task in loops:
             task.cancel()
-        await asyncio.gather(*self._tasks[:2], return_exceptions=True)
+        await asyncio.gather(*loops, return_exceptions=True)
         if self._inflight:
             _, late = await asyncio.wait(self._inflight, timeout=grace)
             for task in late:
