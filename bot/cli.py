@@ -62,6 +62,7 @@ def _run(args: argparse.Namespace) -> None:
     from telegram.error import TelegramError  # noqa: PLC0415 - PTB loads only for `run`
 
     from bot import app  # noqa: PLC0415
+    from bot.server import ListenError  # noqa: PLC0415
 
     heartbeat = os.environ.get(HEARTBEAT_ENV)
     try:
@@ -69,6 +70,8 @@ def _run(args: argparse.Namespace) -> None:
         app.run(config, heartbeat=Path(heartbeat) if heartbeat else None)
     except TelegramError as e:
         raise _start_failure(e, config, redactor) from None
+    except ListenError as e:  # the port taken: one line, the key to change
+        raise _Fail(f"{e} (server.listen)", 1) from None
 
 
 async def _ask_telegram(config: Config) -> None:
@@ -176,7 +179,10 @@ def _ingest(args: argparse.Namespace) -> None:
 def _health(args: argparse.Namespace) -> None:
     """The running bot's health: its /healthz when the config has the HTTP server on, else the
     age of its heartbeat file. Nothing to ask is unhealthy, never healthy."""
-    listen = _config(args.config).server.listen if args.config else ""
+    try:
+        listen = _config(args.config).server.listen if args.config else ""
+    except _Fail as e:  # Docker reserves a HEALTHCHECK's exit 2: unhealthy is 1
+        raise _Fail(f"unhealthy: {e}", 1) from None
     if listen and not args.file:
         _health_http(_healthz_url(listen), args.timeout)
         return

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -27,7 +28,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import health
+from bot import health, logs
 from bot.config import Config
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.reach import Reach
@@ -37,6 +38,8 @@ from bot.server import Routes, Server, Webhook
 log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STEP_SECONDS = 10.0  # the most a step of stopping may take (Docker waits 30 s in all)
+REFRESH_LOGGED_EVERY = 60.0
 
 
 class Stop:
@@ -80,10 +83,12 @@ class Lifecycle:
         allowed_updates: Sequence[str],
     ) -> None:
         self.app, self.config, self.reach, self.metrics = app, config, reach, metrics
+        logs.tame()
         self.allowed_updates = list(allowed_updates)
         self.server: Server | None = None
         self.accepting = False  # the webhook hands updates to the application
         self.started = asyncio.Event()  # set once updates flow
+        self._refresh_logged: float | None = None
 
     @property
     def runtime(self) -> Runtime | None:
@@ -135,23 +140,28 @@ class Lifecycle:
         self.started.set()
 
     async def _stop(self) -> None:
-        """Every step that applies, in order, each whatever the one before it did."""
+        """Every step that applies, in order, each whatever the one before it did; each but
+        the last within its time (a hung Telegram, an update stuck), so that post_shutdown,
+        which stores the engine's outcomes, always runs."""
         app = self.app
         self.accepting = False
-        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        steps: list[tuple[str, Callable[[], Awaitable[object]], float | None]] = []
         if app.updater is not None and app.updater.running:
-            steps.append(("polling", app.updater.stop))
+            steps.append(("polling", app.updater.stop, STEP_SECONDS))
         if app.running:
-            steps.append(("application", app.stop))
+            steps.append(("application", app.stop, STEP_SECONDS))
         if self.server is not None:
-            steps.append(("server", self.server.stop))
-        if app._initialized:
-            steps.append(("shutdown", app.shutdown))
+            steps.append(("server", self.server.stop, STEP_SECONDS))
+        if app._initialized:  # PTB offers no public flag
+            steps.append(("shutdown", app.shutdown, STEP_SECONDS))
             if app.post_shutdown is not None and self.runtime is not None:
-                steps.append(("post_shutdown", lambda: app.post_shutdown(app)))  # type: ignore[misc]
-        for name, step in steps:
+                post_shutdown = app.post_shutdown
+                steps.append(("post_shutdown", lambda: post_shutdown(app), None))
+        for name, step, seconds in steps:
             try:
-                await step()
+                await asyncio.wait_for(step(), seconds)
+            except TimeoutError:
+                log.warning("stopping went on without step=%s after=%ss", name, seconds)
             except Exception:
                 log.exception("stopping failed at step=%s", name)
         log.info("stopped")
@@ -181,21 +191,36 @@ class Lifecycle:
         )
 
     async def _deliver(self, data: dict[str, Any]) -> None:
+        """Into the application's queue, at once: the server checked, with nothing awaited
+        since, that the bot is not stopping (an update queued behind PTB's stop mark would
+        never be handled, and the stop would wait for it for ever)."""
         try:
             update = Update.de_json(data, self.app.bot)
         except Exception as e:  # a body that is JSON but no update PTB can read
             raise ValueError(f"not an update: {type(e).__name__}") from e
-        await self.app.update_queue.put(update)
+        self.app.update_queue.put_nowait(update)
 
     async def _metrics(self) -> tuple[bytes, str]:
+        """Everything counted; the gauges read from the database are left as they were when
+        it fails (a scrape during a database incident still has every counter)."""
         runtime = self.runtime
         if runtime is not None:
-            await self.metrics.refresh(runtime.db, runtime.now())
+            try:
+                await self.metrics.refresh(runtime.db, runtime.now())
+            except Exception as e:
+                self._refresh_failed(e)
         return self.metrics.render(), CONTENT_TYPE
+
+    def _refresh_failed(self, error: Exception) -> None:
+        now = time.monotonic()
+        if self._refresh_logged is None or now - self._refresh_logged >= REFRESH_LOGGED_EVERY:
+            log.warning("metrics not refreshed error=%s: %s", type(error).__name__, error)
+            self._refresh_logged = now
 
 
 def run(lifecycle: Lifecycle) -> None:
     """Serve until SIGINT or SIGTERM; whatever signals follow, the shutdown runs to its end."""
+    _open_files_limit()
 
     async def main() -> None:
         stop = Stop()
@@ -203,3 +228,15 @@ def run(lifecycle: Lifecycle) -> None:
             await lifecycle.serve(stop.event)
 
     asyncio.run(main())
+
+
+def _open_files_limit() -> None:
+    """Raise the soft limit of open files to the hard one: a systemd unit or a container
+    starts at 1,024, which a few hundred readers' connections and the server's clients share."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as e:
+            log.warning("open files limit kept soft=%d error=%s", soft, e)

@@ -15,6 +15,8 @@ import logging
 import re
 import sys
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 
 import orjson
@@ -39,11 +41,76 @@ QUIET = ("httpx", "apscheduler", "aiohttp.access", "telegram.ext.Application", "
 _FIELD = re.compile(r" (\w+)=")
 
 
+# Where a library writes a traceback for what is no bug of ours: a malformed HTTP request to
+# the bot's server (anyone can send one), the polling loop's last call failing at stop, the
+# process out of file descriptors (a flood of connections). One line each, once a minute.
+ONE_LINE = {
+    "aiohttp.server": "",
+    "telegram.ext.Updater": "",
+    "asyncio": "socket.accept() out of system resource",
+}
+ONE_LINE_EVERY = 60.0
+
+
 def setup() -> None:
     """Every command logs to stderr at INFO, as text; the chatty libraries stay quiet."""
     logging.basicConfig(level=logging.INFO, format=FORMAT)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # APScheduler warns at every tick a job is still running ("maximum number of running
+    # instances reached"): by design here (one instance a job), so chatter.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    tame()
+
+
+def tame() -> None:
+    """The libraries' tracebacks for what is no bug of ours become one line (ONE_LINE); the
+    running bot calls it whatever logging it was given (bot.lifecycle). Idempotent."""
+    for name, prefix in ONE_LINE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OneLine) for f in logger.filters):
+            logger.addFilter(OneLine(prefix))
+
+
+class OneLine(logging.Filter):
+    """Records (those whose message starts with `prefix`) become one WARNING line without a
+    traceback, each kind at most once every ONE_LINE_EVERY seconds, with how many were left
+    out. Other records pass as they are."""
+
+    def __init__(self, prefix: str = "", clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.prefix, self.clock = prefix, clock
+        self._last: dict[str, float] = {}
+        self._left_out: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        if not message.startswith(self.prefix):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        cause = f"{type(error).__name__}: {str(error).strip()[:200]}" if error else ""
+        kind = f"{message.splitlines()[0][:120]} {type(error).__name__ if error else ''}"
+        now = self.clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < ONE_LINE_EVERY:
+            self._left_out[kind] = self._left_out.get(kind, 0) + 1
+            return False
+        left_out = self._left_out.pop(kind, 0)
+        self._last[kind] = now
+        record.msg = "%s%s%s"
+        record.args = (
+            message.splitlines()[0][:300],
+            f" error={cause}" if cause else "",
+            f" left_out={left_out}" if left_out else "",
+        )
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
 
 
 def configure(level: str, fmt: str) -> None:
@@ -55,6 +122,8 @@ def configure(level: str, fmt: str) -> None:
         handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT))
     for name in QUIET:  # DEBUG asks for everything, these included
         logging.getLogger(name).setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
+    scheduler = logging.ERROR if level != "DEBUG" else logging.DEBUG
+    logging.getLogger("apscheduler").setLevel(scheduler)
 
 
 class JsonFormatter(logging.Formatter):

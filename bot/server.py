@@ -9,6 +9,7 @@ webhook answers 503, so Telegram keeps the update and delivers it again later.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import hmac
 import logging
@@ -19,12 +20,15 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name
 MAX_UPDATE_BYTES = 1 << 20  # an update is a few kilobytes; Telegram's largest stay far below
 RECENT_UPDATES = 4096  # update ids remembered, so that one posted again is handled once
-REFUSALS_LOGGED_EVERY = 60.0  # seconds between two lines about refused webhook posts
+LOGGED_EVERY = 60.0  # seconds between two lines about refused or failed requests
+SHARED_FOR = 1.0  # seconds a health check's answer serves every probe
 Checks = Callable[[], Awaitable[list[str]]]  # what is wrong; nothing: all is well
 
 
@@ -49,9 +53,13 @@ class Routes:
     webhook: Webhook | None = None
 
 
+class ListenError(Exception):
+    """The server could not listen where the config says (the port taken, no such address)."""
+
+
 def application(routes: Routes) -> web.Application:
     """The aiohttp application serving `routes`."""
-    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES, middlewares=[_one_line_errors])
     app.router.add_get("/healthz", _checked(routes.liveness))
     app.router.add_get("/readyz", _checked(routes.readiness))
     if routes.metrics is not None:
@@ -73,7 +81,11 @@ class Server:
     async def start(self) -> None:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as e:
+            await self._runner.cleanup()
+            raise ListenError(f"cannot listen on {self.host}:{self.port}: {e.strerror}") from e
         if self.port == 0:  # tests: the port the system chose
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         log.info("server listening address=%s:%d", self.host, self.port)
@@ -82,13 +94,56 @@ class Server:
         await self._runner.cleanup()
 
 
-def _checked(checks: Checks) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(_request: web.Request) -> web.Response:
+@web.middleware
+async def _one_line_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """What no route expected is a 500 and one line (rate-limited), never a traceback a
+    request: anyone who reaches the server could otherwise fill the log."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as e:
+        _failures("request failed path=%s error=%s", request.path, _short(e))
+        return web.Response(status=500, text="error\n")
+
+
+class _Shared:
+    """A check whose answer is shared: calls while one runs wait for it, and its answer is
+    reused for SHARED_FOR seconds, so that a flood of probes costs one database query."""
+
+    def __init__(self, checks: Checks, clock: Callable[[], float] = time.monotonic) -> None:
+        self.checks, self.clock = checks, clock
+        self._running: asyncio.Future[list[str]] | None = None
+        self._answer: tuple[float, list[str]] | None = None
+
+    async def __call__(self) -> list[str]:
+        if self._answer is not None and self.clock() - self._answer[0] < SHARED_FOR:
+            return self._answer[1]
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._check())
+        running = self._running
+        return await asyncio.shield(running)
+
+    async def _check(self) -> list[str]:
         try:
-            problems = await checks()
-        except Exception as e:  # a check that fails is a failed check, never a 500 page
-            log.warning("health check failed error=%r", e)
-            problems = [f"check failed: {type(e).__name__}"]
+            try:
+                problems = await self.checks()
+            except Exception as e:  # a check that fails is a failed check, never a 500 page
+                _failures("health check failed error=%s", _short(e))
+                problems = [f"check failed: {type(e).__name__}"]
+            self._answer = (self.clock(), problems)
+            return problems
+        finally:
+            self._running = None
+
+
+def _checked(checks: Checks) -> Callable[[web.Request], Awaitable[web.Response]]:
+    shared = _Shared(checks)
+
+    async def handle(_request: web.Request) -> web.Response:
+        problems = await shared()
         if problems:
             return web.Response(status=503, text="\n".join(problems) + "\n")
         return web.Response(text="ok\n")
@@ -108,23 +163,29 @@ def _metrics(
     return handle
 
 
-class _Refusals:
-    """Refused posts, logged at most once a minute with how many there were: a flood of
-    forged posts is counted (metrics), not written out one line each."""
+class _Limited:
+    """A warning written at most once a minute, with how many were not written."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.last: float | None = None
         self.unlogged = 0
 
-    def __call__(self, reason: str, remote: str | None) -> None:
+    def __call__(self, message: str, *args: object) -> None:
         self.unlogged += 1
         now = self.clock()
-        if self.last is None or now - self.last >= REFUSALS_LOGGED_EVERY:
-            log.warning(
-                "webhook refused reason=%s remote=%s count=%d", reason, remote, self.unlogged
-            )
+        if self.last is None or now - self.last >= LOGGED_EVERY:
+            log.warning("%s count=%d", message % args, self.unlogged)
             self.last, self.unlogged = now, 0
+
+
+_failures = _Limited()
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip()
+    first = text.splitlines()[0][:200] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 class _Recent:
@@ -146,14 +207,15 @@ class _Recent:
 
 
 def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
-    refusals = _Refusals()
+    refused = _Limited()  # a flood of forged posts is counted (metrics), not a line each
     recent = _Recent()
 
     async def handle(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), hook.secret.encode()):
+        # Header bytes that are not UTF-8 arrive as surrogates: compared, never an error.
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), hook.secret.encode()):
             hook.refused("secret")
-            refusals("secret", request.remote)
+            refused("webhook refused reason=secret remote=%s", request.remote)
             return web.Response(status=403, text="forbidden\n")
         if not hook.accepting():
             return web.Response(status=503, text="stopping\n")
@@ -161,10 +223,16 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
             update = orjson.loads(await request.read())
         except web.HTTPRequestEntityTooLarge:
             hook.refused("size")
-            refusals("size", request.remote)
+            refused("webhook refused reason=size remote=%s", request.remote)
             raise
+        except (RequestPayloadError, HttpProcessingError, OSError):  # cut short, or garbled
+            hook.refused("body")
+            refused("webhook refused reason=body remote=%s", request.remote)
+            return web.Response(status=400, text="unreadable body\n")
         except orjson.JSONDecodeError:
             update = None
+        if not hook.accepting():  # the stop began while the body came: Telegram retries later
+            return web.Response(status=503, text="stopping\n")
         try:
             update_id = update.get("update_id") if isinstance(update, dict) else None
             if not isinstance(update_id, int) or isinstance(update_id, bool):
@@ -175,7 +243,7 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
                 log.info("webhook update again update_id=%d", update_id)
         except ValueError:
             hook.refused("body")
-            refusals("body", request.remote)
+            refused("webhook refused reason=body remote=%s", request.remote)
             return web.Response(status=400, text="not an update\n")
         return web.Response(text="ok\n")
 

@@ -302,3 +302,40 @@ def test_a_rate_above_telegrams_free_limit_is_a_warning_not_an_error(
     quiet = write_config(tmp_path / "q.toml", "[delivery]\nmessages_per_second = 30\n")
     assert main(["check-config", str(quiet)]) == 0
     assert capsys.readouterr().err == ""
+
+
+async def test_a_taken_port_is_one_line_naming_the_key(tg: FakeTelegram, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(
+            tmp_path / "c.toml",
+            f"""
+[telegram]
+api_base_url = "{tg.base_url}"
+[server]
+listen = "127.0.0.1:{port}"
+[storage]
+url = "sqlite+aiosqlite:///{tmp_path / "v.db"}"
+""",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--config", str(config),
+            env=os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    text = err.decode()
+    assert f"visnyk: cannot listen on 127.0.0.1:{port}: " in text
+    assert "(server.listen)" in text
+    assert "Traceback" not in text
+
+
+def test_health_with_a_bad_config_is_unhealthy_not_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "c.toml", "[server]\nlisten = 8080\n")
+    assert main(["health", "--config", str(config)]) == 1  # Docker reserves exit 2
+    assert "unhealthy: config error: server.listen: expected a string" in capsys.readouterr().err

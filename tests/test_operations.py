@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot import app as visnyk_app
 from bot.config import Config
@@ -17,7 +18,8 @@ from bot.lifecycle import Lifecycle
 from bot.metrics import Metrics
 from bot.reach import Reach
 from bot.runtime import Runtime
-from storage import chats, subscriptions
+from storage import chats, outbox, subscriptions
+from storage.errors import StorageError
 from storage.types import ChatType, Mode
 from tests.fakes.people import People
 from tests.fakes.telegram import FakeTelegram
@@ -182,8 +184,11 @@ async def test_health_and_readiness(tg: FakeTelegram, tmp_path: Path) -> None:
         engine = runtime_of(life).engine
         assert engine is not None
         await engine.stop()
-        status, text = await get(f"{base}/readyz")
-        assert (status, text) == (503, "delivery engine not running\n")
+
+        async def not_ready() -> bool:  # a probe's answer serves the next second's too
+            return await get(f"{base}/readyz") == (503, "delivery engine not running\n")
+
+        await eventually(not_ready)
         assert (await get(f"{base}/healthz"))[0] == 200
 
 
@@ -220,3 +225,101 @@ async def test_not_ready_while_deliveries_wait_too_long(tg: FakeTelegram, tmp_pa
         assert engine is not None
         await engine.idle()
         assert (await get(f"{base}/readyz"))[0] == 200
+
+
+async def raw_request(port: int, *parts: bytes, between: Any = None) -> bytes:
+    """Send `parts` on one connection (awaiting `between()` after the first), return the
+    status line of the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for i, part in enumerate(parts):
+            writer.write(part)
+            await writer.drain()
+            if i == 0 and between is not None:
+                await between()
+        return (await asyncio.wait_for(reader.readline(), 10)).strip()
+    finally:
+        writer.close()
+
+
+async def test_an_update_whose_body_arrives_during_the_stop_is_left_to_telegram(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    config = webhook_config(tmp_path, tg)
+    metrics, reach = Metrics(), Reach()
+    app = visnyk_app.build(config, metrics=metrics, reach=reach)
+    life = Lifecycle(
+        app, config, reach=reach, metrics=metrics, allowed_updates=visnyk_app.ALLOWED_UPDATES
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(life.serve(stop))
+    await asyncio.wait_for(life.started.wait(), 15)
+    body = b'{"update_id": 5, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "hi"}}'  # noqa: E501
+    head = (
+        b"POST /tg/updates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\n".encode()
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body[:10]
+    )
+
+    async def stopping() -> None:
+        stop.set()
+        await eventually(lambda: not life.accepting)
+
+    status = await raw_request(config.server.port, head, body[10:], between=stopping)
+    assert status == b"HTTP/1.1 503 Service Unavailable"  # Telegram keeps it for later
+    await asyncio.wait_for(serving, 20)  # and the stop is not held up by it
+    assert app.update_queue.empty()
+
+
+async def test_hostile_requests_are_answered_in_one_line(
+    tg: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = webhook_config(tmp_path, tg)
+    port = config.server.port
+    head = b"POST /tg/updates HTTP/1.1\r\nHost: x\r\n"
+    secret = f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\n".encode()
+    async with served(config):
+        # A secret that is not UTF-8 is a wrong secret, not a crash.
+        bad_bytes = head + b"X-Telegram-Bot-Api-Secret-Token: \xff\xfe\r\nContent-Length: 0\r\n\r\n"
+        assert await raw_request(port, bad_bytes) == b"HTTP/1.1 403 Forbidden"
+        chunked = head + secret + b"Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n"
+        assert (await raw_request(port, chunked)).endswith(b" 400 Bad Request")
+        huge_header = head + b"X-" + b"a" * 9000 + b": 1\r\n\r\n"
+        for _ in range(20):
+            assert b" 4" in await raw_request(port, huge_header)
+        assert (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
+    tracebacks = [r for r in caplog.records if r.exc_info is not None or r.exc_text]
+    assert tracebacks == []
+    server_lines = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(server_lines) <= 2  # one line a kind of bad request a minute
+
+
+async def test_metrics_survive_a_failing_database_and_probes_share_a_check(
+    tg: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    config = make_config(tmp_path, tg.base_url, server={"listen": f"127.0.0.1:{port}"})
+    base = f"http://127.0.0.1:{port}"
+    async with served(config) as life:
+        runtime = runtime_of(life)
+        asked = 0
+        revision = runtime.db.revision
+
+        async def counted() -> str | None:
+            nonlocal asked
+            asked += 1
+            return await revision()
+
+        monkeypatch.setattr(runtime.db, "revision", counted)
+        answers = await asyncio.gather(*(get(f"{base}/healthz") for _ in range(50)))
+        assert {a[0] for a in answers} == {200}
+        assert asked <= 2  # fifty probes, one question to the database (two at a second's turn)
+
+        async def broken(*_: object) -> list[object]:
+            raise StorageError("database error: disk I/O error")
+
+        monkeypatch.setattr(outbox, "backlog", broken)
+        status, text = await get(f"{base}/metrics")
+        assert status == 200
+        assert "visnyk_messages_sent_total" in text
