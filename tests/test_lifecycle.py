@@ -126,14 +126,17 @@ async def test_a_second_signal_does_not_skip_storing_outcomes(
         await bot.wait()
 
 
-async def test_a_telegram_outage_is_a_handful_of_lines(tg: FakeTelegram, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["502", "hang"])
+async def test_a_telegram_outage_is_a_handful_of_lines(
+    tg: FakeTelegram, tmp_path: Path, kind: str
+) -> None:
     room = Newsroom(tg, tmp_path, rate=5)
     await room.start()
     try:
         await room.flash("/breaking Перед збоєм")
         await eventually(lambda: len(room.delivered()) >= 3, within=WITHIN)
         before = len(room.text())
-        tg.outage("502", 20, updates=True)
+        tg.outage(kind, 20, updates=True)
         # Everyone has the alert once Telegram is back: the outage (20 s) lies in between.
         await eventually(lambda: len(room.delivered()) == READERS, within=90)
         await eventually(lambda: "reachable again" in room.text()[before:], within=WITHIN)
