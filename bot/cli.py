@@ -92,12 +92,14 @@ async def _ask_telegram(config: Config) -> None:
 
 def _start_failure(error: Exception, config: Config, redactor: logs.Redactor) -> _Fail:
     """One line on why the bot could not start; PTB's messages may carry the token."""
-    from telegram.error import InvalidToken, NetworkError  # noqa: PLC0415
+    from telegram.error import BadRequest, InvalidToken, NetworkError  # noqa: PLC0415
 
     where = _api_url(config.telegram.api_base_url)
     reason = " ".join(str(error).split())  # one line, whatever PTB or httpx wrote
     if isinstance(error, InvalidToken):  # PTB's name for a 401 and for a 404
         return _Fail(TOKEN_REJECTED)  # a fault of the config: exit 2, as for a config error
+    if isinstance(error, BadRequest) and "webhook" in reason.lower():  # setWebhook refused it
+        return _Fail(redactor.redact(f"Telegram refused telegram.webhook_url: {reason}"), 2)
     if isinstance(error, NetworkError):  # also TimedOut, and 5xx answers
         return _Fail(redactor.redact(f"cannot reach the Bot API at {where}: {reason}"), 1)
     return _Fail(redactor.redact(f"the Bot API at {where} refused to start the bot: {reason}"), 1)

@@ -339,3 +339,39 @@ def test_health_with_a_bad_config_is_unhealthy_not_usage(
     config = write_config(tmp_path / "c.toml", "[server]\nlisten = 8080\n")
     assert main(["health", "--config", str(config)]) == 1  # Docker reserves exit 2
     assert "unhealthy: config error: server.listen: expected a string" in capsys.readouterr().err
+
+
+async def test_a_webhook_telegram_refuses_is_one_line_naming_the_key(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = write_config(
+        tmp_path / "c.toml",
+        f"""
+[telegram]
+api_base_url = "{tg.base_url}"
+webhook_url = "http://bot.example.ua/hook"
+[server]
+listen = "127.0.0.1:{port}"
+[storage]
+url = "sqlite+aiosqlite:///{tmp_path / "v.db"}"
+""",
+    )
+    env = os.environ | {
+        "VISNYK_TELEGRAM_TOKEN": TOKEN,
+        "VISNYK_WEBHOOK_SECRET": "a-secret-long-enough-0123",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    text = err.decode()
+    assert process.returncode == 2
+    last = text.splitlines()[-1]
+    assert last.startswith("visnyk: Telegram refused telegram.webhook_url: ")
+    assert "bad webhook: an https url must be provided" in last.lower()  # PTB's own wording
+    assert "is not https" in text  # the config's warning said so first
+    assert "Traceback" not in text

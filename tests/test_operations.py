@@ -75,6 +75,21 @@ async def get(url: str) -> tuple[int, str]:
         return answer.status, await answer.text()
 
 
+def command_update(
+    update_id: int, chat: dict[str, Any], user: dict[str, Any], command: str
+) -> dict[str, Any]:
+    """An update as Telegram would post it: `user` sends `command` in `chat`."""
+    message = {
+        "message_id": 1,
+        "date": 1_700_000_000,
+        "chat": chat,
+        "from": user,
+        "text": command,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+    }
+    return {"update_id": update_id, "message": message}
+
+
 async def test_updates_come_by_webhook_with_the_secret(tg: FakeTelegram, tmp_path: Path) -> None:
     config = webhook_config(tmp_path, tg)
     async with served(config):
@@ -98,17 +113,7 @@ async def test_a_post_without_the_secret_is_refused_and_not_handled(
     people = People(tg)
     reader = people.person("Оксана")
     chat = people.private(reader)
-    forged = {
-        "update_id": 424242,
-        "message": {
-            "message_id": 1,
-            "date": 1_700_000_000,
-            "chat": chat,
-            "from": reader,
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        },
-    }
+    forged = command_update(424242, chat, reader, "/start")
     async with served(config):
         assert await tg.post_to_webhook(forged, secret="") == 403
         assert await tg.post_to_webhook(forged, secret="not-the-secret-at-all") == 403
@@ -134,17 +139,7 @@ async def test_an_update_posted_again_is_handled_once(tg: FakeTelegram, tmp_path
     people = People(tg)
     reader = people.person("Оксана")
     chat = people.private(reader)
-    update = {
-        "update_id": 9001,
-        "message": {
-            "message_id": 1,
-            "date": 1_700_000_000,
-            "chat": chat,
-            "from": reader,
-            "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-        },
-    }
+    update = command_update(9001, chat, reader, "/help")
     async with served(webhook_config(tmp_path, tg)):
         # Telegram posts again what it thinks was not received (our answer got lost).
         assert await tg.post_to_webhook(update) == 200
