@@ -304,6 +304,17 @@ def test_a_rate_above_telegrams_free_limit_is_a_warning_not_an_error(
     assert capsys.readouterr().err == ""
 
 
+async def run_until_it_stops(config: Path, **environ: str) -> tuple[int | None, str]:
+    """`visnyk run` with `config` that is expected to stop by itself: its status and stderr."""
+    env = os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN} | environ
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, err.decode()
+
+
 async def test_a_taken_port_is_one_line_naming_the_key(tg: FakeTelegram, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -320,14 +331,8 @@ listen = "127.0.0.1:{port}"
 url = "sqlite+aiosqlite:///{tmp_path / "v.db"}"
 """,
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(config),
-            env=os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        _, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 1
-    text = err.decode()
+        status, text = await run_until_it_stops(config)
+    assert status == 1
     assert f"visnyk: cannot listen on 127.0.0.1:{port}: " in text
     assert "(server.listen)" in text
     assert "Traceback" not in text
@@ -359,17 +364,10 @@ listen = "127.0.0.1:{port}"
 url = "sqlite+aiosqlite:///{tmp_path / "v.db"}"
 """,
     )
-    env = os.environ | {
-        "VISNYK_TELEGRAM_TOKEN": TOKEN,
-        "VISNYK_WEBHOOK_SECRET": "a-secret-long-enough-0123",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(process.communicate(), 30)
-    text = err.decode()
-    assert process.returncode == 2
+    status, text = await run_until_it_stops(
+        config, VISNYK_WEBHOOK_SECRET="a-secret-long-enough-0123"
+    )
+    assert status == 2
     last = text.splitlines()[-1]
     assert last.startswith("visnyk: Telegram refused telegram.webhook_url: ")
     assert "bad webhook: an https url must be provided" in last.lower()  # PTB's own wording

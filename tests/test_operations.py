@@ -28,14 +28,19 @@ from tests.kit import eventually, free_port, make_config
 SECRET = "webhook-secret_0123456789abcdef"
 
 
+def lifecycle(config: Config) -> Lifecycle:
+    """The bot built and wrapped as `visnyk run` does (bot.app.run)."""
+    metrics, reach = Metrics(), Reach()
+    app = visnyk_app.build(config, metrics=metrics, reach=reach)
+    return Lifecycle(
+        app, config, reach=reach, metrics=metrics, allowed_updates=visnyk_app.ALLOWED_UPDATES
+    )
+
+
 @contextlib.asynccontextmanager
 async def served(config: Config) -> AsyncIterator[Lifecycle]:
     """The bot as `visnyk run` runs it (bot.lifecycle), until the block ends."""
-    metrics, reach = Metrics(), Reach()
-    app = visnyk_app.build(config, metrics=metrics, reach=reach)
-    life = Lifecycle(
-        app, config, reach=reach, metrics=metrics, allowed_updates=visnyk_app.ALLOWED_UPDATES
-    )
+    life = lifecycle(config)
     stop = asyncio.Event()
     serving = asyncio.create_task(life.serve(stop))
     try:
@@ -241,11 +246,7 @@ async def test_an_update_whose_body_arrives_during_the_stop_is_left_to_telegram(
     tg: FakeTelegram, tmp_path: Path
 ) -> None:
     config = webhook_config(tmp_path, tg)
-    metrics, reach = Metrics(), Reach()
-    app = visnyk_app.build(config, metrics=metrics, reach=reach)
-    life = Lifecycle(
-        app, config, reach=reach, metrics=metrics, allowed_updates=visnyk_app.ALLOWED_UPDATES
-    )
+    life = lifecycle(config)
     stop = asyncio.Event()
     serving = asyncio.create_task(life.serve(stop))
     await asyncio.wait_for(life.started.wait(), 15)
@@ -264,7 +265,7 @@ async def test_an_update_whose_body_arrives_during_the_stop_is_left_to_telegram(
     status = await raw_request(config.server.port, head, body[10:], between=stopping)
     assert status == b"HTTP/1.1 503 Service Unavailable"  # Telegram keeps it for later
     await asyncio.wait_for(serving, 20)  # and the stop is not held up by it
-    assert app.update_queue.empty()
+    assert life.app.update_queue.empty()
 
 
 async def test_hostile_requests_are_answered_in_one_line(
