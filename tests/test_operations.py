@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,16 @@ async def test_metrics_survive_a_failing_database_and_probes_share_a_check(
         status, text = await get(f"{base}/metrics")
         assert status == 200
         assert "visnyk_messages_sent_total" in text
+
+
+async def test_the_webhook_answers_before_the_update_is_handled(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    people = People(tg)
+    reader = people.person("Оксана")
+    chat = people.private(reader)
+    async with served(webhook_config(tmp_path, tg)):
+        hang = tg.outage("hang", 5)  # Telegram holds every answer: the reply cannot finish
+        assert await tg.post_to_webhook(command_update(77, chat, reader, "/help")) == 200
+        assert time.monotonic() < hang.end  # answered while the handler still waits
+        await tg.wait_for(lambda c: c.method == "sendMessage", within=5)
