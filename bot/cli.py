@@ -21,6 +21,7 @@ from bot.news.report import FeedReport
 from storage.backup import BackupExists, NotSQLite, backup
 from storage.db import Database
 from storage.errors import StorageError
+from storage.runlock import AlreadyRunning, RunLock
 
 DEFAULT_CONFIG = "config.toml"
 HEARTBEAT_ENV = "VISNYK_HEARTBEAT_FILE"
@@ -65,13 +66,21 @@ def _run(args: argparse.Namespace) -> None:
     from bot.server import ListenError  # noqa: PLC0415
 
     heartbeat = os.environ.get(HEARTBEAT_ENV)
+    lock = RunLock.for_url(config.storage.url)  # one bot per SQLite file
     try:
+        if lock is not None:
+            lock.acquire()
         asyncio.run(_ask_telegram(config))
         app.run(config, heartbeat=Path(heartbeat) if heartbeat else None)
+    except AlreadyRunning as e:
+        raise _Fail(str(e), 1) from None
     except TelegramError as e:
         raise _start_failure(e, config, redactor) from None
     except ListenError as e:  # the port taken: one line, the key to change
         raise _Fail(f"{e} (server.listen)", 1) from None
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 async def _ask_telegram(config: Config) -> None:

@@ -202,3 +202,25 @@ title = {{ uk = "Світ" }}
     assert TOKEN not in text
     assert TOKEN.partition(":")[2][:8] not in text
     assert secret not in text
+
+
+async def test_one_bot_per_database(tg: FakeTelegram, tmp_path: Path) -> None:
+    config = write_config(tmp_path, tg, rate=30)
+    first = await crash_kit.start_bot(config, tmp_path / "first.log")
+    try:
+        await eventually(lambda: "ready" in (tmp_path / "first.log").read_text(), within=WITHIN)
+        second = await crash_kit.start_bot(config, tmp_path / "second.log")
+        assert await asyncio.wait_for(second.wait(), WITHIN) == 1
+        told = (tmp_path / "second.log").read_text().strip().splitlines()
+        assert told[-1].startswith("visnyk: another visnyk run is using this database (pid ")
+        assert str(first.pid) in told[-1]
+        assert first.returncode is None  # the first goes on
+        crash_kit.kill(first)  # a crash: the kernel lets the lock go with the process
+        await first.wait()
+        third = await crash_kit.start_bot(config, tmp_path / "third.log")
+        await eventually(lambda: "ready" in (tmp_path / "third.log").read_text(), within=WITHIN)
+        await crash_kit.stop(third)
+        assert third.returncode == 0
+    finally:
+        crash_kit.kill(first)
+        await first.wait()
