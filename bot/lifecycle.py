@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STEP_SECONDS = 10.0  # the most a step of stopping may take (Docker waits 30 s in all)
-REFRESH_LOGGED_EVERY = 60.0
 
 
 class Stop:
@@ -88,7 +87,7 @@ class Lifecycle:
         self.server: Server | None = None
         self.accepting = False  # the webhook hands updates to the application
         self.started = asyncio.Event()  # set once updates flow
-        self._refresh_logged: float | None = None
+        self._refresh_failures = logs.Limited(log)
 
     @property
     def runtime(self) -> Runtime | None:
@@ -208,14 +207,8 @@ class Lifecycle:
             try:
                 await self.metrics.refresh(runtime.db, runtime.now())
             except Exception as e:
-                self._refresh_failed(e)
+                self._refresh_failures.warning("metrics not refreshed error=%s", logs.short(e))
         return self.metrics.render(), CONTENT_TYPE
-
-    def _refresh_failed(self, error: Exception) -> None:
-        now = time.monotonic()
-        if self._refresh_logged is None or now - self._refresh_logged >= REFRESH_LOGGED_EVERY:
-            log.warning("metrics not refreshed error=%s: %s", type(error).__name__, error)
-            self._refresh_logged = now
 
 
 def run(lifecycle: Lifecycle) -> None:

@@ -1,4 +1,6 @@
-"""Logging for the command line, and the filter that keeps the bot token out of every line.
+"""Logging: its set-up ([logging]'s level, text or JSON lines, the chatty libraries quiet),
+the filter that keeps the bot token out of every line, and the helpers that keep what outsiders
+can cause to one short line (`short`, `Limited`, `OneLine`).
 
 PTB puts the token in its messages (`InvalidToken: The token `…` was rejected`), httpx in the
 URLs of its errors and requests (`…/bot<token>/getMe`); both end up in tracebacks. `protect`
@@ -72,6 +74,35 @@ def tame() -> None:
             logger.addFilter(OneLine(prefix))
 
 
+def short(error: object) -> str:
+    """An error as one short line: its kind and its message's first line, never a traceback."""
+    text = str(error).strip()
+    first = text.splitlines()[0][:200] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+class Limited:
+    """A warning written to `logger` at most once every `every` seconds, with how many were
+    not written since (`count=`): for what anyone outside can make happen at will."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every: float = ONE_LINE_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger, self.every, self.clock = logger, every, clock
+        self.last: float | None = None
+        self.unlogged = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        self.unlogged += 1
+        now = self.clock()
+        if self.last is None or now - self.last >= self.every:
+            self.logger.warning("%s count=%d", message % args, self.unlogged)
+            self.last, self.unlogged = now, 0
+
+
 class OneLine(logging.Filter):
     """Records (those whose message starts with `prefix`) become one WARNING line without a
     traceback, each kind at most once every ONE_LINE_EVERY seconds, with how many were left
@@ -93,7 +124,7 @@ class OneLine(logging.Filter):
         if not message.startswith(self.prefix):
             return True
         error = record.exc_info[1] if record.exc_info else None
-        cause = f"{type(error).__name__}: {str(error).strip()[:200]}" if error else ""
+        cause = short(error) if error else ""
         kind = f"{message.splitlines()[0][:120]} {type(error).__name__ if error else ''}"
         now = self.clock()
         last = self._last.get(kind)

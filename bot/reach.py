@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.logs import short
+
 log = logging.getLogger(__name__)
 
 
@@ -34,15 +36,8 @@ class Reach:
         self.failures += 1
         if self.lost_at is None:
             self.lost_at = now
-            log.warning("Telegram unreachable, retrying what=%s error=%s", what, _short(cause))
+            log.warning("Telegram unreachable, retrying what=%s error=%s", what, short(cause))
 
     def silent_for(self, now: float) -> float | None:
         """Seconds since Telegram last answered; None if it never did."""
         return None if self.answered_at is None else now - self.answered_at
-
-
-def _short(cause: object) -> str:
-    """An error as one short line: its type and first line, never a traceback."""
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    name = type(cause).__name__
-    return f"{name}: {text[:200]}" if text else name

@@ -23,6 +23,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from bot import logs
+
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name
 MAX_UPDATE_BYTES = 1 << 20  # an update is a few kilobytes; Telegram's largest stay far below
@@ -94,6 +96,9 @@ class Server:
         await self._runner.cleanup()
 
 
+_failures = logs.Limited(log, LOGGED_EVERY)
+
+
 @web.middleware
 async def _one_line_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -105,7 +110,7 @@ async def _one_line_errors(
     except web.HTTPException:
         raise
     except Exception as e:
-        _failures("request failed path=%s error=%s", request.path, _short(e))
+        _failures.warning("request failed path=%s error=%s", request.path, logs.short(e))
         return web.Response(status=500, text="error\n")
 
 
@@ -131,7 +136,7 @@ class _Shared:
             try:
                 problems = await self.checks()
             except Exception as e:  # a check that fails is a failed check, never a 500 page
-                _failures("health check failed error=%s", _short(e))
+                _failures.warning("health check failed error=%s", logs.short(e))
                 problems = [f"check failed: {type(e).__name__}"]
             self._answer = (self.clock(), problems)
             return problems
@@ -163,31 +168,6 @@ def _metrics(
     return handle
 
 
-class _Limited:
-    """A warning written at most once a minute, with how many were not written."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.last: float | None = None
-        self.unlogged = 0
-
-    def __call__(self, message: str, *args: object) -> None:
-        self.unlogged += 1
-        now = self.clock()
-        if self.last is None or now - self.last >= LOGGED_EVERY:
-            log.warning("%s count=%d", message % args, self.unlogged)
-            self.last, self.unlogged = now, 0
-
-
-_failures = _Limited()
-
-
-def _short(error: BaseException) -> str:
-    text = str(error).strip()
-    first = text.splitlines()[0][:200] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
-
-
 class _Recent:
     """The update ids handed on lately: Telegram posts an update again when our answer did not
     reach it (a dropped connection, a proxy's time-out), and it must not be handled twice."""
@@ -207,7 +187,9 @@ class _Recent:
 
 
 def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
-    refused = _Limited()  # a flood of forged posts is counted (metrics), not a line each
+    refused = logs.Limited(
+        log, LOGGED_EVERY
+    )  # a flood of forged posts is counted (metrics), not a line each
     recent = _Recent()
 
     async def handle(request: web.Request) -> web.Response:
@@ -215,7 +197,7 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
         # Header bytes that are not UTF-8 arrive as surrogates: compared, never an error.
         if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), hook.secret.encode()):
             hook.refused("secret")
-            refused("webhook refused reason=secret remote=%s", request.remote)
+            refused.warning("webhook refused reason=secret remote=%s", request.remote)
             return web.Response(status=403, text="forbidden\n")
         if not hook.accepting():
             return web.Response(status=503, text="stopping\n")
@@ -223,11 +205,11 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
             update = orjson.loads(await request.read())
         except web.HTTPRequestEntityTooLarge:
             hook.refused("size")
-            refused("webhook refused reason=size remote=%s", request.remote)
+            refused.warning("webhook refused reason=size remote=%s", request.remote)
             raise
         except (RequestPayloadError, HttpProcessingError, OSError):  # cut short, or garbled
             hook.refused("body")
-            refused("webhook refused reason=body remote=%s", request.remote)
+            refused.warning("webhook refused reason=body remote=%s", request.remote)
             return web.Response(status=400, text="unreadable body\n")
         except orjson.JSONDecodeError:
             update = None
@@ -243,7 +225,7 @@ def _webhook(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
                 log.info("webhook update again update_id=%d", update_id)
         except ValueError:
             hook.refused("body")
-            refused("webhook refused reason=body remote=%s", request.remote)
+            refused.warning("webhook refused reason=body remote=%s", request.remote)
             return web.Response(status=400, text="not an update\n")
         return web.Response(text="ok\n")
 

@@ -9,6 +9,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot import render
 from bot.context import Context
+from bot.logs import short
 from storage import chats
 from storage.errors import StorageError
 
@@ -32,7 +33,7 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, TelegramError | StorageError):
         # Telegram or the database failed, not our code: one line naming the cause (an outage
         # is told once more by bot.reach); a traceback would only repeat PTB's call stack.
-        log.warning("update failed chat=%s cause=%s", chat_id, _cause(error))
+        log.warning("update failed chat=%s cause=%s", chat_id, short(error))
     else:  # a bug: its traceback
         log.error("update failed chat=%s error=%r", chat_id, error, exc_info=error)
     if not isinstance(update, Update) or chat_id is None or isinstance(error, Forbidden):
@@ -45,13 +46,6 @@ async def on_error(update: object, context: Context) -> None:
             await update.effective_message.reply_text(render.failure(t), do_quote=False)
     except TelegramError as e:
         log.warning("could not report the failure chat=%s error=%s", chat_id, e)
-
-
-def _cause(error: BaseException) -> str:
-    """An error as one short line: its kind and its message's first line."""
-    text = str(error).strip()
-    first = text.splitlines()[0][:200] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 async def _language(context: Context, chat_id: int) -> str:
