@@ -40,6 +40,7 @@ test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m tests.postgresql install
 	$(BIN)/pytest
 
 messages: $(DEV_STAMP)

@@ -2,14 +2,87 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import itertools
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from storage.db import Database
+from tests import kit as test_kit
+from tests import postgresql
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.web import FakeWeb
 from tests.kit import OWNER, TOKEN, Kit, started
+
+BACKENDS = ("sqlite", "postgresql")
+TEMPLATE = "visnyk_template"
+_databases = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `backends` run once on each database; the rest on SQLite only."""
+    if metafunc.definition.get_closest_marker("backends") is not None:
+        metafunc.parametrize("backend", BACKENDS)
+
+
+@pytest.fixture
+def backend() -> str:
+    """SQLite, or what VISNYK_TEST_BACKEND names: `VISNYK_TEST_BACKEND=postgresql pytest` runs
+    every test on PostgreSQL (the marked ones run on both in any case)."""
+    return os.environ.get("VISNYK_TEST_BACKEND", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[postgresql.Cluster]:
+    """One PostgreSQL cluster for the session, with a template database at the newest
+    migration (a database per test is copied from it: much faster than migrating each)."""
+    with postgresql.cluster() as cluster:
+        _psql(cluster, f"CREATE DATABASE {TEMPLATE}")
+
+        async def migrate() -> None:
+            db = Database.open(cluster.url(TEMPLATE))
+            try:
+                await db.upgrade()
+            finally:
+                await db.close()
+
+        asyncio.run(migrate())
+        yield cluster
+
+
+def _psql(cluster: postgresql.Cluster, statement: str) -> None:
+    subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.dsn(), "-c", statement],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(autouse=True)
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's own database: an SQLite file in its directory, or a new PostgreSQL database.
+    `tests.kit.make_config` writes it into every config the test makes."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}"
+        test_kit.DATABASE_URL = None
+        try:
+            yield url
+        finally:
+            test_kit.DATABASE_URL = None
+        return
+    cluster: postgresql.Cluster = request.getfixturevalue("postgresql_server")
+    name = f"test_{next(_databases)}"
+    _psql(cluster, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    test_kit.DATABASE_URL = cluster.url(name)
+    try:
+        yield test_kit.DATABASE_URL
+    finally:
+        test_kit.DATABASE_URL = None
+        _psql(cluster, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -31,12 +31,17 @@ SECTIONS: list[dict[str, Any]] = [
 ]
 
 
+# The database of the test running now, when it is not an SQLite file in the test's directory
+# (set by conftest's `database_url` fixture: a PostgreSQL database of the test's own).
+DATABASE_URL: str | None = None
+
+
 def make_config(
     tmp_path: Path, base_url: str, *, sections: list[dict[str, Any]] | None = None, **tables: Any
 ) -> Config:
     data: dict[str, Any] = {
         "telegram": {"token": TOKEN, "api_base_url": base_url},
-        "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}"},
+        "storage": {"url": DATABASE_URL or f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}"},
         "sections": SECTIONS if sections is None else sections,
         # A reader in a test types faster than anyone: their answers need not wait Telegram's
         # second. Tests of pacing set the real interval (and turn the fake's limits on).

@@ -93,14 +93,16 @@ def upgrade() -> None:
         sa.Column("query", sa.String(256), nullable=False),
         sa.Column("created", sa.DateTime(), nullable=False),
     )
-    for statement in FTS:
-        op.execute(statement)
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in FTS:
+            op.execute(statement)
 
 
 def downgrade() -> None:
-    for trigger in ("insert", "delete", "update"):
-        op.execute(f"DROP TRIGGER IF EXISTS articles_fts_{trigger}")
-    op.execute("DROP TABLE IF EXISTS articles_fts")
+    if op.get_bind().dialect.name == "sqlite":
+        for trigger in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER IF EXISTS articles_fts_{trigger}")
+        op.execute("DROP TABLE IF EXISTS articles_fts")
     op.drop_table("searches")
     op.drop_table("article_sections")
     op.drop_table("articles")

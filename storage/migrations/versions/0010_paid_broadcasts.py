@@ -20,7 +20,7 @@ depends_on = None
 def upgrade() -> None:
     # Plain ADD COLUMNs (no batch copy of the tables: articles' search triggers and the
     # deliveries' foreign keys stay as they are).
-    false = sa.text("0")
+    false = sa.false()  # 0 on SQLite, false on PostgreSQL
     # NULL: as its lane goes ([delivery] paid_broadcast); true or false: chosen or refused.
     op.add_column("outbox_items", sa.Column("paid", sa.Boolean(), nullable=True))
     op.add_column(
