@@ -19,7 +19,7 @@ from bot import logs, pipeline
 from bot.config import TOKEN_ENV, Config, ConfigError, load
 from bot.news.report import FeedReport
 from storage.backup import BackupExists, NotSQLite, backup
-from storage.db import Database
+from storage.db import Database, database_password
 from storage.errors import StorageError
 from storage.runlock import AlreadyRunning, RunLock
 
@@ -57,6 +57,7 @@ def _run(args: argparse.Namespace) -> None:
         raise _Fail(NO_TOKEN)
     redactor = logs.protect(config.telegram.token)
     redactor.hide(config.telegram.webhook_secret)
+    redactor.hide(database_password(config.storage.url))
     logs.configure(config.logging.level, config.logging.format)
     for warning in config.warnings():
         logging.getLogger("bot").warning("%s", warning)

@@ -22,6 +22,7 @@ __all__ = ["LANGUAGES", "SECRET_ENV", "TOKEN_ENV", "Config", "ConfigError", "loa
 
 TOKEN_ENV = "VISNYK_TELEGRAM_TOKEN"  # noqa: S105 - a variable name, not a secret
 SECRET_ENV = "VISNYK_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+DATABASE_ENV = "VISNYK_DATABASE_URL"  # wins over [storage] url: credentials stay out of the file
 _SLUG = re.compile(r"[a-z0-9_-]{1,32}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
@@ -257,7 +258,8 @@ def _server(sv: values.Table, telegram: TelegramConfig) -> ServerConfig:
 
 
 def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
-    """Validate a parsed TOML document; `environ` may supply the token and the secret."""
+    """Validate a parsed TOML document; `environ` may supply the token, the secret and the
+    database URL."""
     root = values.Table(dict(data), "")
 
     telegram = _telegram(root.table("telegram"), environ or {})
@@ -270,12 +272,12 @@ def parse(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> 
     lg.finish()
 
     st = root.table("storage")
+    url = st.get("url", values.database_url, "sqlite+aiosqlite:///visnyk.db")
+    if env_url := (environ or {}).get(DATABASE_ENV, "").strip():
+        url = values.database_url(DATABASE_ENV, env_url)
     storage = StorageConfig(
-        url=st.get("url", values.string, "sqlite+aiosqlite:///visnyk.db"),
-        audit_keep_days=st.get("audit_keep_days", values.positive_int, 365),
+        url=url, audit_keep_days=st.get("audit_keep_days", values.positive_int, 365)
     )
-    if not storage.url.strip():
-        raise ConfigError("storage.url", "must not be empty")
     st.finish()
 
     dl = root.table("delivery")

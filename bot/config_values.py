@@ -102,6 +102,27 @@ def url(key: str, value: Any) -> str:
     return text
 
 
+# The databases Visnyk speaks, by the scheme of their URL, and the driver it uses for each.
+_DATABASES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+def database_url(key: str, value: Any) -> str:
+    """An SQLite or PostgreSQL URL, with the driver Visnyk uses (`postgresql://` is taken as
+    `postgresql+asyncpg://`). The message never repeats the URL: it may hold a password."""
+    scheme, sep, rest = string(key, value).strip().partition("://")
+    if not sep or not rest or scheme.lower() not in _DATABASES:
+        raise ConfigError(
+            key, "expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DATABASE"
+        )
+    return f"{_DATABASES[scheme.lower()]}://{rest}"
+
+
 def webhook_url(key: str, value: Any) -> str:
     text = string(key, value).strip()
     if text:

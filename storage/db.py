@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, insert
+from sqlalchemy import Connection, event, insert, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "visnyk_read_only"  # an execution option: this transaction only reads
 BUSY_TIMEOUT_MS = 5000
+POOL_SIZE = 10  # PostgreSQL connections kept open (and as many more at a peak)
+POSTGRESQL_SETTINGS = {
+    "application_name": "visnyk",
+    # A writer waits for another's row lock as long as SQLite's busy timeout, then fails (a
+    # StorageError: the command says so, a job step retries), never hangs.
+    "lock_timeout": str(BUSY_TIMEOUT_MS),
+    # A transaction left open by a process that hangs must not hold locks for ever.
+    "idle_in_transaction_session_timeout": "300000",
+}
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,11 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        reading: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            reading["postgresql_readonly"] = True  # a write in a reading block is an error
         self._readers = async_sessionmaker(
-            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            engine.execution_options(**reading), expire_on_commit=False
         )
         # SQLite has one writer at a time, and a writer that finds the lock taken retries on a
         # backoff (up to 100 ms between tries), with no queue: a bulk job committing chunk
@@ -63,14 +75,30 @@ class Database:
 
     @classmethod
     def open(cls, url: str) -> Database:
-        """Create the engine for `url`; SQLite connections get WAL, foreign keys, busy timeout."""
+        """Create the engine for `url`; SQLite connections get WAL, foreign keys, busy timeout;
+        PostgreSQL ones a pool, time limits on waiting for a lock and on idling in a
+        transaction, and the bot's name in pg_stat_activity."""
         try:
-            engine = create_async_engine(url)
+            if make_url(url).get_backend_name() == "postgresql":
+                engine = create_async_engine(
+                    url,
+                    pool_size=POOL_SIZE,
+                    max_overflow=POOL_SIZE,
+                    pool_pre_ping=True,  # a connection the server (or a failover) dropped
+                    connect_args={"server_settings": POSTGRESQL_SETTINGS},
+                )
+            else:
+                engine = create_async_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as e:
-            raise StorageError(f"cannot open database {url!r}: {e}") from e
+            raise StorageError(f"cannot open database {masked(url)}: {e}") from e
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine)
         return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -135,6 +163,22 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def masked(url: str) -> str:
+    """The URL with its password hidden, for every line that names a database."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):  # unparseable: show none of it
+        return "<database URL>"
+
+
+def database_password(url: str) -> str:
+    """The password in the URL ("" when none), for the logs to hide."""
+    try:
+        return make_url(url).password or ""
+    except (SQLAlchemyError, ValueError):
+        return ""
 
 
 def insert_ignoring(s: AsyncSession, model: Any) -> Any:

@@ -88,7 +88,16 @@ def test_section_titles() -> None:
             {"telegram": {"owners": [True]}},
             "telegram.owners[0]: expected a numeric Telegram user id",
         ),
-        ({"storage": {"url": ""}}, "storage.url: must not be empty"),
+        (
+            {"storage": {"url": ""}},
+            "storage.url: expected sqlite+aiosqlite:///PATH or "
+            "postgresql+asyncpg://USER@HOST/DATABASE",
+        ),
+        (
+            {"storage": {"url": "mysql://root:hunter2@db/news"}},
+            "storage.url: expected sqlite+aiosqlite:///PATH or "
+            "postgresql+asyncpg://USER@HOST/DATABASE",
+        ),
         (
             {"delivery": {"keep_days": 1}},
             "delivery.keep_days: at least 2: recall and correction need Telegram's 48 hours",
@@ -295,3 +304,18 @@ def test_operations_mistakes_name_their_key(data: dict[str, Any], expected: str)
 
 def test_bad_secret_in_environment_is_named() -> None:
     assert error_of({}, {"VISNYK_WEBHOOK_SECRET": "no"}).startswith("VISNYK_WEBHOOK_SECRET: ")
+
+
+def test_database_url_from_the_environment_wins_and_names_the_driver() -> None:
+    """Credentials can stay out of the file: VISNYK_DATABASE_URL wins over [storage] url, and a
+    plain postgresql:// URL gets the driver Visnyk uses."""
+    data = {"telegram": {"token": "123456:" + "A" * 30}, "storage": {"url": "sqlite:///a.db"}}
+    assert parse(data, environ={}).storage.url == "sqlite+aiosqlite:///a.db"
+    env = {"VISNYK_DATABASE_URL": "postgresql://visnyk:s3cret@db.internal:5432/news"}
+    assert parse(data, environ=env).storage.url == (
+        "postgresql+asyncpg://visnyk:s3cret@db.internal:5432/news"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(data, environ={"VISNYK_DATABASE_URL": "oracle://scott:s3cret@db/news"})
+    assert str(caught.value).startswith("VISNYK_DATABASE_URL: expected")
+    assert "s3cret" not in str(caught.value)
