@@ -54,6 +54,7 @@ from bot.handlers import (
     stop,
 )
 from bot.i18n import Catalogs
+from bot.leading import LEAD_SECONDS, Roles
 from bot.lifecycle import Lifecycle
 from bot.metrics import Metrics
 from bot.reach import Reach
@@ -151,15 +152,23 @@ def build(
         app.bot_data["runtime"] = runtime
         try:
             settle_memory()  # early: a full collection is a pause of its own
-            await pipeline.post_unannounced(runtime)  # stories a kill left stored, never posted
+            if runtime.leading:  # stories a kill left stored, never posted
+                await pipeline.post_unannounced(runtime)
             await _set_commands(app, runtime.catalogs, config.i18n.default_language)
             await _set_editor_menus(app, runtime)
+            app.bot_data["roles"] = roles = Roles(runtime)
+            await roles.step()  # this process's share of the rate, before any reply
             _add_jobs(app, config, heartbeat, reach)
         except BaseException:  # PTB runs no post_shutdown after a failed post_init
             del app.bot_data["runtime"]
             await runtime.close()  # the engine stopped, the database closed, before the loop
             raise
-        log.info("ready sections=%d bot=@%s", len(runtime.sections), app.bot.username)
+        log.info(
+            "ready sections=%d bot=@%s role=%s",
+            len(runtime.sections),
+            app.bot.username,
+            "leader" if runtime.leading else "follower",
+        )
 
     async def post_shutdown(app: AnyApp) -> None:
         runtime: Runtime | None = app.bot_data.get("runtime")
@@ -328,6 +337,9 @@ def _add_jobs(app: AnyApp, config: Config, heartbeat: Path | None, reach: Reach)
         job_kwargs=once,
     )
     queue.run_repeating(jobs.probe, interval=PROBE_SECONDS, data=reach, name="probe")
+    queue.run_repeating(
+        jobs.lead, interval=LEAD_SECONDS, first=LEAD_SECONDS, name="lead", job_kwargs=once
+    )
     if heartbeat is not None:
         jobs.write_heartbeat(heartbeat)
         queue.run_repeating(

@@ -45,14 +45,14 @@ async def readiness(
     if runtime is None:
         return ["starting: database not migrated yet"]
     problems = await liveness(runtime)
-    if runtime.engine is None or not runtime.engine.running:
+    if runtime.leading and (runtime.engine is None or not runtime.engine.running):
         problems.append("delivery engine not running")
     silent = reach.silent_for(clock())
     if silent is None:
         problems.append("Telegram not reached yet")
     elif silent > server.telegram_silence:
         problems.append(f"Telegram silent for {silent:.0f} s")
-    if not problems:
+    if not problems and runtime.leading:  # a follower's deliveries are the leader's to send
         problems += await _backlog(runtime, server.max_pending_age)
     return problems
 

@@ -1,19 +1,23 @@
-"""Background jobs on PTB's JobQueue: polling feeds, planning digests, pruning, heartbeat,
-probing Telegram."""
+"""Background jobs on PTB's JobQueue: polling feeds, planning digests, pruning (the leading
+process's: bot.leading), heartbeat, probing Telegram, keeping the role up to date."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from telegram.error import TelegramError
 
 from bot import ingest as ingesting
 from bot import pipeline
 from bot.context import Context
+from bot.leading import Roles
 from bot.newsroom import flashes
 from bot.reach import Reach
 from storage import broadcasts as stored_broadcasts
@@ -24,6 +28,27 @@ log = logging.getLogger(__name__)
 STRANGERS_KEPT_DAYS = 30  # /audit shows a week of them
 
 
+Job = Callable[[Context], Coroutine[Any, Any, None]]
+
+
+def leader_only(job: Job) -> Job:
+    """A job that only the leading process runs (bot.leading): the others skip its turns."""
+
+    @functools.wraps(job)
+    async def run(context: Context) -> None:
+        if context.runtime.leading:
+            await job(context)
+
+    return run
+
+
+async def lead(context: Context) -> None:
+    """Lead when the lead is free, follow when it was lost (replicas on PostgreSQL)."""
+    roles: Roles = context.bot_data["roles"]
+    await roles.step()
+
+
+@leader_only
 async def ingest(context: Context) -> None:
     """Start polling the feeds that are due, each on its own; each one's new stories go to
     instant subscribers when it is stored."""
@@ -33,6 +58,7 @@ async def ingest(context: Context) -> None:
         log.debug("ingest started feeds=%d", started)  # each feed's failure is its own line
 
 
+@leader_only
 async def digest_tick(context: Context) -> None:
     """Enqueue the digests that are due."""
     await pipeline.plan_digests(context.runtime)
@@ -41,6 +67,7 @@ async def digest_tick(context: Context) -> None:
 ENQUEUING = "flashes-enqueuing"  # bot_data: the task writing the rest of flashes' deliveries
 
 
+@leader_only
 async def progress(context: Context) -> None:
     """Go on writing the deliveries of flashes that only have their first chunk (a large
     audience, or a restart after a kill), in a task of its own: one at a time, awaited when
@@ -55,6 +82,7 @@ async def progress(context: Context) -> None:
     await flashes.report(context.desk, context.bot)
 
 
+@leader_only
 async def prune(context: Context) -> None:
     """Forget articles older than `[ingest] keep_days`, finished deliveries older than
     `[delivery] keep_days`, audit entries, flashes and paid-message counts older than

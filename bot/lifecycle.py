@@ -30,6 +30,7 @@ from telegram.ext import Application
 
 from bot import health, logs
 from bot.config import Config
+from bot.leading import Roles
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.reach import Reach
 from bot.runtime import Runtime
@@ -128,15 +129,33 @@ class Lifecycle:
                 max_connections=config.telegram.webhook_max_connections,
             )
         else:
-            assert app.updater is not None
-            # Deletes a webhook an earlier run left set: Telegram refuses getUpdates while one is.
-            await app.updater.start_polling(
-                allowed_updates=self.allowed_updates, error_callback=self._polling_failed
-            )
+            # Only the leading process polls (Telegram allows one getUpdates at a time); a
+            # follower starts polling when it takes the lead, and stops when it loses it.
+            roles: Roles | None = app.bot_data.get("roles")
+            if roles is not None:
+                roles.on_lead.append(self._start_polling)
+                roles.on_follow.append(self._stop_polling)
+            if self.runtime is None or self.runtime.leading:
+                await self._start_polling()
             await app.start()
         self.reach.answered(time.monotonic())  # setWebhook or deleteWebhook was answered
         log.info("running updates=%s", "webhook" if webhook else "polling")
         self.started.set()
+
+    async def _start_polling(self) -> None:
+        updater = self.app.updater
+        assert updater is not None
+        if not updater.running:
+            # Deletes a webhook an earlier run left set: Telegram refuses getUpdates while one is.
+            await updater.start_polling(
+                allowed_updates=self.allowed_updates, error_callback=self._polling_failed
+            )
+            self.reach.answered(time.monotonic())
+
+    async def _stop_polling(self) -> None:
+        updater = self.app.updater
+        if updater is not None and updater.running:
+            await asyncio.wait_for(updater.stop(), STEP_SECONDS)
 
     async def _stop(self) -> None:
         """Every step that applies, in order, each whatever the one before it did; each but

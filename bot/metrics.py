@@ -151,6 +151,16 @@ class Metrics:
             f"Messages sent per second, the mean of the last {RATE_SECONDS} whole seconds",
             registry=r,
         ).set_function(self.send_rate.per_second)
+        self.leader = Gauge(
+            "visnyk_leader",
+            "1 when this process leads (sends, runs the jobs, polls), 0 when it follows",
+            registry=r,
+        )
+        self.leader.set(1)
+        self.replicas = Gauge(
+            "visnyk_replicas", "Processes sharing the database, this one included", registry=r
+        )
+        self.replicas.set(1)
 
         # ---- Telegram
         limited = Counter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,10 @@ from bot.news.fetch import client
 from bot.news.hosts import Hosts
 from storage import sections as stored_sections
 from storage.db import Database
+from storage.leader import Leadership
 from storage.types import NewSection, Priority, Section
+
+_waking: set[asyncio.Future[None]] = set()  # wake-ups on their way to the leader
 
 
 @dataclass
@@ -38,20 +42,52 @@ class Runtime:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     engine: Engine | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # The running bot's: its claim to lead, and what the engine is built from when it leads.
+    leadership: Leadership | None = None
+    sender: Sender | None = None
+    pacer: Pacer | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process sends and runs the jobs (one-off commands: always)."""
+        return self.leadership is None or self.leadership.held
+
+    async def lead(self) -> None:
+        """This process leads now: start the delivery engine."""
+        if self.engine is None and self.sender is not None and self.pacer is not None:
+            self.engine = _engine(
+                self.config, self.db, self.sender, self.pacer, self.now, self.metrics
+            )
+            await self.engine.start()
+
+    async def follow(self) -> None:
+        """Another process leads (or may, the lead's session being lost): stop sending now,
+        the deliveries in flight finishing first; those never confirmed go again from the
+        leader (at most the engine's in-flight bound twice)."""
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            await engine.stop()
 
     def now(self) -> dt.datetime:
         """The time every decision uses."""
         return self.clock()
 
     def notify(self) -> None:
-        """Wake the engine: something was enqueued (nothing to wake in one-off commands)."""
+        """Wake the engine: something was enqueued (nothing to wake in one-off commands); in
+        a follower, the leader's, through the database."""
         if self.engine is not None:
             self.engine.notify()
+        elif self.leadership is not None and self.leadership.shared:
+            task = asyncio.ensure_future(self.leadership.wake_leader())
+            _waking.add(task)
+            task.add_done_callback(_waking.discard)
 
     async def close(self) -> None:
-        if self.engine is not None:
-            await self.engine.stop()
-            await self.engine.sender.close()
+        await self.follow()
+        if self.sender is not None:
+            await self.sender.close()
+        if self.leadership is not None:
+            await self.leadership.release()
         await self.ingester.close()
         await self.http.aclose()
         await self.db.close()
@@ -70,11 +106,16 @@ async def open_runtime(
     if metrics is None:
         metrics = sender.metrics if sender is not None else Metrics()
     db = Database.open(config.storage.url)
+    leadership = Leadership(db) if sender is not None else None
     try:
         await db.upgrade()
+        if leadership is not None:
+            await leadership.try_lead()
         configured = [NewSection(s.slug, s.title) for s in config.sections]
         visible = await stored_sections.sync(db, configured)
     except BaseException:
+        if leadership is not None:
+            await leadership.release()
         await db.close()
         raise
     # The hosts the client may connect to on any address, and the ingester's trusted hosts.
@@ -85,8 +126,9 @@ async def open_runtime(
         config, db, catalogs, http, Ingester(config, db, http, hosts), visible, metrics=metrics
     )
     if sender is not None and pacer is not None:
-        runtime.engine = _engine(config, db, sender, pacer, runtime.now, metrics)
-        await runtime.engine.start()
+        runtime.leadership, runtime.sender, runtime.pacer = leadership, sender, pacer
+        if runtime.leading:
+            await runtime.lead()
     return runtime
 
 

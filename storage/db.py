@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "visnyk_read_only"  # an execution option: this transaction only reads
 BUSY_TIMEOUT_MS = 5000
+MIGRATION_LOCK = 0x7669736E796C  # a PostgreSQL advisory lock key: one migration at a time
 POOL_SIZE = 10  # PostgreSQL connections kept open (and as many more at a peak)
 POSTGRESQL_SETTINGS = {
     "application_name": "visnyk",
@@ -213,6 +214,10 @@ def _alembic_config() -> AlembicConfig:
 def _upgrade(connection: Connection) -> None:
     """Migrate to the head revision: one line when a migration ran, none otherwise (Alembic's
     own lines about its context are chatter, quiet in bot.logs)."""
+    if connection.dialect.name == "postgresql":
+        # Replicas starting together migrate one after the other (the lock ends with the
+        # transaction): the later ones find the database at head already.
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     before = MigrationContext.configure(connection).get_current_revision()
     cfg = _alembic_config()
     cfg.attributes["connection"] = connection

@@ -36,15 +36,11 @@ class Pacer:
         group_per_minute: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limit = max(1, math.floor(per_second))
-        self.window = self.limit / per_second * (1 + MARGIN) + JITTER
+        self.resize(per_second)
         self.private_interval = private_interval * (1 + MARGIN) + JITTER
         self.group_limit = group_per_minute
         self.group_window = 60.0 * (1 + MARGIN) + JITTER
         self.clock = clock
-        self.spacing = self.window / self.limit  # broadcasts go evenly, never in a burst
-        # A late wake-up may be made up for, within this much: timers are not that exact.
-        self.slack = min(max(2 * self.spacing, 0.01), 0.02)
         self._next_even = 0.0
         self._sent: deque[float] = deque()
         self._waiters: list[tuple[int, int]] = []
@@ -56,6 +52,16 @@ class Pacer:
         self._chat_hold: dict[int, tuple[float, float]] = {}  # chat -> (held since, until)
 
     # ---- the whole bot -----------------------------------------------------------------
+
+    def resize(self, per_second: float) -> None:
+        """The bot's rate, or this process's share of it when processes share the bot
+        (bot.leading); what was sent in the window so far still counts."""
+        self.per_second = per_second
+        self.limit = max(1, math.floor(per_second))
+        self.window = self.limit / per_second * (1 + MARGIN) + JITTER
+        self.spacing = self.window / self.limit  # broadcasts go evenly, never in a burst
+        # A late wake-up may be made up for, within this much: timers are not that exact.
+        self.slack = min(max(2 * self.spacing, 0.01), 0.02)
 
     def _global_wait(self, now: float) -> float:
         sent = self._sent
