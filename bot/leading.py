@@ -94,7 +94,7 @@ class Roles:
         if self._shared_as is None and not leading:
             # The leader learns of a new follower at its next step: until then the newcomer's
             # replies wait, or the two together could go over the bot's limit.
-            pacer.hold(2 * LEAD_SECONDS)
+            pacer.hold(LEAD_SECONDS + 0.5)
         self._shared_as = (replicas, leading)
         self.replicas = replicas
         self.runtime.metrics.leader.set(1 if leading else 0)

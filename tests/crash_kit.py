@@ -20,9 +20,12 @@ from tests.kit import TOKEN
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
-    """`visnyk run` with `config`, its output appended to `log`."""
-    env = os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN}
+async def start_bot(
+    config: Path, log: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """`visnyk run` with `config` (and `env` besides the token), its output appended to
+    `log`."""
+    env = os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN} | (env or {})
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", "--config", str(config),

@@ -8,10 +8,13 @@ PostgreSQL only, by nature: on SQLite a second process on the same file refuses 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from bot import pipeline
 from bot.config import parse
@@ -23,7 +26,7 @@ from tests.delivery_kit import story
 from tests.fakes.flood import Flood
 from tests.fakes.people import People
 from tests.fakes.telegram import Call, FakeTelegram
-from tests.kit import eventually
+from tests.kit import eventually, free_port
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 CHATS = 200
@@ -185,3 +188,94 @@ async def test_only_the_leader_polls_and_a_clean_stop_hands_over(
     assert second is not None
     assert second.returncode == 0, two.read_text()
     assert "Traceback" not in one.read_text() + two.read_text()
+
+
+class Balancer:
+    """A load balancer in front of the replicas' webhooks: each post goes to the next one."""
+
+    def __init__(self, backends: list[str]) -> None:
+        self.backends, self.turn = backends, 0
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._forward)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        self.session = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        await self.session.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        backend = self.backends[self.turn % len(self.backends)]
+        self.turn += 1
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-telegram")}
+        try:
+            async with self.session.post(
+                backend,
+                data=await request.read(),
+                headers=headers | {"Content-Type": "application/json"},
+            ) as answer:
+                return web.Response(status=answer.status, body=await answer.read())
+        except aiohttp.ClientError:
+            return web.Response(status=502)
+
+
+async def test_webhook_replicas_answer_beside_a_broadcast_within_the_bots_limit(
+    tg: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
+    """Both replicas handle updates (behind a balancer) while the leader broadcasts at the
+    bot's full rate: the follower's replies and the leader's sends together stay within
+    Telegram's limit (no 429), and every reader is answered."""
+    tg.flood = Flood(per_second=RATE)
+    crowd, _ = await crowd_with_a_story(tg, database_url)
+    ports = [free_port(), free_port()]
+    balancer = Balancer([f"http://127.0.0.1:{p}/hook" for p in ports])
+    await balancer.start()
+    logs = [tmp_path / "one.log", tmp_path / "two.log"]
+    configs = []
+    for port, name in zip(ports, ("one", "two"), strict=True):
+        config = tmp_path / f"{name}.toml"
+        config.write_text(
+            config_text(tg, database_url).replace(
+                "[storage]",
+                f'webhook_url = "http://127.0.0.1:{balancer.port}/hook"\n'
+                f'[server]\nlisten = "127.0.0.1:{port}"\n[storage]',
+            ),
+            encoding="utf-8",
+        )
+        configs.append(config)
+    env = {"VISNYK_WEBHOOK_SECRET": "Zq8wLx3mVb7nKd2pTf6hJs9c"}
+    bots: list[asyncio.subprocess.Process] = []
+    try:
+        bots.append(await crash_kit.start_bot(configs[0], logs[0], env=env))
+        await eventually(lambda: log_has(logs[0], "role=leader"), within=30)
+        bots.append(await crash_kit.start_bot(configs[1], logs[1], env=env))
+        await eventually(lambda: log_has(logs[1], "role=follower"), within=30)
+        await eventually(lambda: log_has(logs[0], "replicas=2 role=leader"), within=10)
+        people = People(tg)
+        readers = []
+        for i in range(30):
+            user = people.person(f"Глядач {i}")
+            readers.append(people.talk(people.private(user), user))
+        await eventually(lambda: len(sent_to(tg, crowd)) >= 20, within=30)
+        for reader in readers:
+            await reader.send("/help")
+        for reader in readers:
+            await reader.next_message(within=30)
+        assert len(set(sent_to(tg, crowd))) < CHATS, "the broadcast ended before the replies"
+        await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=60)
+    finally:
+        for bot in bots:
+            await crash_kit.stop(bot)
+        await balancer.stop()
+    assert balancer.turn >= 30  # the updates went through the balancer, to both
+    assert tg.flood.rejected == 0
+    for bot, log in zip(bots, logs, strict=True):
+        assert bot.returncode == 0, log.read_text()
+        assert "Traceback" not in log.read_text()
