@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,27 +62,34 @@ def _psql(cluster: postgresql.Cluster, statement: str) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def new_database(request: pytest.FixtureRequest) -> Callable[[str, Path], str]:
+    """A factory of databases for fixtures wider than a test (a module's runs): for a backend
+    and a directory, the URL of a new database (SQLite: a file in the directory)."""
+
+    def make(backend: str, directory: Path) -> str:
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{directory / 'visnyk.db'}"
+        cluster: postgresql.Cluster = request.getfixturevalue("postgresql_server")
+        name = f"test_{next(_databases)}"
+        _psql(cluster, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        return cluster.url(name)
+
+    return make
+
+
 @pytest.fixture(autouse=True)
-def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(
+    backend: str, new_database: Callable[[str, Path], str], tmp_path: Path
+) -> Iterator[str]:
     """The test's own database: an SQLite file in its directory, or a new PostgreSQL database.
     `tests.kit.make_config` writes it into every config the test makes."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'visnyk.db'}"
-        test_kit.DATABASE_URL = None
-        try:
-            yield url
-        finally:
-            test_kit.DATABASE_URL = None
-        return
-    cluster: postgresql.Cluster = request.getfixturevalue("postgresql_server")
-    name = f"test_{next(_databases)}"
-    _psql(cluster, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    test_kit.DATABASE_URL = cluster.url(name)
+    url = new_database(backend, tmp_path)
+    test_kit.DATABASE_URL = None if backend == "sqlite" else url
     try:
-        yield test_kit.DATABASE_URL
+        yield url
     finally:
         test_kit.DATABASE_URL = None
-        _psql(cluster, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
