@@ -1,5 +1,5 @@
-"""The command line: `visnyk run`, `check-config`, `db upgrade`, `db backup`, `ingest --once`,
-`health`."""
+"""The command line: `visnyk run`, `check-config`, `db upgrade`, `db backup`, `db copy`,
+`ingest --once`, `health`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from bot import logs, pipeline
 from bot.config import TOKEN_ENV, Config, ConfigError, load
+from bot.config_values import database_url
 from bot.news.report import FeedReport
+from storage import copy as db_copy
 from storage.backup import BackupExists, NotSQLite, backup
 from storage.db import Database, database_password
 from storage.errors import StorageError
@@ -158,6 +161,64 @@ def _db_backup(args: argparse.Namespace) -> None:
     )
 
 
+def _db_copy(args: argparse.Namespace) -> None:
+    try:  # `postgresql://` as in [storage] url: with asyncpg
+        source, target = database_url("--from", args.source), database_url("--to", args.target)
+    except ConfigError as e:
+        raise _Fail(str(e)) from None
+    secrets = sorted(db_copy.passwords(source) | db_copy.passwords(target))
+    if secrets:  # out of every log line and traceback too
+        redactor = logs.protect(secrets[0])
+        for secret in secrets[1:]:
+            redactor.hide(secret)
+    progress = _CopyProgress(sys.stderr)
+    try:
+        copied = asyncio.run(db_copy.copy(source, target, batch=args.batch, progress=progress))
+    except (db_copy.CopyRefused, db_copy.CountsDiffer) as e:
+        raise _Fail(str(e), 1) from None
+    print(copied.line())
+
+
+class _CopyProgress:
+    """A line a table: on a terminal rewritten in place as batches go (five times a second at
+    most); in a log or a pipe written when the table is done and, while a long one goes on,
+    every `every` seconds."""
+
+    def __init__(self, stream: TextIO, every: float = 10.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every = 0.2 if self.tty else every
+        self.shown = time.monotonic()
+
+    def __call__(self, step: db_copy.TableProgress) -> None:
+        now = time.monotonic()
+        if not step.finished and now - self.shown < self.every:
+            return
+        self.shown = now
+        end = "\n" if step.finished or not self.tty else ""
+        self.stream.write(("\r\x1b[K" if self.tty else "") + self.line(step) + end)
+        self.stream.flush()
+
+    @staticmethod
+    def line(step: db_copy.TableProgress) -> str:
+        earlier = step.done - step.copied
+        had = f", {earlier:,} there before" if earlier else ""
+        if step.finished:
+            return (
+                f"{step.table:<16} {step.done:>11,} {_rows(step.done)}  {step.seconds:6.1f} s  "
+                f"{step.rate:>9,.0f} rows/s{had}"
+            )
+        share = step.done / step.total if step.total else 1.0
+        return (
+            f"{step.table:<16} {step.done:>11,} of {step.total:,} rows  {share:4.0%}  "
+            f"{step.rate:>9,.0f} rows/s{had}"
+        )
+
+
+def _rows(n: int) -> str:
+    return "row" if n == 1 else "rows"
+
+
 def _size(size: int) -> str:
     if size < 1_000_000:
         return f"{size / 1000:.0f} kB"
@@ -275,6 +336,23 @@ def parser() -> argparse.ArgumentParser:
         "--replace", action="store_true", help="replace PATH if it exists (once the copy is done)"
     )
     back.set_defaults(func=_db_backup)
+
+    copy = db_sub.add_parser(
+        "copy",
+        help="copy the newsroom to another database (SQLite to PostgreSQL, or back)",
+        description="Copy every table from the database at --from to the one at --to (migrated "
+        "first), in batches, with a progress line a table on stderr; then count each table's "
+        "rows on both sides. Stop the bot first. Run again after an interruption, it goes on "
+        "where the copy stopped. Refused when both are one database, when the source is not at "
+        "the newest migration, and when the target holds another newsroom. URLs as in [storage] "
+        "url; a password may come from PGPASSWORD instead of the URL.",
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="copy from")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="copy to")
+    copy.add_argument(
+        "--batch", type=int, default=db_copy.BATCH, help=f"rows a transaction ({db_copy.BATCH})"
+    )
+    copy.set_defaults(func=_db_copy)
 
     ingest = sub.add_parser("ingest", help="fetch every feed once and store what is new")
     ingest.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
