@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import BigInteger, delete, literal, select, update
 
-from storage.db import Database
+from storage.db import Database, insert_ignoring
 from storage.errors import ChatNotFound
 from storage.models import ChatRow, DeliveryRow, SubscriptionRow, utcnow
 from storage.types import Chat, ChatStatus, ChatType, DeliveryState, DueGroup, Mode
@@ -80,11 +81,17 @@ async def ensure(
     async with db.transaction() as s:
         row = await s.get(ChatRow, chat_id)
         if row is None:
-            row = ChatRow(
-                id=chat_id, type=type.value, title=title, language=language, status=status.value
+            # Two updates of a new chat can arrive together (a /start and its membership
+            # change): where writers do not take turns (PostgreSQL) both find no row, and the
+            # second INSERT gives way to the first instead of failing.
+            await s.execute(
+                insert_ignoring(s, ChatRow).values(
+                    id=chat_id, type=type.value, title=title, language=language, status=status.value
+                )
             )
-            s.add(row)
-        elif (row.type, row.title, row.status) != (type.value, title, status.value):
+            row = await s.get(ChatRow, chat_id)
+            assert row is not None
+        if (row.type, row.title, row.status) != (type.value, title, status.value):
             row.type, row.title, row.status = type.value, title, status.value
             row.updated = utcnow()
         await s.flush()
@@ -131,21 +138,39 @@ async def migrate(db: Database, old_id: int, new_id: int) -> Chat | None:
     """Move a group's data to its new supergroup id (Telegram's upgrade); None if `old_id` is
     unknown. Safe to repeat: Telegram reports a migration in both chats."""
     async with db.transaction() as s:
-        old = await s.get(ChatRow, old_id)
+        # The old group's row is locked (PostgreSQL; SQLite's writers take turns anyway): of
+        # two migrations at once, the second waits for the first and then finds it gone.
+        old = await s.get(ChatRow, old_id, with_for_update=True)
         if old is None:
             return None
-        new = await s.get(ChatRow, new_id)
-        if new is None:
-            new = ChatRow(id=new_id, type=ChatType.SUPERGROUP.value, created=old.created)
-            s.add(new)
+        # The supergroup may be registered at the same moment by its own first update.
+        await s.execute(
+            insert_ignoring(s, ChatRow).values(
+                id=new_id,
+                type=ChatType.SUPERGROUP.value,
+                title=old.title,
+                language=old.language,
+                created=old.created,
+            )
+        )
+        new = await s.get(ChatRow, new_id, with_for_update=True, populate_existing=True)
+        assert new is not None
         for name in _SETTINGS:
             setattr(new, name, getattr(old, name))
         await s.flush()
-        taken = select(SubscriptionRow.section_id).where(SubscriptionRow.chat_id == new_id)
+        # Copied, not moved: a section the supergroup already follows (or starts following
+        # meanwhile) is skipped rather than refused; the old group's go with it (cascade).
+        subscribed = select(
+            literal(new_id, BigInteger),
+            SubscriptionRow.section_id,
+            SubscriptionRow.created,
+            SubscriptionRow.mode,
+            SubscriptionRow.thread_id,
+        ).where(SubscriptionRow.chat_id == old_id)
         await s.execute(
-            update(SubscriptionRow)
-            .where(SubscriptionRow.chat_id == old_id, SubscriptionRow.section_id.not_in(taken))
-            .values(chat_id=new_id)
+            insert_ignoring(s, SubscriptionRow).from_select(
+                ["chat_id", "section_id", "created", "mode", "thread_id"], subscribed
+            )
         )
         await s.execute(
             update(DeliveryRow)
@@ -208,43 +233,131 @@ _DUE_CHUNK_SQL = (
     "GROUP BY language, timezone, digest_times, digest_enabled, weekdays_only, digest_since, modes"
 )
 
+# The same chunk as PostgreSQL says it: the chat id is the cursor (there is no rowid; groups'
+# ids are below zero), the sections in a fixed order, the ids as an array (a list from
+# asyncpg, nothing to parse), digest_times as text (json has no equality to group by).
+_DUE_CHUNK_PG = (
+    "SELECT max(id), language, timezone, digest_times, digest_enabled, weekdays_only, "
+    "digest_since, modes, array_agg(id) FROM ("
+    "SELECT c.id, c.language, c.timezone, c.digest_times::text AS digest_times, "
+    "c.digest_enabled, c.weekdays_only, c.digest_since, "
+    "(SELECT string_agg(s.slug || ' ' || sub.mode, ',' ORDER BY s.id) FROM subscriptions sub "
+    "JOIN sections s ON s.id = sub.section_id AND NOT s.hidden "
+    "WHERE sub.chat_id = c.id) AS modes "
+    "FROM chats c WHERE c.next_digest_at = $1 AND c.id > $2 AND c.status = 'active' "
+    "ORDER BY c.id LIMIT $3) AS due "
+    "GROUP BY language, timezone, digest_times, digest_enabled, weekdays_only, digest_since, modes"
+)
+
+
+def _stored(moment: dt.datetime) -> str:
+    """A UTC moment as SQLAlchemy keeps it in SQLite."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@functools.lru_cache(maxsize=4096)
+def _read(value: str | None) -> dt.datetime | None:
+    """Chats due together share their times: each distinct value is parsed once."""
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC) if value else None
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    """A UTC moment as PostgreSQL keeps it (timestamp without time zone, in UTC)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class _Speech:
+    """How one database is asked for the due chats and told to move them on: the statements
+    go to the driver as they are (the planner's hot path skips SQLAlchemy's compiling and
+    typing), so each database gets them in its own words, parameters and types."""
+
+    first_slot: object  # below every stored time
+    first_chat: int  # below every cursor
+    next_slot: str  # (slot after, now) -> the next slot due, or NULL
+    chunk: str  # (slot, cursor after, limit) -> rows of _DUE_CHUNK_SQL's shape
+    move: str  # (next, ids)
+    move_since: str  # (next, since, ids)
+    moment: Callable[[dt.datetime], object]  # a UTC moment as a parameter
+    read: Callable[[Any], dt.datetime | None]  # a stored moment, aware
+    ids: Callable[[Any], tuple[int, ...]]  # the chunk's aggregated ids
+    id_list: Callable[[list[int]], object]  # chat ids as a parameter
+
+
+_SQLITE = _Speech(
+    first_slot="",
+    first_chat=0,
+    next_slot="SELECT min(next_digest_at) FROM chats "
+    "WHERE next_digest_at > ? AND next_digest_at <= ?",
+    chunk=_DUE_CHUNK_SQL,
+    # The ids read from a JSON array by SQLite itself.
+    move="UPDATE chats SET next_digest_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+    move_since="UPDATE chats SET next_digest_at = ?, digest_since = ? WHERE id IN "
+    "(SELECT value FROM json_each(?))",
+    moment=_stored,
+    read=_read,
+    ids=lambda found: tuple(json.loads(found)),
+    id_list=json.dumps,
+)
+
+_POSTGRESQL = _Speech(
+    first_slot=_naive(dt.datetime.min.replace(tzinfo=dt.UTC)),
+    first_chat=-(2**63),
+    next_slot="SELECT min(next_digest_at) FROM chats "
+    "WHERE next_digest_at > $1 AND next_digest_at <= $2",
+    chunk=_DUE_CHUNK_PG,
+    # The ids as one bigint array: one parameter however many chats.
+    move="UPDATE chats SET next_digest_at = $1 WHERE id = ANY($2::bigint[])",
+    move_since="UPDATE chats SET next_digest_at = $1, digest_since = $2 "
+    "WHERE id = ANY($3::bigint[])",
+    moment=_naive,
+    read=_aware,
+    ids=tuple,
+    id_list=list,
+)
+
+
+def _speech(db: Database) -> _Speech:
+    return _POSTGRESQL if db.engine.dialect.name == "postgresql" else _SQLITE
+
 
 async def due_digests(db: Database, now: dt.datetime) -> AsyncIterator[list[DueGroup]]:
     """Active chats whose digest is due, DUE_CHUNK chats at a time, those alike grouped. Each
     chunk is read in a short transaction of its own, so that the caller can enqueue a chunk
     and move its chats on (see move_digests) before it asks for the next; a chat moved on is
     not seen again, one left due would be by the next call."""
-    slot: str | None = ""
+    speech = _speech(db)
+    slot: Any = speech.first_slot
     while True:
         async with db.reading() as s:
             conn = await s.connection()
-            found = await conn.exec_driver_sql(
-                "SELECT min(next_digest_at) FROM chats "
-                "WHERE next_digest_at > ? AND next_digest_at <= ?",
-                (slot, _stored(now)),
-            )
+            found = await conn.exec_driver_sql(speech.next_slot, (slot, speech.moment(now)))
             slot = found.scalar()
         if slot is None:
             return
-        after = 0
+        after = speech.first_chat
         while True:
             async with db.reading() as s:
                 conn = await s.connection()
-                result = await conn.exec_driver_sql(_DUE_CHUNK_SQL, (slot, after, DUE_CHUNK))
+                result = await conn.exec_driver_sql(speech.chunk, (slot, after, DUE_CHUNK))
                 rows: list[Any] = list(result.all())
             if not rows:
                 break
             after = max(r[0] for r in rows)
             yield [
                 DueGroup(
-                    chat_ids=tuple(json.loads(r[8])),
+                    chat_ids=speech.ids(r[8]),
                     language=r[1],
                     timezone=r[2],
                     digest_times=_times(r[3]),
                     digest_enabled=bool(r[4]),
                     weekdays_only=bool(r[5]),
-                    next_digest_at=_read(slot),
-                    digest_since=_read(r[6]),
+                    next_digest_at=speech.read(slot),
+                    digest_since=speech.read(r[6]),
                     modes=_modes(r[7]),
                 )
                 for r in rows
@@ -262,18 +375,8 @@ def _modes(pairs: str | None) -> dict[str, Mode]:
 
 @functools.lru_cache(maxsize=1024)
 def _times(stored: str | None) -> tuple[str, ...] | None:
-    return tuple(json.loads(stored)) if stored else None
-
-
-def _stored(moment: dt.datetime) -> str:
-    """A UTC moment as SQLAlchemy keeps it in SQLite."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-@functools.lru_cache(maxsize=4096)
-def _read(value: str | None) -> dt.datetime | None:
-    """Chats due together share their times: each distinct value is parsed once."""
-    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC) if value else None
+    times = json.loads(stored) if stored else None  # JSON null: the default, as SQL NULL
+    return tuple(times) if times is not None else None
 
 
 async def unscheduled(db: Database, limit: int = 10_000) -> list[Chat]:
@@ -303,31 +406,24 @@ async def move_digests(
     db: Database, moves: Sequence[tuple[Sequence[int], dt.datetime | None, dt.datetime | None]]
 ) -> None:
     """For each (chats, their next digest time, new `since` or None to keep it): chats moving
-    to the same (next, since) move in one statement, their ids read from a JSON array by SQLite
-    itself; inside the caller's transaction when there is one (a planned chunk: its deliveries
-    and its chats moved on, together)."""
+    to the same (next, since) move in one statement, their ids given as one parameter (a JSON
+    array that SQLite reads itself, a bigint array on PostgreSQL); inside the caller's
+    transaction when there is one (a planned chunk: its deliveries and its chats moved on,
+    together)."""
     together: dict[tuple[dt.datetime | None, dt.datetime | None], list[int]] = {}
     for ids, upcoming, since in moves:
         together.setdefault((upcoming, since), []).extend(ids)
+    speech = _speech(db)
     async with db.transaction() as s:
         conn = await s.connection()
         for (upcoming, since), ids in together.items():
+            upcoming_at = None if upcoming is None else speech.moment(upcoming)
             if since is None:
-                await conn.exec_driver_sql(
-                    "UPDATE chats SET next_digest_at = ? WHERE id IN "
-                    "(SELECT value FROM json_each(?))",
-                    (_stored_or_none(upcoming), json.dumps(ids)),
-                )
+                await conn.exec_driver_sql(speech.move, (upcoming_at, speech.id_list(ids)))
             else:
                 await conn.exec_driver_sql(
-                    "UPDATE chats SET next_digest_at = ?, digest_since = ? WHERE id IN "
-                    "(SELECT value FROM json_each(?))",
-                    (_stored_or_none(upcoming), _stored(since), json.dumps(ids)),
+                    speech.move_since, (upcoming_at, speech.moment(since), speech.id_list(ids))
                 )
-
-
-def _stored_or_none(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else _stored(moment)
 
 
 async def active_of_type(db: Database, type: ChatType) -> list[Chat]:
