@@ -8,10 +8,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, String, delete, false, func, literal, select, update
 
 from storage.db import Database, insert_ignoring
-from storage.models import BroadcastRow, ChatRow, DeliveryRow
+from storage.models import BroadcastRow, ChatRow, DeliveryRow, UTCDateTime
 from storage.types import Broadcast, BroadcastKind, BroadcastState, DeliveryState, Payload, Priority
 
 
@@ -243,31 +243,32 @@ async def reached(db: Database, item_id: int) -> int:
 
 async def enqueue_follow_up(db: Database, item_id: int, of_item_id: int, now: dt.datetime) -> int:
     """Deliveries of an edit or delete item to every chat where `of_item_id` was sent, each
-    carrying the message ids it acts on. Returns how many."""
-    async with db.transaction() as s:
-        rows = await s.execute(
-            select(DeliveryRow.chat_id, DeliveryRow.message_ids)
-            .join(ChatRow, ChatRow.id == DeliveryRow.chat_id)
-            .where(
-                DeliveryRow.item_id == of_item_id,
-                DeliveryRow.state == DeliveryState.SENT.value,
-                DeliveryRow.message_ids.is_not(None),
-            )
+    carrying the message ids it acts on; repeats are ignored. Returns how many are new.
+
+    One INSERT … SELECT, on either database: a recall of a flash sent to a million chats
+    copies a million rows inside the server, none of them through Python."""
+    sent = (
+        select(
+            literal(item_id, Integer),
+            DeliveryRow.chat_id,
+            literal(int(Priority.BREAKING), Integer),
+            literal(DeliveryState.PENDING.value, String),
+            false(),
+            literal(0, Integer),
+            literal(now, UTCDateTime),
+            DeliveryRow.message_ids,
         )
-        values = [
-            {
-                "item_id": item_id,
-                "chat_id": chat_id,
-                "priority": int(Priority.BREAKING),
-                "state": DeliveryState.PENDING.value,
-                "silent": False,
-                "attempts": 0,
-                "next_attempt": now,
-                "target_ids": list(ids),
-            }
-            for chat_id, ids in rows.all()
-            if ids
-        ]
-        if values:
-            await s.execute(insert_ignoring(s, DeliveryRow.__table__), values)
-        return len(values)
+        .join(ChatRow, ChatRow.id == DeliveryRow.chat_id)
+        .where(
+            DeliveryRow.item_id == of_item_id,
+            DeliveryRow.state == DeliveryState.SENT.value,
+            DeliveryRow.message_ids.is_not(None),
+        )
+        .order_by(DeliveryRow.chat_id)
+    )
+    columns = ["item_id", "chat_id", "priority", "state", "silent", "attempts", "next_attempt"]
+    async with db.transaction() as s:
+        result = await s.execute(
+            insert_ignoring(s, DeliveryRow.__table__).from_select([*columns, "target_ids"], sent)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
