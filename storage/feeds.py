@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from storage.db import Database
+from storage.db import Database, insert_ignoring
 from storage.errors import NotFound
 from storage.models import FeedRow
 from storage.types import Feed
@@ -34,11 +34,15 @@ async def ensure(db: Database, urls: Sequence[str], now: dt.datetime) -> list[Fe
     """The feeds at `urls` (added, due at once, when new), in the order given."""
     async with db.transaction() as s:
         rows = {r.url: r for r in (await s.execute(select(FeedRow))).scalars()}
-        for url in urls:
-            if url not in rows:
-                rows[url] = FeedRow(url=url, title="", failures=0, next_check=now)
-                s.add(rows[url])
-        await s.flush()
+        missing = [url for url in dict.fromkeys(urls) if url not in rows]
+        if missing:
+            # Replicas starting together add the same feeds: the second's rows give way.
+            await s.execute(
+                insert_ignoring(s, FeedRow),
+                [{"url": url, "title": "", "failures": 0, "next_check": now} for url in missing],
+            )
+            added = await s.scalars(select(FeedRow).where(FeedRow.url.in_(missing)))
+            rows.update((r.url, r) for r in added)
         return [_feed(rows[url]) for url in dict.fromkeys(urls)]
 
 

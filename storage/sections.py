@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from storage.db import Database
+from storage.db import Database, insert_ignoring
 from storage.models import SectionRow
 from storage.types import NewSection, Section
 
@@ -24,14 +24,23 @@ async def sync(db: Database, configured: Sequence[NewSection]) -> list[Section]:
     wanted = {s.slug: (i, s) for i, s in enumerate(configured)}
     async with db.transaction() as s:
         rows = {row.slug: row for row in (await s.execute(select(SectionRow))).scalars()}
-        for slug, (position, spec) in wanted.items():
-            row = rows.get(slug)
-            if row is None:
-                s.add(SectionRow(slug=slug, titles=dict(spec.titles), position=position))
-            else:
-                row.titles, row.position, row.hidden = dict(spec.titles), position, False
+        missing = [slug for slug in wanted if slug not in rows]
+        if missing:
+            # Replicas starting together add the same sections: the second's rows give way.
+            await s.execute(
+                insert_ignoring(s, SectionRow),
+                [
+                    {"slug": slug, "titles": dict(wanted[slug][1].titles), "position": 0}
+                    for slug in missing
+                ],
+            )
+            added = await s.scalars(select(SectionRow).where(SectionRow.slug.in_(missing)))
+            rows.update((row.slug, row) for row in added)
         for slug, row in rows.items():
-            if slug not in wanted:
+            if slug in wanted:
+                position, spec = wanted[slug]
+                row.titles, row.position, row.hidden = dict(spec.titles), position, False
+            else:
                 row.hidden = True
     return await visible(db)
 
