@@ -201,6 +201,9 @@ class _CopyProgress:
 
     @staticmethod
     def line(step: db_copy.TableProgress) -> str:
+        if step.checking:  # a copy run again: what the first wrote is compared first
+            state = "the same as the source's" if step.finished else "being compared"
+            return f"{step.table:<16} {step.done:>11,} {_rows(step.done)} there before, {state}"
         earlier = step.done - step.copied
         had = f", {earlier:,} there before" if earlier else ""
         if step.finished:

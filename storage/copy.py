@@ -46,6 +46,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     MetaData,
+    String,
     Table,
     Text,
     TypeDecorator,
@@ -55,9 +56,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import NullType, TypeEngine
@@ -94,6 +93,7 @@ class TableProgress:
     copied: int  # rows this copy wrote
     seconds: float  # since this table began
     finished: bool
+    checking: bool = False  # comparing what the target holds with the source, not copying
 
     @property
     def rate(self) -> float:
@@ -348,7 +348,7 @@ async def _read(
         query = query.where(_after(table, after))
     if up_to is not None:
         query = query.where(_up_to(table, up_to))
-    return [tuple(row) for row in await conn.execute(query)]
+    return [tuple(row) for row in (await conn.execute(query)).all()]
 
 
 async def _count(conn: AsyncConnection, table: Table) -> int:
@@ -367,7 +367,12 @@ async def _copy_tables(
         async with reading.begin(), dst.engine.connect() as writing:
             totals = {t.name: await _count(reading, t) for t in tables}
             # Everything the target holds is checked before anything is written.
-            held = {t.name: await _held(reading, writing, t, batch) for t in tables}
+            held = {
+                t.name: await _held(
+                    reading, writing, t, batch=batch, total=totals[t.name], progress=progress
+                )
+                for t in tables
+            }
             copied = 0
             for table in tables:
                 after, done = held[table.name]
@@ -392,10 +397,17 @@ def _snapshot(db: Database) -> dict[str, Any]:
 
 
 async def _held(
-    reading: AsyncConnection, writing: AsyncConnection, table: Table, batch: int
+    reading: AsyncConnection,
+    writing: AsyncConnection,
+    table: Table,
+    *,
+    batch: int,
+    total: int,
+    progress: Progress | None,
 ) -> tuple[Key | None, int]:
     """The key after which the copy of `table` goes on, and how many rows the target holds:
     they must be the source's rows up to that key, as an interrupted copy leaves them."""
+    started = time.monotonic()
     after: Key | None = None
     held = 0
     async with writing.begin():
@@ -405,6 +417,12 @@ async def _held(
                 raise CopyRefused(_difference(table, ours, theirs))
             held += len(theirs)
             after = _key(table, theirs[-1])
+            if progress is not None:
+                seconds = time.monotonic() - started
+                progress(TableProgress(table.name, held, total, 0, seconds, False, checking=True))
+    if held and progress is not None:
+        seconds = time.monotonic() - started
+        progress(TableProgress(table.name, held, total, 0, seconds, True, checking=True))
     return after, held
 
 
@@ -453,15 +471,14 @@ async def _copy_table(
 ) -> int:
     """Copy the rows after the key `after`; the next batch is read while one is written."""
     started = time.monotonic()
-    insert = _insert(writing, table)
-    names = [c.name for c in table.c]
+    insert = _Insert.of(table, writing.dialect)
     copied = 0
     rows = await _read(reading, table, after, batch)
     while rows:
         following = asyncio.ensure_future(_read(reading, table, _key(table, rows[-1]), batch))
         try:
             async with writing.begin():
-                await writing.execute(insert, [dict(zip(names, r, strict=True)) for r in rows])
+                await insert.run(writing, rows)
         except DBAPIError as e:
             await asyncio.gather(following, return_exceptions=True)
             first, last = _named(table, rows[0]), _named(table, rows[-1])
@@ -488,13 +505,55 @@ async def _copy_table(
     return copied
 
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    """INSERT … ON CONFLICT (its key) DO NOTHING: a row that is there already stays as it is;
-    any other constraint that says no is an error."""
-    keys = _key_columns(table)
-    if conn.dialect.name == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
-    return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+@dataclass(frozen=True, slots=True)
+class _Insert:
+    """INSERT … ON CONFLICT (the key) DO NOTHING for one table, made once and given to the
+    driver as it is (SQLAlchemy's compiling and parameter handling a row cost more than the
+    database's work): SQLite takes the rows one by one (executemany), PostgreSQL a batch in
+    one statement, an array a column (unnest). The values are converted as SQLAlchemy's types
+    would (times to SQLite's text, …). A row that is there already stays as it is; any other
+    constraint that says no is an error."""
+
+    sql: str
+    converters: tuple[Callable[[Any], Any] | None, ...]
+    by_column: bool
+
+    @classmethod
+    def of(cls, table: Table, dialect: Dialect) -> _Insert:
+        quote_id = dialect.identifier_preparer.quote
+        names = [quote_id(c.name) for c in table.c]
+        keys = ", ".join(quote_id(c.name) for c in _key_columns(table))
+        head = f"INSERT INTO {quote_id(table.name)} ({', '.join(names)})"
+        converters = tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.c)
+        if dialect.name != "postgresql":
+            marks = ", ".join("?" for _ in names)
+            return cls(
+                f"{head} VALUES ({marks}) ON CONFLICT ({keys}) DO NOTHING", converters, False
+            )
+        arrays, picked = [], []
+        for i, (column, name) in enumerate(zip(table.c, names, strict=True), 1):
+            raw = isinstance(column.type, NullType)  # JSON, as its text
+            # Text without a length: a cast to VARCHAR(n) would cut a longer value without a
+            # word, where the INSERT's own conversion refuses it.
+            text_ = raw or isinstance(column.type, String)
+            arrays.append(f"${i}::{'TEXT' if text_ else column.type.compile(dialect)}[]")
+            picked.append(f"CAST(u.{name} AS JSON)" if raw else f"u.{name}")
+        return cls(
+            f"{head} SELECT {', '.join(picked)} FROM unnest({', '.join(arrays)}) "  # noqa: S608 - the models' names
+            f"AS u({', '.join(names)}) ON CONFLICT ({keys}) DO NOTHING",
+            converters,
+            True,
+        )
+
+    async def run(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
+        columns = [
+            list(values) if convert is None else [convert(v) for v in values]
+            for values, convert in zip(zip(*rows, strict=True), self.converters, strict=True)
+        ]
+        if self.by_column:
+            await conn.exec_driver_sql(self.sql, tuple(columns))
+        else:
+            await conn.exec_driver_sql(self.sql, list(zip(*columns, strict=True)))
 
 
 async def _move_sequences(dst: Database, tables: Sequence[Table]) -> None:

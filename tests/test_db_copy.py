@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import itertools
 import re
 import signal
@@ -20,8 +21,10 @@ import pytest
 from alembic import command
 from sqlalchemy import JSON, Connection, Table, Text, cast, select
 
+from bot.cli import _CopyProgress
 from storage import articles, broadcasts, chats, editors, feeds, outbox, sections, subscriptions
 from storage.codes import AuditOutcome, EditorAction
+from storage.copy import TableProgress
 from storage.db import Database, _alembic_config, head_revision
 from storage.models import Base
 from storage.runlock import RunLock
@@ -341,7 +344,8 @@ async def test_a_copy_killed_mid_way_and_run_again_completes_without_duplicates(
 
     status, out, err = await db_copy(sqlite_url(source), there)
     assert status == 0, err
-    assert "there before" in err  # it went on where the first stopped
+    # It compared what the first wrote with the source, then went on where the first stopped.
+    assert "there before, the same as the source's" in err
     assert await contents(there) == original  # each row once: counts and contents equal
 
     status, out, err = await db_copy(sqlite_url(source), there)  # a third time: nothing to do
@@ -433,3 +437,39 @@ async def migrated_to(url: str, revision: str) -> None:
             await conn.run_sync(upgrade)
     finally:
         await db.close()
+
+
+async def test_a_value_postgresql_cannot_hold_stops_the_copy_and_is_not_cut(
+    tmp_path: Path, empty_database: EmptyDatabase
+) -> None:
+    source = tmp_path / "visnyk.db"
+    await newsroom(sqlite_url(source))
+    with sqlite3.connect(source) as db:  # SQLite keeps any length; chats.title is VARCHAR(256)
+        db.execute("UPDATE chats SET title = ? WHERE id = 101", ("я" * 300,))
+    there = await empty_database()
+
+    status, out, err = await db_copy(sqlite_url(source), there)
+
+    assert (status, out) == (1, "")
+    assert err.splitlines()[-1] == (
+        "visnyk: storage error: the target refused a row of chats (the row id=-1002 to the row "
+        "id=103): value too long for type character varying(256)"
+    )
+
+
+def test_progress_on_a_terminal_is_one_line_a_table_rewritten_in_place() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    show = _CopyProgress(screen)
+    show.shown = 0.0  # as if the last line was long ago
+    show(TableProgress("chats", 5_000, 20_000, 5_000, 0.5, finished=False))
+    show(TableProgress("chats", 10_000, 20_000, 10_000, 0.6, finished=False))  # too soon
+    show(TableProgress("chats", 20_000, 20_000, 15_000, 1.5, finished=True))
+    assert screen.getvalue() == (
+        "\r\x1b[Kchats                  5,000 of 20,000 rows   25%     10,000 rows/s"
+        "\r\x1b[Kchats                 20,000 rows     1.5 s     10,000 rows/s, 5,000 there "
+        "before\n"
+    )
