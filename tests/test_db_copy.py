@@ -24,7 +24,7 @@ from sqlalchemy import JSON, Connection, Table, Text, cast, select
 from bot.cli import _CopyProgress
 from storage import articles, broadcasts, chats, editors, feeds, outbox, sections, subscriptions
 from storage.codes import AuditOutcome, EditorAction
-from storage.copy import TableProgress
+from storage.copy import CountsDiffer, TableProgress, copy
 from storage.db import Database, _alembic_config, head_revision
 from storage.models import Base
 from storage.runlock import RunLock
@@ -472,4 +472,24 @@ def test_progress_on_a_terminal_is_one_line_a_table_rewritten_in_place() -> None
         "\r\x1b[Kchats                  5,000 of 20,000 rows   25%     10,000 rows/s"
         "\r\x1b[Kchats                 20,000 rows     1.5 s     10,000 rows/s, 5,000 there "
         "before\n"
+    )
+
+
+async def test_counts_that_differ_at_the_end_name_the_table(tmp_path: Path) -> None:
+    source, target = tmp_path / "visnyk.db", tmp_path / "copy.db"
+    await newsroom(sqlite_url(source))
+
+    def meanwhile(step: TableProgress) -> None:  # someone writes into the target meanwhile
+        if step.table == "chats" and step.finished:
+            with sqlite3.connect(target) as db:
+                db.execute(
+                    "INSERT INTO chats (id, type, title, language, status, created, updated) "
+                    "VALUES (5, 'private', '', 'uk', 'active', '2026-11-28 10:00:00.000000', "
+                    "'2026-11-28 10:00:00.000000')"
+                )
+
+    with pytest.raises(CountsDiffer) as refused:
+        await copy(sqlite_url(source), sqlite_url(target), progress=meanwhile)
+    assert str(refused.value) == (
+        "row counts differ after the copy: chats has 5 rows in the source, 6 in the target"
     )
