@@ -437,7 +437,7 @@ def _difference(table: Table, ours: Sequence[Row], theirs: Sequence[Row]) -> str
         elif _key(table, found) < _key(table, mine):
             what = f"{_named(table, found)} is not in the source"
         else:
-            what = f"{_named(table, mine)} is missing before rows it holds after it"
+            what = f"{_named(table, mine)} is missing, with rows after it there"
         break
     else:
         shorter, longer = (theirs, ours) if len(theirs) < len(ours) else (ours, theirs)
@@ -445,7 +445,7 @@ def _difference(table: Table, ours: Sequence[Row], theirs: Sequence[Row]) -> str
         what = (
             f"{_named(table, extra)} is not in the source"
             if longer is theirs
-            else f"{_named(table, extra)} is missing before rows it holds after it"
+            else f"{_named(table, extra)} is missing, with rows after it there"
         )
     return (
         f"the target already holds a different newsroom (or this one changed since a copy "

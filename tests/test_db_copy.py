@@ -24,7 +24,7 @@ from sqlalchemy import JSON, Connection, Table, Text, cast, select
 from bot.cli import _CopyProgress
 from storage import articles, broadcasts, chats, editors, feeds, outbox, sections, subscriptions
 from storage.codes import AuditOutcome, EditorAction
-from storage.copy import CountsDiffer, TableProgress, copy
+from storage.copy import CopyRefused, CountsDiffer, TableProgress, copy
 from storage.db import Database, _alembic_config, head_revision
 from storage.models import Base
 from storage.runlock import RunLock
@@ -493,3 +493,37 @@ async def test_counts_that_differ_at_the_end_name_the_table(tmp_path: Path) -> N
     assert str(refused.value) == (
         "row counts differ after the copy: chats has 5 rows in the source, 6 in the target"
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        ("DELETE FROM chats WHERE id = 101", "the row id=101 is missing, with rows after it there"),
+        (
+            "INSERT INTO chats (id, type, title, language, status, created, updated) VALUES "
+            "(100, 'private', '', 'uk', 'active', '2026-11-28 10:00:00.000000', "
+            "'2026-11-28 10:00:00.000000')",
+            "the row id=100 is not in the source",
+        ),
+        ("UPDATE chats SET language = 'en' WHERE id = 101", "the row id=101 differs (language)"),
+    ],
+)
+async def test_a_target_that_is_not_a_part_of_the_source_is_refused_before_any_write(
+    tmp_path: Path, change: str, found: str
+) -> None:
+    source, target = tmp_path / "visnyk.db", tmp_path / "copy.db"
+    await newsroom(sqlite_url(source))
+    await copy(sqlite_url(source), sqlite_url(target))
+    with sqlite3.connect(target) as db:
+        db.execute(change)
+        db.execute("DELETE FROM deliveries")  # as if the first copy had stopped before them
+    before = stored(target)
+
+    with pytest.raises(CopyRefused) as refused:
+        await copy(sqlite_url(source), sqlite_url(target))
+
+    assert str(refused.value) == (
+        "the target already holds a different newsroom (or this one changed since a copy "
+        f"began): in chats, {found}; copy into an empty database"
+    )
+    assert stored(target) == before
