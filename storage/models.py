@@ -168,8 +168,22 @@ class SearchRow(Base):
 
 
 def is_modelled(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's include_name: the full-text index (made by raw SQL) is not a model."""
-    return not (type_ == "table" and name is not None and name.startswith("articles_fts"))
+    """Alembic's include_name: the full-text index (made by raw SQL in migration 0002) is not
+    a model: SQLite's articles_fts* tables, PostgreSQL's search_vector column and its index
+    (the column's functions Alembic does not compare)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith("articles_fts")
+    if type_ == "column":
+        return not (name == "search_vector" and _table(parent_names) == "articles")
+    if type_ == "index":
+        return name != "ix_articles_search_vector"
+    return True
+
+
+def _table(parent_names: object) -> object:
+    return parent_names.get("table_name") if isinstance(parent_names, dict) else None
 
 
 class OutboxItemRow(Base):
