@@ -11,6 +11,13 @@ listed there). The query's terms are folded by the same function as the stored t
 
 Why a tsvector and not pg_trgm, measured: migration 0002. The planner's estimate for a prefix
 never drops below 0.5% of the rows, so a search first walks the newest articles (WINDOW).
+
+Storing is race-safe on PostgreSQL too: on SQLite one writer at a time makes the read of
+what is stored and the insert of what is new one step; on PostgreSQL two transactions (two
+replicas, an ingest and `visnyk ingest`) could both find a story new and both insert it (the
+second failing on the URL, or storing it twice under another URL with the same title). So a
+save there first takes a transaction advisory lock, SAVE_LOCK: saves of articles take turns,
+as on SQLite, and nothing else waits.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from storage.types import Article, NewArticle, Outcome, Page, Saved
 TITLE_WINDOW = dt.timedelta(days=3)  # the same title this close in time is the same story
 ID_SHIFT = 24  # article id = publication second << ID_SHIFT | a hash of the URL
 SEARCHES_KEPT = 20  # per chat: the result pages of older searches say "no longer works"
+SAVE_LOCK = 0x7669736E7961  # PostgreSQL advisory lock: one save of articles at a time
 # FTS5 reads ʼ (U+02BC) as a letter, ' and ’ as separators: stem.search_terms writes every
 # apostrophe as ', so a term with one is looked for both ways (пʼять is one token, п'ять two).
 APOSTROPHES = ("'", "’", "ʼ")
@@ -104,6 +112,8 @@ async def save(
         return []
     results: list[Saved] = []
     async with db.transaction() as s:
+        if db.dialect == "postgresql":
+            await s.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=SAVE_LOCK))
         section_ids = await _section_ids(s)
         matched = await _matches(s, stories, window)
         linked: dict[int, set[int]] = defaultdict(set)

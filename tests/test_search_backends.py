@@ -1,9 +1,10 @@
 """Search gives the same answers on SQLite (FTS5) and PostgreSQL (a tsvector made to read text
 as FTS5 does): the tokenizer code point by code point, the same stories and queries on both,
-hostile queries, paging past the end."""
+hostile queries, paging past the end; and storing articles is race-safe on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import re
@@ -26,6 +27,7 @@ from storage.db import Database, _alembic_config
 from storage.models import ArticleRow, Base, is_modelled
 from storage.types import NewArticle, NewSection, Outcome, Page
 from tests import postgresql
+from tests.kit import eventually
 
 NOW = dt.datetime(2026, 11, 27, 13, 0, tzinfo=dt.UTC)
 WORLD = NewSection("world", {"uk": "Світ"})
@@ -272,6 +274,39 @@ async def test_the_fold_is_fts5s_code_point_by_code_point(both: list[Database]) 
         for c in differ
     ), [(hex(c), fts5[c], folded[c]) for c in differ if unicodedata.category(chr(c)) != "Lu"]
     assert len(differ) < 400
+
+
+async def test_two_processes_storing_one_story_store_it_once(
+    new_database: Databases, tmp_path: Path
+) -> None:
+    """PostgreSQL only (on SQLite one writer at a time does this): two replicas store the same
+    story at once, one by its URL, one under another URL with the same title. The second waits
+    for the first to commit, then finds the story stored: no conflict, no second copy."""
+    url = new_database("postgresql", tmp_path)
+    first, second = await _open(url), await _open(url)
+    story = _stories()[0]
+    again = dataclasses.replace(story, url="https://other.example.ua/1")
+    try:
+        async with first.transaction():
+            await articles.save(first, [story], feed_id=None, now=NOW)
+            racing = asyncio.create_task(
+                articles.save(second, [story, again], feed_id=None, now=NOW)
+            )
+
+            async def waiting() -> bool:
+                async with first.engine.connect() as conn:
+                    locked = await conn.scalar(
+                        text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    )
+                return bool(locked)
+
+            await eventually(waiting)
+        saved = await racing
+        assert [s.outcome for s in saved] == [Outcome.UNCHANGED, Outcome.UNCHANGED]
+        assert await articles.count(first) == 1
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_a_database_that_cannot_lower_ukrainian_is_refused(
