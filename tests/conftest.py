@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import os
 import subprocess
@@ -16,9 +17,8 @@ from tests import kit as test_kit
 from tests import postgresql
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.web import FakeWeb
-from tests.kit import OWNER, TOKEN, Kit, started
+from tests.kit import BACKENDS, OWNER, TOKEN, Kit, started
 
-BACKENDS = ("sqlite", "postgresql")
 TEMPLATE = "visnyk_template"
 _databases = itertools.count(1)
 
@@ -50,7 +50,10 @@ def postgresql_server() -> Iterator[postgresql.Cluster]:
             finally:
                 await db.close()
 
-        asyncio.run(migrate())
+        # In a thread of its own: the fixture may be first asked for inside a running loop
+        # (an async fixture of a module).
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(lambda: asyncio.run(migrate())).result()
         yield cluster
 
 

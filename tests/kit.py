@@ -31,6 +31,7 @@ SECTIONS: list[dict[str, Any]] = [
 ]
 
 
+BACKENDS = ("sqlite", "postgresql")  # the databases tests marked `backends` run on
 # The database of the test running now, when it is not an SQLite file in the test's directory
 # (set by conftest's `database_url` fixture: a PostgreSQL database of the test's own).
 DATABASE_URL: str | None = None

@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot import pipeline
 from bot.config import parse
 from bot.runtime import open_runtime
@@ -20,17 +22,18 @@ from tests.fakes.people import People
 from tests.fakes.telegram import FakeTelegram
 from tests.kit import TOKEN, eventually
 
+pytestmark = pytest.mark.backends
 CHATS = 150
 CONCURRENCY = 8
 RATE = 25
 
 
-def config_text(tg: FakeTelegram, db: Path) -> str:
+def config_text(tg: FakeTelegram, url: str) -> str:
     return f"""
 [telegram]
 api_base_url = "{tg.base_url}"
 [storage]
-url = "sqlite+aiosqlite:///{db}"
+url = "{url}"
 [delivery]
 messages_per_second = {RATE}
 concurrency = {CONCURRENCY}
@@ -57,12 +60,14 @@ def sent_to(tg: FakeTelegram, crowd: set[int]) -> list[int]:
     ]
 
 
-async def test_a_hard_kill_loses_nothing(tg: FakeTelegram, tmp_path: Path) -> None:
+async def test_a_hard_kill_loses_nothing(
+    tg: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
     tg.flood = Flood(per_second=RATE)
-    db, config, log = tmp_path / "v.db", tmp_path / "config.toml", tmp_path / "bot.log"
-    config.write_text(config_text(tg, db), encoding="utf-8")
+    config, log = tmp_path / "config.toml", tmp_path / "bot.log"
+    config.write_text(config_text(tg, database_url), encoding="utf-8")
     people = People(tg)
-    runtime = await open_runtime(parse({"storage": {"url": f"sqlite+aiosqlite:///{db}"},
+    runtime = await open_runtime(parse({"storage": {"url": database_url},
                                         "sections": [{"slug": "world", "title": {"uk": "Світ"}}]},
                                        environ={}))  # fmt: skip
     crowd = set()
@@ -99,7 +104,7 @@ async def test_a_hard_kill_loses_nothing(tg: FakeTelegram, tmp_path: Path) -> No
     twice = len(deliveries) - len(set(deliveries))
     assert twice <= CONCURRENCY
     assert tg.flood.rejected == 0
-    runtime = await open_runtime(parse({"storage": {"url": f"sqlite+aiosqlite:///{db}"}},
+    runtime = await open_runtime(parse({"storage": {"url": database_url}},
                                        environ={}))  # fmt: skip
     try:
         item = await outbox.put_item(

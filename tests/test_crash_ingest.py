@@ -31,7 +31,7 @@ from tests import crash_kit
 from tests.fakes.people import People
 from tests.fakes.telegram import Call, FakeTelegram
 from tests.fakes.web import FakeWeb
-from tests.kit import TOKEN
+from tests.kit import BACKENDS, TOKEN
 
 READERS = 20
 STORIES = 5
@@ -74,12 +74,12 @@ def feed_xml(published: dt.datetime) -> bytes:
 """.encode()
 
 
-def config_text(tg: FakeTelegram, feed: str, db: Path) -> str:
+def config_text(tg: FakeTelegram, feed: str, url: str) -> str:
     return f"""
 [telegram]
 api_base_url = "{tg.base_url}"
 [storage]
-url = "sqlite+aiosqlite:///{db}"
+url = "{url}"
 [ingest]
 poll_interval = {POLL}
 [delivery]
@@ -96,7 +96,7 @@ feeds = ["{feed}"]
 class Run(crash_kit.Subject):
     """The bot as a process, its database, the fake web with the feed, the readers of #world."""
 
-    def __init__(self, tg: FakeTelegram, web: FakeWeb, tmp_path: Path, kill: str) -> None:
+    def __init__(self, tg: FakeTelegram, web: FakeWeb, tmp_path: Path, kill: str, url: str) -> None:
         self.tg, self.web, self.kill_at = tg, web, kill
         people = People(tg)
         self.readers = [people.private(people.person(f"Читач {i}"))["id"]
@@ -108,11 +108,10 @@ class Run(crash_kit.Subject):
             etag='"world-1"',
             last_modified=email.utils.format_datetime(published, usegmt=True),
         )
-        self.db_path = tmp_path / "visnyk.db"
         self.config = tmp_path / "config.toml"
-        self.config.write_text(config_text(tg, feed, self.db_path), encoding="utf-8")
+        self.config.write_text(config_text(tg, feed, url), encoding="utf-8")
         self.log = tmp_path / "bot.log"
-        self.db = Database.open(f"sqlite+aiosqlite:///{self.db_path}")
+        self.db = Database.open(url)
         self.bot: asyncio.subprocess.Process | None = None
         self.problems: list[str] = []
         self.notes: list[str] = []  # what happened, for a failure's message
@@ -159,28 +158,26 @@ class Run(crash_kit.Subject):
             return list((await s.execute(text(sql), params)).all())
 
     async def left(self) -> str:
-        """What the dead bot left: articles stored (and unannounced, once the column exists),
+        """What the dead bot left: articles stored (and unannounced),
         story items and their deliveries, posts that reached readers. Records an article
         marked announced without its posts as a problem (every story here is fresh and has
         readers: announced means posted)."""
         [(stored,)] = await self.query("SELECT count(*) FROM articles")
-        columns = {row[1] for row in await self.query("PRAGMA table_info(articles)")}
         items = await self.query(
             "SELECT o.key, count(d.id) FROM outbox_items o "
             "LEFT JOIN deliveries d ON d.item_id = o.id WHERE o.kind = 'story' GROUP BY o.id"
         )
         posted = {str(key): int(n) for key, n in items}
         words = f"{stored} articles stored"
-        if "announced" in columns:
-            rows = await self.query("SELECT id, announced FROM articles")
-            words += f" ({sum(not a for _, a in rows)} unannounced)"
-            for article_id, announced in rows:
-                deliveries = posted.get(f"story:{article_id}")
-                if announced and deliveries != READERS:
-                    self.problems.append(
-                        f"killed at {self.kill_at}: article {article_id} marked announced with "
-                        f"{'no story item' if deliveries is None else f'{deliveries} deliveries'}"
-                    )
+        rows = await self.query("SELECT id, announced FROM articles")
+        words += f" ({sum(not a for _, a in rows)} unannounced)"
+        for article_id, announced in rows:
+            deliveries = posted.get(f"story:{article_id}")
+            if announced and deliveries != READERS:
+                self.problems.append(
+                    f"killed at {self.kill_at}: article {article_id} marked announced with "
+                    f"{'no story item' if deliveries is None else f'{deliveries} deliveries'}"
+                )
         full = sum(n == READERS for n in posted.values())
         words += f", {len(posted)} story items ({full} with a delivery per reader)"
         return words + f", {len(self.received())} posts received"
@@ -260,12 +257,12 @@ _chat_id = crash_kit.chat_id_of
 Outcome = tuple[list[str], list[str]]  # what went wrong (nothing: []), and what happened
 
 
-async def run(kill: str, tmp_path: Path, migrating: asyncio.Lock) -> Outcome:
+async def run(kill: str, tmp_path: Path, migrating: asyncio.Lock, url: str) -> Outcome:
     """One run: the first poll of the feed through a kill at `kill`."""
     tg, web = FakeTelegram(TOKEN), FakeWeb()
     await tg.start()
     await web.start()
-    current = Run(tg, web, tmp_path, kill)
+    current = Run(tg, web, tmp_path, kill, url)
     try:
         await current.prepare(migrating)
         await current.through_a_kill()
@@ -278,15 +275,21 @@ async def run(kill: str, tmp_path: Path, migrating: asyncio.Lock) -> Outcome:
     return current.problems, [*current.notes, f"(the bot's log: {current.log})"]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=BACKENDS)
+async def outcomes(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    new_database: Callable[[str, Path], str],
+) -> dict[str, Outcome]:
     """Every kill point's run, RUNS_AT_ONCE at a time (most of a run is waiting for a bot to
     start)."""
     slots, migrating = asyncio.Semaphore(RUNS_AT_ONCE), asyncio.Lock()
 
     async def one(kill: str) -> Outcome:
         async with slots:
-            return await run(kill, tmp_path_factory.mktemp(f"kill-{kill}"), migrating)
+            directory = tmp_path_factory.mktemp(f"kill-{kill}")
+            url = new_database(request.param, directory)
+            return await run(kill, directory, migrating, url)
 
     found = await asyncio.gather(*(one(kill) for kill in KILLS))
     return dict(zip(KILLS, found, strict=True))

@@ -31,7 +31,7 @@ from storage.db import Database
 from tests import crash_kit
 from tests.fakes.people import Conversation, People
 from tests.fakes.telegram import BotMessage, Call, FakeTelegram
-from tests.kit import OWNER, TOKEN
+from tests.kit import BACKENDS, OWNER, TOKEN
 
 READERS = 40
 CONCURRENCY = 4  # [delivery] concurrency: at most this many messages are in flight at a kill
@@ -59,13 +59,13 @@ CORRECT = Kind("correct", "editMessageText", "Виправляю…")
 RECALL = Kind("recall", "deleteMessage", "Видаляю…")
 
 
-def config_text(tg: FakeTelegram, db: Path) -> str:
+def config_text(tg: FakeTelegram, url: str) -> str:
     return f"""
 [telegram]
 api_base_url = "{tg.base_url}"
 owners = [{OWNER}]
 [storage]
-url = "sqlite+aiosqlite:///{db}"
+url = "{url}"
 [delivery]
 messages_per_second = {RATE}
 concurrency = {CONCURRENCY}
@@ -79,7 +79,7 @@ title = {{ uk = "Світ" }}
 class Room(crash_kit.Subject):
     """The bot as a process, its database, an editor (the owner) and the readers of #world."""
 
-    def __init__(self, tg: FakeTelegram, tmp_path: Path) -> None:
+    def __init__(self, tg: FakeTelegram, tmp_path: Path, url: str) -> None:
         self.tg = tg
         self.people = People(tg)
         user = self.people.person("Редакторка")
@@ -87,11 +87,10 @@ class Room(crash_kit.Subject):
         self.editor: Conversation = self.people.talk(self.people.private(user), user)
         self.readers = [self.people.private(self.people.person(f"Читач {i}"))["id"]
                         for i in range(READERS)]  # fmt: skip
-        self.db_path = tmp_path / "visnyk.db"
         self.config = tmp_path / "config.toml"
-        self.config.write_text(config_text(tg, self.db_path), encoding="utf-8")
+        self.config.write_text(config_text(tg, url), encoding="utf-8")
         self.log = tmp_path / "bot.log"
-        self.db = Database.open(f"sqlite+aiosqlite:///{self.db_path}")
+        self.db = Database.open(url)
         self.bot: asyncio.subprocess.Process | None = None
         self.problems: list[str] = []
         self.flashes = 0
@@ -396,12 +395,12 @@ def _broadcast_id(controls: BotMessage) -> int:
     return int(controls.keyboard[0][0]["callback_data"].split(":")[1])
 
 
-async def run(kill: str, tmp_path: Path, migrating: asyncio.Lock) -> list[str]:
+async def run(kill: str, tmp_path: Path, migrating: asyncio.Lock, url: str) -> list[str]:
     """One run: a flash, its correction and its recall, each confirmed through a kill at
     `kill`. Returns what went wrong."""
     tg = FakeTelegram(TOKEN)
     await tg.start()
-    room = Room(tg, tmp_path)
+    room = Room(tg, tmp_path, url)
     try:
         await room.prepare(migrating)
         await room.start()
@@ -425,15 +424,21 @@ async def run(kill: str, tmp_path: Path, migrating: asyncio.Lock) -> list[str]:
     return room.problems
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=BACKENDS)
+async def outcomes(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    new_database: Callable[[str, Path], str],
+) -> dict[str, list[str]]:
     """Every kill point's run, RUNS_AT_ONCE at a time (most of a run is waiting: for a bot
     to start, for its report's next edit)."""
     slots, migrating = asyncio.Semaphore(RUNS_AT_ONCE), asyncio.Lock()
 
     async def one(kill: str) -> list[str]:
         async with slots:
-            return await run(kill, tmp_path_factory.mktemp(f"kill-{kill}"), migrating)
+            directory = tmp_path_factory.mktemp(f"kill-{kill}")
+            url = new_database(request.param, directory)
+            return await run(kill, directory, migrating, url)
 
     found = await asyncio.gather(*(one(kill) for kill in KILLS))
     return dict(zip(KILLS, found, strict=True))

@@ -39,13 +39,13 @@ class Readers(dict[int, dict[str, Any]]):
         return chat
 
 
-def config_text(tg: FakeTelegram, db: Path) -> str:
+def config_text(tg: FakeTelegram, url: str) -> str:
     return f"""
 [telegram]
 api_base_url = "{tg.base_url}"
 owners = [{OWNER}]
 [storage]
-url = "sqlite+aiosqlite:///{db}"
+url = "{url}"
 [delivery]
 messages_per_second = 50
 concurrency = 4
@@ -57,35 +57,42 @@ title = {{ uk = "Світ" }}
 
 
 class Newsroom(crash_kit.Subject):
-    def __init__(self, tg: FakeTelegram, tmp_path: Path) -> None:
+    def __init__(self, tg: FakeTelegram, tmp_path: Path, url: str) -> None:
         self.tg = tg
         self.people = People(tg)
         user = self.people.person("Редакторка")
         assert user["id"] == OWNER
         self.editor = self.people.talk(self.people.private(user), user)
         self.readers = []  # made in bulk, below
-        db_path = tmp_path / "visnyk.db"
         self.config = tmp_path / "config.toml"
-        self.config.write_text(config_text(tg, db_path), encoding="utf-8")
+        self.config.write_text(config_text(tg, url), encoding="utf-8")
         self.log = tmp_path / "bot.log"
-        self.db = Database.open(f"sqlite+aiosqlite:///{db_path}")
+        self.db = Database.open(url)
 
     def unhook(self) -> None:
         self.tg.on_call = None
 
     async def prepare(self, migrating: asyncio.Lock) -> None:
         await super().prepare(migrating)
-        when = dt.datetime(2026, 11, 28, tzinfo=dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        when = dt.datetime(2026, 11, 28, tzinfo=dt.UTC).replace(tzinfo=None)  # stored naive
+        columns = (
+            "INSERT INTO chats (id, type, title, language, status, created, updated, "
+            "digest_enabled, weekdays_only) SELECT :first + i, 'private', '', 'uk', "
+            "'active', :when, :when, false, false FROM "
+        )
+        if self.db.dialect == "sqlite":
+            numbers = "n"
+            columns = (
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :last) "
+                + columns
+            )
+            moment: object = when.strftime("%Y-%m-%d %H:%M:%S.%f")
+        else:
+            numbers, moment = "generate_series(0, :last) AS n(i)", when
         async with self.db.transaction() as s:  # straight into the table: 90,000 at once
             await s.execute(
-                text(
-                    "WITH RECURSIVE n(i) AS "
-                    "(SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :last) "
-                    "INSERT INTO chats (id, type, title, language, status, created, updated, "
-                    "digest_enabled, weekdays_only) SELECT :first + i, 'private', '', 'uk', "
-                    "'active', :when, :when, 0, 0 FROM n"
-                ),
-                {"first": FIRST_READER, "last": READERS - 1, "when": when},
+                text(columns + numbers),
+                {"first": FIRST_READER, "last": READERS - 1, "when": moment},
             )
 
     async def query(self, sql: str, **params: Any) -> list[Any]:
@@ -110,14 +117,15 @@ class Newsroom(crash_kit.Subject):
         await self.editor.next_message(within=WITHIN)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("kill", ["first message", "a later chunk"])
 async def test_a_kill_while_an_alert_is_written_leaves_no_reader_out(
-    tmp_path: Path, kill: str
+    tmp_path: Path, kill: str, database_url: str
 ) -> None:
     tg = FakeTelegram(TOKEN)
     tg.chats = Readers()
     await tg.start()
-    room = Newsroom(tg, tmp_path)
+    room = Newsroom(tg, tmp_path, database_url)
     everyone = READERS + 1  # the editor's chat is an active chat too
     try:
         await room.prepare(asyncio.Lock())
