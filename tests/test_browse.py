@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import pytest
+
 from bot.news.identity import title_key
 from storage import articles, subscriptions
 from storage.types import NewArticle
@@ -133,6 +135,7 @@ async def test_a_headline_opens_as_a_card(kit: Kit) -> None:
     assert gone["text"] == "Цієї новини вже немає."
 
 
+@pytest.mark.backends  # search: the same answers on SQLite and PostgreSQL
 async def test_search_finds_inflected_words(kit: Kit) -> None:
     await publish(
         kit,
@@ -173,6 +176,7 @@ async def test_search_finds_inflected_words(kit: Kit) -> None:
     assert odd.text.startswith('За запитом «"<b>&*» нічого не знайдено.')
 
 
+@pytest.mark.backends  # search: the same answers on SQLite and PostgreSQL
 async def test_search_pages(kit: Kit) -> None:
     await publish(
         kit,
@@ -195,6 +199,7 @@ async def test_search_pages(kit: Kit) -> None:
     assert stale["text"] == "Ця кнопка вже не діє. Надішліть команду ще раз."
 
 
+@pytest.mark.backends  # search: the same answers on SQLite and PostgreSQL
 async def test_inline_mode_shares_cards(kit: Kit) -> None:
     await publish(
         kit,
