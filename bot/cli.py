@@ -353,7 +353,11 @@ def parser() -> argparse.ArgumentParser:
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="copy from")
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="copy to")
     copy.add_argument(
-        "--batch", type=int, default=db_copy.BATCH, help=f"rows a transaction ({db_copy.BATCH})"
+        "--batch",
+        type=int,
+        default=db_copy.BATCH,
+        metavar="ROWS",
+        help=f"rows a transaction ({db_copy.BATCH})",
     )
     copy.set_defaults(func=_db_copy)
 
