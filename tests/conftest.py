@@ -30,9 +30,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def backend() -> str:
+def backend(request: pytest.FixtureRequest) -> str:
     """SQLite, or what VISNYK_TEST_BACKEND names: `VISNYK_TEST_BACKEND=postgresql pytest` runs
-    every test on PostgreSQL (the marked ones run on both in any case)."""
+    every test on PostgreSQL (the marked ones run on both in any case), but those marked
+    `sqlite_only`, which are about SQLite itself."""
+    if request.node.get_closest_marker("sqlite_only") is not None:
+        return "sqlite"
     return os.environ.get("VISNYK_TEST_BACKEND", "sqlite")
 
 

@@ -20,6 +20,9 @@ from tests.fakes.flood import Flood
 from tests.fakes.telegram import FakeTelegram
 from tests.kit import Kit, eventually, started
 
+# `visnyk db backup` copies an SQLite file with SQLite's backup API; a PostgreSQL newsroom
+# backs up with the server's own tools (README: pg_dump, point-in-time recovery).
+pytestmark = pytest.mark.sqlite_only("SQLite's online backup")
 READERS = 60
 RATE = 20  # messages a second: the broadcast takes ~3 s, the backup is taken in its midst
 
