@@ -268,6 +268,7 @@ async def test_a_newsroom_goes_to_postgresql_and_back_with_every_table_equal(
     original = await contents(sqlite_url(source))
     assert all(original[name] for name in original)  # the newsroom fills every table
     assert await contents(there) == original
+    assert await found(there, "метро") == ["https://news.example/kyiv-metro"]  # generated there
 
     status, out, err = await db_copy(there, sqlite_url(back))
     assert status == 0, err
@@ -275,16 +276,18 @@ async def test_a_newsroom_goes_to_postgresql_and_back_with_every_table_equal(
     assert stored(back) == stored(source)  # as SQLite keeps it, byte for byte
 
     # Search finds the copied story: SQLite's full-text index was filled row by row.
-    copy = Database.open(sqlite_url(back))
+    assert await found(sqlite_url(back), "метро") == ["https://news.example/kyiv-metro"]
+    with sqlite3.connect(back) as db:
+        db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+
+
+async def found(url: str, word: str) -> list[str]:
+    """What the bot's search finds: the articles' addresses."""
+    db = Database.open(url)
     try:
-        found = await articles.search(copy, [["метро"]])
-        assert [a.url for a in found.articles] == ["https://news.example/kyiv-metro"]
-        async with copy.engine.begin() as conn:
-            await conn.exec_driver_sql(
-                "INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')"
-            )
+        return [a.url for a in (await articles.search(db, [[word]])).articles]
     finally:
-        await copy.close()
+        await db.close()
 
 
 async def test_the_bot_inserts_after_a_copy_to_postgresql(
