@@ -23,6 +23,8 @@ from tests.fakes.web import FakeWeb
 from tests.kit import OWNER, Kit, eventually, started
 from tests.ukrainian import assert_ukrainian
 
+pytestmark = pytest.mark.backends
+
 
 def alive(kit: Kit, chat_id: int) -> list[BotMessage]:
     return [m for (c, _), m in kit.tg.messages.items() if c == chat_id and not m.deleted]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,9 +21,12 @@ NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 OWNER, EDITOR, STRANGER = 1, 2, 3
 
 
+pytestmark = pytest.mark.backends
+
+
 @pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[tuple[Desk, list[int]]]:
-    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}")
+async def desk(database_url: str) -> AsyncIterator[tuple[Desk, list[int]]]:
+    db = Database.open(database_url)
     await db.upgrade()
     sections = await stored_sections.sync(db, [NewSection("world", {"uk": "Світ"})])
     for chat_id in (101, 102, 103):
