@@ -26,8 +26,9 @@ insert would take an id that exists), and each table's rows are counted on both 
 
 Refused (`CopyRefused`, before any write): the same database on both sides; a source not at
 the head migration; a bot running on an SQLite side (storage.runlock's lock, held by `visnyk
-run`: the copy holds it meanwhile, so no bot starts on a file being copied); a database in
-memory. No password of either URL is in any message (`masked`).
+run`: the copy holds it meanwhile, so no bot starts on a file being copied) or on a PostgreSQL
+target (its replicas' connections, storage.leader); a database in memory. A PostgreSQL source
+may stay in use. No password of either URL is in any message (storage.db.masked).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from sqlalchemy.types import NullType, TypeEngine
 
 from storage.db import READ_ONLY, Database, database_password, head_revision, masked
 from storage.errors import StorageError
+from storage.leader import APPLICATION as REPLICA
 from storage.models import Base
 from storage.runlock import AlreadyRunning, RunLock
 
@@ -187,6 +189,7 @@ async def _checked_copy(
     src: Database, dst: Database, batch: int, progress: Progress | None
 ) -> tuple[dict[str, int], int]:
     await _refuse_same_server(src, dst)
+    await _refuse_replicas(dst)
     await _require_head(src)
     await dst.upgrade()
     tables = copy_tables()
@@ -245,6 +248,27 @@ async def _identity(db: Database) -> tuple[object, ...]:
         except DBAPIError:
             return tuple(where)
         return (where[0], cluster)
+
+
+async def _refuse_replicas(dst: Database) -> None:
+    """No bot may run on a PostgreSQL target: it would write beside the copy (and send from a
+    newsroom half there). Each `visnyk run` keeps a connection named for it (storage.leader).
+    A PostgreSQL source may stay in use: the copy reads one snapshot."""
+    if dst.engine.dialect.name != "postgresql":
+        return
+    async with dst.engine.connect() as conn:
+        running = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = :name"
+            ),
+            {"name": REPLICA},
+        )
+    if running:
+        raise CopyRefused(
+            f"a bot is running on the target database ({running} visnyk run connected): stop "
+            "it before copying"
+        )
 
 
 def _lock(url: str, side: str) -> RunLock | None:

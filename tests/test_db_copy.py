@@ -419,6 +419,17 @@ async def test_refusals_are_one_line_without_the_password(
     assert err.startswith("visnyk: a bot is running on the source database (visnyk run, pid ")
     assert err.endswith(": stop it before copying\n")
 
+    replica = await asyncpg.connect(
+        there.replace("+asyncpg", ""), server_settings={"application_name": "visnyk-replica"}
+    )  # as each `visnyk run` on PostgreSQL keeps one (storage.leader)
+    try:
+        assert await db_copy(sqlite_url(source), there) == (
+            1, "", "visnyk: a bot is running on the target database (1 visnyk run connected): "
+            "stop it before copying\n",
+        )  # fmt: skip
+    finally:
+        await replica.close()
+
     target = Database.open(there)
     try:
         assert await target.revision() is None  # refused before anything was written
