@@ -64,10 +64,11 @@ class Roles:
             return
         try:
             if leadership.held:
-                if not await leadership.check():
-                    log.warning("lead lost: following")
-                    await self._follow()
-            elif await leadership.try_lead():
+                await leadership.check()
+            if not leadership.held and self.runtime.engine is not None:
+                log.warning("lead lost: following")
+                await self._follow()
+            if not leadership.held and await leadership.try_lead():
                 await self._lead()
             self._share(await leadership.replicas())
         except Exception as e:

@@ -36,6 +36,10 @@ KEEPALIVES = {
 }
 
 
+class LeadLost(Exception):
+    """The session that held the lead is gone: this process leads no more."""
+
+
 class Leadership:
     """This process's claim to lead. `try_lead` takes the lock if nobody holds it; `check`
     says whether it is still held (False once the session is gone: stop leading at once)."""
@@ -104,16 +108,20 @@ class Leadership:
         await self._drop()
 
     async def _connection(self) -> Any:
-        if self._conn is None or self._conn.is_closed():
-            import asyncpg  # noqa: PLC0415 - PostgreSQL only
+        if self._conn is not None and not self._conn.is_closed():
+            return self._conn
+        if self._held:  # the session that held the lock is gone, and the lock with it
+            self._held = False
+            raise LeadLost("the lead's database session was closed")
+        import asyncpg  # noqa: PLC0415 - PostgreSQL only
 
-            url = make_url(self.db.engine.url).set(drivername="postgresql")
-            self._conn = await asyncpg.connect(
-                url.render_as_string(hide_password=False),
-                server_settings={"application_name": APPLICATION, **KEEPALIVES},
-                timeout=10,
-            )
-            await self._conn.add_listener(CHANNEL, self._notified)
+        url = make_url(self.db.engine.url).set(drivername="postgresql")
+        self._conn = await asyncpg.connect(
+            url.render_as_string(hide_password=False),
+            server_settings={"application_name": APPLICATION, **KEEPALIVES},
+            timeout=10,
+        )
+        await self._conn.add_listener(CHANNEL, self._notified)
         return self._conn
 
     def _notified(self, *_: object) -> None:

@@ -15,11 +15,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import text
 
 from bot import pipeline
 from bot.config import parse
 from bot.runtime import open_runtime
 from storage import chats, outbox, subscriptions
+from storage.db import Database
 from storage.types import ChatType, DeliveryState, Mode, Payload, Priority
 from tests import crash_kit
 from tests.delivery_kit import story
@@ -279,3 +281,49 @@ async def test_webhook_replicas_answer_beside_a_broadcast_within_the_bots_limit(
     for bot, log in zip(bots, logs, strict=True):
         assert bot.returncode == 0, log.read_text()
         assert "Traceback" not in log.read_text()
+
+
+async def test_a_leader_whose_session_is_cut_stops_sending_and_one_leads_again(
+    tg: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
+    """The leader's lock session is ended by the server (a network cut, an administrator's
+    pg_terminate_backend) while the process lives: it stops sending at once, a process leads
+    again (the other one, or itself when it is first), and the broadcast ends complete."""
+    tg.flood = Flood(per_second=RATE)
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(tg, database_url), encoding="utf-8")
+    crowd, _ = await crowd_with_a_story(tg, database_url)
+    one, two = tmp_path / "one.log", tmp_path / "two.log"
+    first = await crash_kit.start_bot(config, one)
+    second = None
+    try:
+        await eventually(lambda: log_has(one, "role=leader"), within=30)
+        second = await crash_kit.start_bot(config, two)
+        await eventually(lambda: log_has(two, "role=follower"), within=30)
+        await eventually(lambda: len(sent_to(tg, crowd)) >= 30, within=30)
+        db = Database.open(database_url)
+        try:
+            async with db.transaction() as s:
+                cut = await s.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l "
+                        "WHERE l.locktype = 'advisory' AND l.granted"
+                    )
+                )
+        finally:
+            await db.close()
+        assert cut == 1
+        await eventually(lambda: log_has(one, "lead lost: following"), within=TAKEOVER)
+        await eventually(
+            lambda: log_has(two, "leading") or one.read_text().count("leading") >= 2,
+            within=TAKEOVER,
+        )
+        await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=60)
+    finally:
+        await crash_kit.stop(first)
+        await crash_kit.stop(second)
+    deliveries = sent_to(tg, crowd)
+    assert len(deliveries) - len(set(deliveries)) <= CONCURRENCY
+    assert tg.flood.rejected == 0
+    assert first.returncode == 0, one.read_text()
+    assert "Traceback" not in one.read_text() + two.read_text()
