@@ -8,6 +8,7 @@ import pytest
 
 from bot.delivery.pacer import JITTER, REPLY, Pacer
 from bot.delivery.verdict import Verdict, classify
+from bot.leading import shares
 
 
 class Clock:
@@ -104,3 +105,23 @@ def test_what_telegram_means(status: int, body: dict[str, object] | None, verdic
         assert answer.new_chat_id == -100123
     if verdict is Verdict.SENT:
         assert answer.message_id == 5
+
+
+def test_replicas_share_the_bots_rate() -> None:
+    """The followers together answer within a fifth of the bot's rate, the leader within the
+    rest; alone, a process has it all (bot.leading)."""
+    assert shares(30, 1) == (30, 30)
+    leader, follower = shares(30, 3)
+    assert leader == pytest.approx(24)
+    assert follower == pytest.approx(3)
+    assert leader + 2 * follower == pytest.approx(30)
+
+
+async def test_a_resized_window_counts_what_was_sent_before() -> None:
+    p = pacer(Clock(), per_second=10)
+    for _ in range(5):
+        await p.acquire(REPLY)
+    assert p.busy == 0.5
+    p.resize(5)  # a follower joined: this process's share shrinks
+    assert p.limit == 5
+    assert p.busy == 1.0  # the five sent in this window fill the smaller one
