@@ -51,7 +51,8 @@ class RunLock:
             holder = file.read().strip() or "?"
             file.close()
             raise AlreadyRunning(
-                f"another visnyk run is using this database (pid {holder}; lock {self.path}): "
+                f"another visnyk process (run or db copy) is using this database (pid {holder}; "
+                f"lock {self.path}): "
                 "one bot per database, or every reader gets each message twice"
             ) from None
         except OSError as e:

@@ -212,7 +212,9 @@ async def test_one_bot_per_database(tg: FakeTelegram, tmp_path: Path) -> None:
         second = await crash_kit.start_bot(config, tmp_path / "second.log")
         assert await asyncio.wait_for(second.wait(), WITHIN) == 1
         told = (tmp_path / "second.log").read_text().strip().splitlines()
-        assert told[-1].startswith("visnyk: another visnyk run is using this database (pid ")
+        assert told[-1].startswith(
+            "visnyk: another visnyk process (run or db copy) is using this database (pid "
+        )
         assert str(first.pid) in told[-1]
         assert first.returncode is None  # the first goes on
         crash_kit.kill(first)  # a crash: the kernel lets the lock go with the process
