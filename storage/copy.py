@@ -9,10 +9,8 @@ database derives by itself: SQLite's full-text index is filled by its triggers a
 is inserted, PostgreSQL's search column is generated.
 
 How: the source is read in one snapshot (one read transaction, so the copy is one consistent
-newsroom), a table at a time in primary-key order, a batch at a time by keyset (`WHERE key >
-last ORDER BY key LIMIT n`: one index seek a batch, never OFFSET); the next batch is read
-while the last is written. Each batch is written in a transaction of its own with INSERT …
-ON CONFLICT (key) DO NOTHING. Two batches are in memory at most, whatever the newsroom's size.
+newsroom), a table at a time in primary-key order, a batch at a time by key, each batch written
+in a transaction of its own (storage.copy_rows reads and writes the rows, per dialect).
 
 Killed at any line and run again: the target then holds, in each table, the source's rows up
 to some key (whole batches). Before writing anything, the copy reads what the target holds and
@@ -33,44 +31,50 @@ may stay in use. No password of either URL is in any message (storage.db.masked)
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    ColumnElement,
-    MetaData,
-    String,
-    Table,
-    Text,
-    TypeDecorator,
-    cast,
-    func,
-    select,
-    text,
-    tuple_,
-)
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy import Table, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import NullType, TypeEngine
 
-from storage.db import READ_ONLY, Database, database_password, head_revision, masked
+from storage.copy_rows import (
+    Key,
+    Progress,
+    Row,
+    TableProgress,
+    copy_table,
+    copy_tables,
+    count,
+    key,
+    key_columns,
+    named,
+    read_batch,
+    snapshot,
+)
+from storage.db import Database, database_password, head_revision, masked
 from storage.errors import StorageError
 from storage.leader import APPLICATION as REPLICA
-from storage.models import Base
 from storage.runlock import AlreadyRunning, RunLock
 
+__all__ = [
+    "BATCH",
+    "Copied",
+    "CopyRefused",
+    "CountsDiffer",
+    "Progress",
+    "TableProgress",
+    "copy",
+    "copy_tables",
+    "passwords",
+]
+
 BATCH = 5000  # rows read, then written in one transaction
-Key = tuple[Any, ...]  # a row's primary key
-Row = tuple[Any, ...]  # a row: its key's columns first
 
 
 class CopyRefused(StorageError):
@@ -83,27 +87,6 @@ class CountsDiffer(StorageError):
     """After the copy a table holds a different number of rows on each side."""
 
     message = "row counts differ"
-
-
-@dataclass(frozen=True, slots=True)
-class TableProgress:
-    """Where the copy of one table is, after each batch and once when it is done."""
-
-    table: str
-    done: int  # rows the target holds (those an earlier, interrupted copy wrote included)
-    total: int  # rows in the source
-    copied: int  # rows this copy wrote
-    seconds: float  # since this table began
-    finished: bool
-    checking: bool = False  # comparing what the target holds with the source, not copying
-
-    @property
-    def rate(self) -> float:
-        """Rows written a second."""
-        return self.copied / self.seconds if self.seconds > 0 else 0.0
-
-
-Progress = Callable[[TableProgress], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,83 +286,7 @@ async def _require_head(src: Database) -> None:
         )
 
 
-# ---- the tables -------------------------------------------------------------------------
-
-
-def copy_tables() -> list[Table]:
-    """The models' tables in foreign-key order, as the copy reads and writes them: the key's
-    columns first; JSON untyped (its text as it is); times as the naive UTC stored; no
-    generated column (each database computes its own)."""
-    metadata = MetaData()
-    tables = []
-    for model in Base.metadata.sorted_tables:
-        keys = [c for c in model.columns if c.primary_key]
-        rest = [c for c in model.columns if not c.primary_key and c.computed is None]
-        tables.append(
-            Table(
-                model.name,
-                metadata,
-                *(Column(c.name, _stored_type(c.type), primary_key=c.primary_key) for c in keys),
-                *(Column(c.name, _stored_type(c.type)) for c in rest),
-            )
-        )
-    return tables
-
-
-def _stored_type(type_: TypeEngine[Any]) -> TypeEngine[Any]:
-    if isinstance(type_, JSON):
-        return NullType()
-    if isinstance(type_, TypeDecorator):
-        return type_.impl_instance
-    return type_
-
-
-def _key_columns(table: Table) -> list[Column[Any]]:
-    return list(table.primary_key.columns)
-
-
-def _key(table: Table, row: Row) -> Key:
-    return tuple(row[: len(table.primary_key.columns)])
-
-
-def _after(table: Table, key: Key) -> ColumnElement[bool]:
-    after: ColumnElement[bool] = _key_of(table) > _literal_key(key)
-    return after
-
-
-def _up_to(table: Table, key: Key) -> ColumnElement[bool]:
-    up_to: ColumnElement[bool] = _key_of(table) <= _literal_key(key)
-    return up_to
-
-
-def _key_of(table: Table) -> ColumnElement[Any]:
-    """The key as one expression: its column, or a row value `(a, b)` of a composite key."""
-    columns = _key_columns(table)
-    return columns[0] if len(columns) == 1 else tuple_(*columns)
-
-
-def _literal_key(key: Key) -> Any:
-    return key[0] if len(key) == 1 else tuple_(*key)
-
-
-async def _read(
-    conn: AsyncConnection, table: Table, after: Key | None, limit: int, up_to: Key | None = None
-) -> list[Row]:
-    """Up to `limit` rows after the key `after` (and not past `up_to`), in key order."""
-    columns = [cast(c, Text).label(c.name) if isinstance(c.type, NullType) else c for c in table.c]
-    query = select(*columns).order_by(*_key_columns(table)).limit(limit)
-    if after is not None:
-        query = query.where(_after(table, after))
-    if up_to is not None:
-        query = query.where(_up_to(table, up_to))
-    return [tuple(row) for row in (await conn.execute(query)).all()]
-
-
-async def _count(conn: AsyncConnection, table: Table) -> int:
-    return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
-
-
-# ---- copying ----------------------------------------------------------------------------
+# ---- resuming, copying ----------------------------------------------------------------
 
 
 async def _copy_tables(
@@ -387,9 +294,9 @@ async def _copy_tables(
 ) -> tuple[dict[str, int], int]:
     """Each table's rows in the source, and how many rows were written."""
     async with src.engine.connect() as conn:
-        reading = await conn.execution_options(**_snapshot(src))
+        reading = await conn.execution_options(**snapshot(src))
         async with reading.begin(), dst.engine.connect() as writing:
-            totals = {t.name: await _count(reading, t) for t in tables}
+            totals = {t.name: await count(reading, t) for t in tables}
             # Everything the target holds is checked before anything is written.
             held = {
                 t.name: await _held(
@@ -400,7 +307,7 @@ async def _copy_tables(
             copied = 0
             for table in tables:
                 after, done = held[table.name]
-                copied += await _copy_table(
+                copied += await copy_table(
                     reading,
                     writing,
                     table,
@@ -411,13 +318,6 @@ async def _copy_tables(
                     progress=progress,
                 )
     return totals, copied
-
-
-def _snapshot(db: Database) -> dict[str, Any]:
-    """The execution options of one transaction that reads a consistent newsroom."""
-    if db.engine.dialect.name == "postgresql":
-        return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-    return {READ_ONLY: True}  # SQLite: a deferred transaction reads one snapshot in WAL
 
 
 async def _held(
@@ -435,12 +335,12 @@ async def _held(
     after: Key | None = None
     held = 0
     async with writing.begin():
-        while theirs := await _read(writing, table, after, batch):
-            ours = await _read(reading, table, after, batch + 1, up_to=_key(table, theirs[-1]))
+        while theirs := await read_batch(writing, table, after, batch):
+            ours = await read_batch(reading, table, after, batch + 1, up_to=key(table, theirs[-1]))
             if ours != theirs:
                 raise CopyRefused(_difference(table, ours, theirs))
             held += len(theirs)
-            after = _key(table, theirs[-1])
+            after = key(table, theirs[-1])
             if progress is not None:
                 seconds = time.monotonic() - started
                 progress(TableProgress(table.name, held, total, 0, seconds, False, checking=True))
@@ -455,129 +355,26 @@ def _difference(table: Table, ours: Sequence[Row], theirs: Sequence[Row]) -> str
     for mine, found in zip(ours, theirs, strict=False):
         if mine == found:
             continue
-        if _key(table, mine) == _key(table, found):
+        if key(table, mine) == key(table, found):
             columns = [c.name for c, a, b in zip(table.c, mine, found, strict=True) if a != b]
-            what = f"{_named(table, found)} differs ({', '.join(columns)})"
-        elif _key(table, found) < _key(table, mine):
-            what = f"{_named(table, found)} is not in the source"
+            what = f"{named(table, found)} differs ({', '.join(columns)})"
+        elif key(table, found) < key(table, mine):
+            what = f"{named(table, found)} is not in the source"
         else:
-            what = f"{_named(table, mine)} is missing, with rows after it there"
+            what = f"{named(table, mine)} is missing, with rows after it there"
         break
     else:
         shorter, longer = (theirs, ours) if len(theirs) < len(ours) else (ours, theirs)
         extra = longer[len(shorter)]
         what = (
-            f"{_named(table, extra)} is not in the source"
+            f"{named(table, extra)} is not in the source"
             if longer is theirs
-            else f"{_named(table, extra)} is missing, with rows after it there"
+            else f"{named(table, extra)} is missing, with rows after it there"
         )
     return (
         f"the target already holds a different newsroom (or this one changed since a copy "
         f"began): in {table.name}, {what}; copy into an empty database"
     )
-
-
-def _named(table: Table, row: Row) -> str:
-    names = [c.name for c in _key_columns(table)]
-    return "the row " + ", ".join(f"{n}={v}" for n, v in zip(names, row, strict=False))
-
-
-async def _copy_table(
-    reading: AsyncConnection,
-    writing: AsyncConnection,
-    table: Table,
-    *,
-    after: Key | None,
-    done: int,
-    total: int,
-    batch: int,
-    progress: Progress | None,
-) -> int:
-    """Copy the rows after the key `after`; the next batch is read while one is written."""
-    started = time.monotonic()
-    insert = _Insert.of(table, writing.dialect)
-    copied = 0
-    rows = await _read(reading, table, after, batch)
-    while rows:
-        following = asyncio.ensure_future(_read(reading, table, _key(table, rows[-1]), batch))
-        try:
-            async with writing.begin():
-                await insert.run(writing, rows)
-        except DBAPIError as e:
-            await asyncio.gather(following, return_exceptions=True)
-            first, last = _named(table, rows[0]), _named(table, rows[-1])
-            raise StorageError(
-                f"the target refused a row of {table.name} ({first} to {last}): {e.orig}"
-            ) from e
-        except BaseException:
-            await asyncio.gather(following, return_exceptions=True)
-            raise
-        copied += len(rows)
-        if progress is not None:
-            progress(
-                TableProgress(
-                    table.name, done + copied, total, copied, time.monotonic() - started, False
-                )
-            )
-        rows = await following
-    if progress is not None:
-        progress(
-            TableProgress(
-                table.name, done + copied, total, copied, time.monotonic() - started, True
-            )
-        )
-    return copied
-
-
-@dataclass(frozen=True, slots=True)
-class _Insert:
-    """INSERT … ON CONFLICT (the key) DO NOTHING for one table, made once and given to the
-    driver as it is (SQLAlchemy's compiling and parameter handling a row cost more than the
-    database's work): SQLite takes the rows one by one (executemany), PostgreSQL a batch in
-    one statement, an array a column (unnest). The values are converted as SQLAlchemy's types
-    would (times to SQLite's text, …). A row that is there already stays as it is; any other
-    constraint that says no is an error."""
-
-    sql: str
-    converters: tuple[Callable[[Any], Any] | None, ...]
-    by_column: bool
-
-    @classmethod
-    def of(cls, table: Table, dialect: Dialect) -> _Insert:
-        quote_id = dialect.identifier_preparer.quote
-        names = [quote_id(c.name) for c in table.c]
-        keys = ", ".join(quote_id(c.name) for c in _key_columns(table))
-        head = f"INSERT INTO {quote_id(table.name)} ({', '.join(names)})"
-        converters = tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.c)
-        if dialect.name != "postgresql":
-            marks = ", ".join("?" for _ in names)
-            return cls(
-                f"{head} VALUES ({marks}) ON CONFLICT ({keys}) DO NOTHING", converters, False
-            )
-        arrays, picked = [], []
-        for i, (column, name) in enumerate(zip(table.c, names, strict=True), 1):
-            raw = isinstance(column.type, NullType)  # JSON, as its text
-            # Text without a length: a cast to VARCHAR(n) would cut a longer value without a
-            # word, where the INSERT's own conversion refuses it.
-            text_ = raw or isinstance(column.type, String)
-            arrays.append(f"${i}::{'TEXT' if text_ else column.type.compile(dialect)}[]")
-            picked.append(f"CAST(u.{name} AS JSON)" if raw else f"u.{name}")
-        return cls(
-            f"{head} SELECT {', '.join(picked)} FROM unnest({', '.join(arrays)}) "  # noqa: S608 - the models' names
-            f"AS u({', '.join(names)}) ON CONFLICT ({keys}) DO NOTHING",
-            converters,
-            True,
-        )
-
-    async def run(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
-        columns = [
-            list(values) if convert is None else [convert(v) for v in values]
-            for values, convert in zip(zip(*rows, strict=True), self.converters, strict=True)
-        ]
-        if self.by_column:
-            await conn.exec_driver_sql(self.sql, tuple(columns))
-        else:
-            await conn.exec_driver_sql(self.sql, list(zip(*columns, strict=True)))
 
 
 async def _move_sequences(dst: Database, tables: Sequence[Table]) -> None:
@@ -586,7 +383,7 @@ async def _move_sequences(dst: Database, tables: Sequence[Table]) -> None:
     quote_id = dst.engine.dialect.identifier_preparer.quote
     async with dst.engine.begin() as conn:
         for table in tables:
-            keys = _key_columns(table)
+            keys = key_columns(table)
             if len(keys) != 1 or keys[0].type.python_type is not int:
                 continue
             name, column = quote_id(table.name), quote_id(keys[0].name)
@@ -602,7 +399,7 @@ async def _move_sequences(dst: Database, tables: Sequence[Table]) -> None:
 async def _compare_counts(dst: Database, tables: Sequence[Table], rows: dict[str, int]) -> None:
     async with dst.engine.connect() as conn:
         for table in tables:
-            there = await _count(conn, table)
+            there = await count(conn, table)
             if there != rows[table.name]:
                 raise CountsDiffer(
                     f"row counts differ after the copy: {table.name} has {rows[table.name]:,} "
