@@ -10,7 +10,7 @@ listed there). The query's terms are folded by the same function as the stored t
 `'п' <-> 'ят':*` for п'ят, which FTS5 too reads as two tokens in a row.
 
 Why a tsvector and not pg_trgm, measured: migration 0002. The planner's estimate for a prefix
-never drops below 0.5% of the rows, so a search first walks the newest articles (WINDOW).
+never drops much below 0.5% of the rows, so a search first walks the newest articles (WINDOW).
 
 Storing is race-safe on PostgreSQL too: on SQLite one writer at a time makes the read of
 what is stored and the insert of what is new one step; on PostgreSQL two transactions (two
@@ -394,7 +394,7 @@ _FTS5_COUNT = text(
 # PostgreSQL: a GIN index hands its matches back in no order. Left to the planner, ORDER BY id
 # DESC LIMIT walks the primary key backwards testing each article, fast for a common word
 # and a walk through the whole archive for a word that is nowhere (its estimate for a prefix
-# never drops below 0.5% of the rows): 47 ms at 100,000 articles, 10 times that at a million.
+# stays near 0.5% of the rows): 47 ms at 100,000 articles, 10 times that at a million.
 # So first the newest WINDOW articles are walked (about 1 ms); only when the page is not
 # among them does the index gather all the matches (few, then) to sort them.
 WINDOW = 4096

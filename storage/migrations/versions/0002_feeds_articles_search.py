@@ -22,10 +22,10 @@ Chosen over pg_trgm (LIKE '% term%' on the folded text, a GIN trigram index: the
 by measuring at 100,000 articles (bench/browse.py's archive, the SQL alone, p50 on a loaded
 2-core machine): the tsvector's index is half the size (8.7 MB against 17 MB) and builds 4.5
 times faster (1.3 s against 5.9 s); it answers a common word in 0.18 ms (pg_trgm 0.22), two
-words in 0.14 (0.33), a deep page of a rarer pair in 18 ms (63); pg_trgm is ahead by about a
-millisecond for a word that is rare or nowhere (1.0 ms against 1.6), where storage/articles.py
-first walks the newest articles. Inserting costs the same (about 80 µs an article), and the
-tsvector needs no extension. Where the two databases still differ: a capital letter that
+words in 0.14 (0.33), a deep page of a rarer pair in 18 ms (63); pg_trgm is ahead by one or
+two milliseconds for a word that is nowhere (1.0 ms against 1.6) or rare (2.8 against 4.6),
+where storage/articles.py first walks the newest articles. Inserting costs about the same
+(70-110 µs an article, 90-115 with pg_trgm), and the tsvector needs no extension. Where the two databases still differ: a capital letter that
 PostgreSQL's lower() knows and SQLite 3.40's tables do not (Cherokee, Georgian Mtavruli and
 other Unicode 7+ additions) folds on PostgreSQL only; a token is matched by its first 511
 characters; past the 16,383rd token of an article, or 100,000 characters into its summary,
