@@ -48,6 +48,7 @@ from storage import articles, chats, feeds, outbox, subscriptions
 from storage.codes import EditorAction
 from storage.db import READ_ONLY, Database
 from storage.models import ChatRow, SubscriptionRow
+from storage.search import search as search_articles
 from storage.types import (
     BroadcastKind,
     ChatStatus,
@@ -315,7 +316,7 @@ async def browse(soak: Soak) -> tuple[float, float, float]:
         await articles.latest(db, ["world"], limit=news.PAGE_SIZE)
 
     async def search() -> None:
-        await articles.search(db, search_terms("санкції"), limit=news.PAGE_SIZE)
+        await search_articles(db, search_terms("санкції"), limit=news.PAGE_SIZE)
 
     await articles.save_search(db, "санкції", soak.clock, reader)  # as the handler keeps it
     return await _median(latest_mine), await _median(latest_one), await _median(search)

@@ -28,6 +28,7 @@ from storage.copy import CopyRefused, CountsDiffer, TableProgress, copy
 from storage.db import Database, _alembic_config, head_revision
 from storage.models import Base
 from storage.runlock import RunLock
+from storage.search import search as search_articles
 from storage.types import (
     Body,
     BroadcastKind,
@@ -285,7 +286,7 @@ async def found(url: str, word: str) -> list[str]:
     """What the bot's search finds: the articles' addresses."""
     db = Database.open(url)
     try:
-        return [a.url for a in (await articles.search(db, [[word]])).articles]
+        return [a.url for a in (await search_articles(db, [[word]])).articles]
     finally:
         await db.close()
 

@@ -17,6 +17,7 @@ from bot.ingest import prune
 from bot.news.report import FeedReport
 from bot.runtime import Runtime, open_runtime
 from storage import articles, feeds
+from storage.search import search as search_articles
 from storage.types import Article
 from tests.fakes.web import DATA, FakeWeb
 from tests.kit import eventually
@@ -283,7 +284,7 @@ async def test_prune_forgets_old_articles(web: FakeWeb, tmp_path: Path) -> None:
         later = dt.datetime(2026, 11, 28, 7, 0, tzinfo=dt.UTC)
         assert await prune(runtime.db, runtime.config, later) == 3
         assert await articles.count(runtime.db) == 2
-        search = await articles.search(runtime.db, [["берлін"]])
+        search = await search_articles(runtime.db, [["берлін"]])
         assert search.articles == ()  # the full-text index forgot them too
     finally:
         await runtime.close()

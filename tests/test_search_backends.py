@@ -25,6 +25,7 @@ from bot.news.stem import search_terms
 from storage import articles, sections
 from storage.db import Database, _alembic_config
 from storage.models import ArticleRow, Base, is_modelled
+from storage.search import search as search_articles
 from storage.types import NewArticle, NewSection, Outcome, Page
 from tests import postgresql
 from tests.kit import eventually
@@ -110,12 +111,12 @@ async def both(new_database: Databases, tmp_path: Path) -> AsyncIterator[list[Da
 
 async def _ids(db: Database, query: str | list[list[str]], offset: int = 0) -> tuple[object, ...]:
     terms = search_terms(query) if isinstance(query, str) else query
-    page = await articles.search(db, terms, offset=offset, limit=10)
+    page = await search_articles(db, terms, offset=offset, limit=10)
     return tuple(a.id for a in page.articles), page.offset, page.has_more
 
 
 async def _titles(db: Database, query: str) -> list[str]:
-    page = await articles.search(db, search_terms(query), limit=50)
+    page = await search_articles(db, search_terms(query), limit=50)
     return [a.title for a in page.articles]
 
 
@@ -169,10 +170,10 @@ async def test_search_reads_ukrainian_as_fts5_does(db: Database) -> None:
 async def test_hostile_queries_are_words_and_nothing_else(db: Database) -> None:
     """Quotes, backslashes and either database's operators are no syntax: a query that has
     the word київ finds what київ finds, any other finds nothing (and no error)."""
-    kyiv = await articles.search(db, search_terms("київ"))
+    kyiv = await search_articles(db, search_terms("київ"))
     assert len(kyiv.articles) == 4
     for query in HOSTILE:
-        page = await articles.search(db, search_terms(query))
+        page = await search_articles(db, search_terms(query))
         words = {w for w in re.split(r"[^\w]+", query.casefold()) if w}
         nothing = Page((), 0, has_more=False)
         assert page == (kyiv if words in ({"київ"}, {"and", "київ"}) else nothing), query
@@ -181,19 +182,19 @@ async def test_hostile_queries_are_words_and_nothing_else(db: Database) -> None:
 @pytest.mark.backends
 async def test_a_page_past_the_end_is_the_last_page(db: Database) -> None:
     terms = search_terms("обстріл")
-    first = await articles.search(db, terms, limit=10)
+    first = await search_articles(db, terms, limit=10)
     assert (len(first.articles), first.offset, first.has_more) == (10, 0, True)
     assert first.articles[0].title == "Обстріл Харкова №0"
-    last = await articles.search(db, terms, offset=20, limit=10)
+    last = await search_articles(db, terms, offset=20, limit=10)
     assert ([a.title for a in last.articles], last.offset, last.has_more) == (
         ["Обстріл Харкова №20", "Обстріл Харкова №21", "Обстріл Харкова №22"], 20, False
     )  # fmt: skip
     for offset in (23, 30, 10_000):
-        past = await articles.search(db, terms, offset=offset, limit=10)
+        past = await search_articles(db, terms, offset=offset, limit=10)
         assert (past.articles, past.offset, past.has_more) == (last.articles, 20, False)
-    nothing = await articles.search(db, search_terms("марс"), offset=30)
+    nothing = await search_articles(db, search_terms("марс"), offset=30)
     assert (nothing.articles, nothing.offset, nothing.has_more) == ((), 0, False)
-    empty = await articles.search(db, [], offset=30)
+    empty = await search_articles(db, [], offset=30)
     assert (empty.articles, empty.offset, empty.has_more) == ((), 30, False)
 
 

@@ -17,6 +17,7 @@ from bot.i18n import pick_language
 from bot.news.stem import search_terms
 from bot.render import View, news
 from storage import articles, subscriptions
+from storage.search import search as search_articles
 from storage.types import Chat
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ async def _search_view(
     context: Context, chat: Chat, words: str, search_id: int, offset: int
 ) -> View:
     terms = search_terms(words)
-    page = await articles.search(
+    page = await search_articles(
         context.db, terms, offset=news.clamp_offset(offset), limit=news.PAGE_SIZE
     )
     t = context.translator(chat.language)
@@ -150,7 +151,7 @@ async def inline(update: Update, context: Context) -> None:
     offset = number(inline_query.offset, INLINE_DEPTH) or 0
     terms = search_terms(inline_query.query)
     if terms:
-        page = await articles.search(runtime.db, terms, offset=offset, limit=INLINE_PAGE)
+        page = await search_articles(runtime.db, terms, offset=offset, limit=INLINE_PAGE)
     else:
         page = await articles.latest(runtime.db, None, offset=offset, limit=INLINE_PAGE)
     sections = {s.slug: s for s in runtime.sections}
