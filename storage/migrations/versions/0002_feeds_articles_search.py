@@ -14,7 +14,7 @@ Search is per dialect, with the same answers (tests/test_search_backends.py comp
   same diacritics (translate()); visnyk_search_vector() numbers the tokens of title and summary
   (with a gap between the two, so that a phrase never spans them, as with FTS5's columns); a
   stored generated tsvector column `search_vector` keeps them under a GIN index. storage/
-  articles.py folds the query terms with the same function and matches each as a word prefix
+  search.py folds the query terms with the same function and matches each as a word prefix
   ('term':*). PostgreSQL's own parser (to_tsvector) is not used: it reads COVID-19 as covid and
   -19, and keeps 2.5 and example.com whole, tokens FTS5 never makes.
 
@@ -24,7 +24,7 @@ by measuring at 100,000 articles (bench/browse.py's archive, the SQL alone, p50 
 times faster (1.3 s against 5.9 s); it answers a common word in 0.18 ms (pg_trgm 0.22), two
 words in 0.14 (0.33), a deep page of a rarer pair in 18 ms (63); pg_trgm is ahead by one or
 two milliseconds for a word that is nowhere (1.0 ms against 1.6) or rare (2.8 against 4.6),
-where storage/articles.py first walks the newest articles. Inserting costs about the same
+where storage/search.py first walks the newest articles. Inserting costs about the same
 (70-110 µs an article, 90-115 with pg_trgm), and the tsvector needs no extension. Where the two databases still differ: a capital letter that
 PostgreSQL's lower() knows and SQLite 3.40's tables do not (Cherokee, Georgian Mtavruli and
 other Unicode 7+ additions) folds on PostgreSQL only; a token is matched by its first 511
@@ -151,7 +151,7 @@ def _bracket(ranges: str) -> str:
 
 
 def search_functions() -> list[str]:
-    """PostgreSQL's two search functions (storage/articles.py folds queries with the first)."""
+    """PostgreSQL's two search functions (storage/search.py folds queries with the first)."""
     folded = "".join(f for f, _ in FOLDS)
     bases = "".join(b for _, b in FOLDS)
     if len(folded) != len(bases):
