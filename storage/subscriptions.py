@@ -174,12 +174,16 @@ async def set_topic(db: Database, chat_id: int, slug: str, thread_id: int | None
         )
 
 
-def _audience(slugs: Collection[str] | None) -> Select[int]:
+def _audience(db: Database, slugs: Collection[str] | None) -> Select[int]:
     """Active chats that follow any of `slugs` in either mode (every active chat for None:
     breaking news without sections), each once, by id."""
     # `status || ''`: SQLite would otherwise walk the status index (every chat is active) and
     # sort a million ids for each chunk; this way it walks the chats in id order and stops.
-    query = select(ChatRow.id).where(ChatRow.status.concat("") == ChatStatus.ACTIVE.value)
+    # PostgreSQL's planner knows from its statistics that nearly every chat is active and
+    # walks the primary key by itself; an expression would hide that (it would guess few
+    # rows, then read every chat and sort them, for each chunk).
+    active = ChatRow.status if db.dialect == "postgresql" else ChatRow.status.concat("")
+    query = select(ChatRow.id).where(active == ChatStatus.ACTIVE.value)
     if slugs is not None:
         follows = (
             select(SubscriptionRow.chat_id)
@@ -197,7 +201,7 @@ def _audience(slugs: Collection[str] | None) -> Select[int]:
 async def audience_size(db: Database, slugs: Collection[str] | None) -> int:
     """How many chats an alert to `slugs` would reach now (see `recipients_after`)."""
     async with db.reading() as s:
-        found = await s.scalar(select(func.count()).select_from(_audience(slugs).subquery()))
+        found = await s.scalar(select(func.count()).select_from(_audience(db, slugs).subquery()))
         return int(found or 0)
 
 
@@ -207,8 +211,9 @@ async def recipients_after(
     """The next `limit` chats of an alert's audience, by id, after the chat `after` (from the
     first for None): active chats that follow any of `slugs` in either mode, every active chat
     for None. A million readers are read a chunk at a time, each chunk its own short read."""
-    query = _audience(slugs).order_by(ChatRow.id).limit(limit)
+    query = _audience(db, slugs).order_by(ChatRow.id).limit(limit)
     if after is not None:
         query = query.where(ChatRow.id > after)
     async with db.reading() as s:
-        return list(await s.scalars(query))
+        conn = await s.connection()  # Core, not the ORM's loading: a third of the time
+        return list((await conn.execute(query)).scalars())
