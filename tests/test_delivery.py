@@ -18,6 +18,8 @@ from tests.fakes.rules import ApiError
 from tests.fakes.telegram import FakeTelegram
 from tests.kit import Kit, eventually, started
 
+pytestmark = pytest.mark.backends  # the outbox has a form for each database
+
 
 def all_got(kit: Kit, chat_ids: list[int], count: int = 1):
     return lambda: all(received(kit, chat_ids)[c] >= count for c in chat_ids)

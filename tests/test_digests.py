@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,11 +13,14 @@ from bot.delivery import digests
 from bot.i18n import Catalogs
 from bot.render.digest import digest
 from bot.schedule import in_quiet_hours, next_digest
-from storage import chats
-from storage.types import Article, Mode, Section
+from storage import chats, sections, subscriptions
+from storage.db import Database
+from storage.types import Article, ChatStatus, ChatType, Mode, NewSection, Section
 from tests.delivery_kit import story
 from tests.fakes import tg_html
 from tests.kit import Kit
+
+pytestmark = pytest.mark.backends  # digest planning has a form for each database
 
 KYIV = ZoneInfo("Europe/Kyiv")
 UTC = dt.UTC
@@ -231,3 +235,87 @@ async def test_group_digest_settings_are_for_admins(kit: Kit) -> None:
     for command in ("/schedule 09:00", "/timezone Europe/Kyiv", "/quiet 22:00-08:00"):
         assert (await talk.say(command)).text.startswith("Змінювати налаштування групи")
     assert (await kit.people.talk(group, admin).say("/schedule 09:00")).text.startswith("✅")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database.open(database_url)
+    await database.upgrade()
+    await sections.sync(
+        database, [NewSection("world", {"uk": "Світ"}), NewSection("economy", {"uk": "Економіка"})]
+    )
+    yield database
+    await database.close()
+
+
+async def test_chats_due_alike_are_read_as_one_group_a_chunk_at_a_time(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers, groups (their ids below zero) and a channel due at 08:00 with the same choices
+    come together, hidden sections left out; another language, sections or times come apart;
+    a chat due later, or blocked, does not come; the slot at 07:00 comes first; once moved on,
+    nothing is due."""
+    monkeypatch.setattr(chats, "DUE_CHUNK", 3)
+    seven, eight, nine = kyiv(2026, 11, 27, 7, 0), kyiv(2026, 11, 27, 8, 0), kyiv(2026, 11, 27, 9)
+    since = kyiv(2026, 11, 26, 20, 0)
+
+    async def chat(
+        chat_id: int,
+        *,
+        due: dt.datetime | None = eight,
+        language: str = "uk",
+        follows: tuple[str, ...] = ("world", "economy"),
+        times: tuple[str, ...] | None = None,
+        kind: ChatType = ChatType.PRIVATE,
+    ) -> None:
+        await chats.ensure(db, chat_id, type=kind, title="", language=language)
+        for slug in follows:
+            await subscriptions.subscribe(db, chat_id, slug)
+        await chats.set_digest(db, chat_id, times=times, enabled=True, weekdays_only=False,
+                               timezone=None, next_digest_at=due)  # fmt: skip
+        await chats.move_digests(db, [((chat_id,), due, since)])
+
+    alike = [5, -1001, 7, -4, 9, -1002]
+    for chat_id in alike:
+        await chat(chat_id, kind=ChatType.PRIVATE if chat_id > 0 else ChatType.SUPERGROUP)
+    await chat(-1003, kind=ChatType.CHANNEL)
+    alike.append(-1003)
+    await chat(11, language="en")
+    await chat(12, follows=("world",))
+    await chat(13, times=("08:00",))
+    await chat(14, due=seven)
+    await chat(15, due=nine)
+    await chat(16)
+    await chats.set_status(db, 16, ChatStatus.BLOCKED)
+    world, economy = (NewSection(s.slug, s.titles) for s in await sections.visible(db))
+    await sections.sync(db, [world, economy, NewSection("culture", {"uk": "Культура"})])
+    await chat(17, follows=("world", "culture", "economy"))
+    await sections.sync(db, [world, economy])  # culture hidden: 17 is like the others now
+    alike.append(17)
+
+    found = [batch async for batch in chats.due_digests(db, eight)]
+
+    assert all(sum(len(g.chat_ids) for g in batch) <= 3 for batch in found)
+    groups = [group for batch in found for group in batch]
+    assert groups[0].chat_ids == (14,)
+    assert groups[0].next_digest_at == seven
+    ids = [chat_id for group in groups for chat_id in group.chat_ids]
+    assert sorted(ids) == sorted([*alike, 11, 12, 13, 14])  # each once
+    together = [g for g in groups if set(g.chat_ids) <= set(alike)]
+    assert sorted(c for g in together for c in g.chat_ids) == sorted(alike)
+    assert len(together) <= len(found)  # at most one group of them a chunk
+    for group in together:
+        assert (group.language, group.digest_times, group.digest_since) == ("uk", None, since)
+        assert group.next_digest_at == eight
+        assert group.modes == {"world": Mode.DIGEST, "economy": Mode.DIGEST}
+    by_chat = {c: g for g in groups for c in g.chat_ids}
+    assert by_chat[11].language == "en"
+    assert by_chat[12].modes == {"world": Mode.DIGEST}
+    assert by_chat[13].digest_times == ("08:00",)
+
+    later = kyiv(2026, 11, 27, 20, 0)
+    await chats.move_digests(db, [(tuple(ids), later, eight)])
+    assert [batch async for batch in chats.due_digests(db, eight)] == []
+    moved = await chats.get(db, -1001)
+    assert moved is not None
+    assert (moved.next_digest_at, moved.digest_since) == (later, eight)

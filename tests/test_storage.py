@@ -11,12 +11,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
 from storage import articles, broadcasts, chats, editors, outbox, sections, subscriptions
 from storage.db import Database, _alembic_config, head_revision
 from storage.errors import ChatNotFound, SectionNotFound, StorageError
-from storage.models import Base, is_modelled
+from storage.models import Base, DeliveryRow, is_modelled
+from storage.search import search as search_articles
 from storage.types import (
     BroadcastKind,
     BroadcastState,
@@ -27,6 +28,7 @@ from storage.types import (
     NewSection,
     Payload,
     Priority,
+    Result,
 )
 
 WORLD = NewSection("world", {"uk": "Світ", "en": "World"})
@@ -35,8 +37,15 @@ CULTURE = NewSection("culture", {"uk": "Культура"})
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+async def db(
+    tmp_path: Path, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """An SQLite file; for a test marked `backends`, the test's database on each backend (the
+    rest stay on SQLite: some are SQLite's own, its PRAGMAs, full-text tables, query plans)."""
+    marked = request.node.get_closest_marker("backends") is not None
+    database = Database.open(
+        database_url if marked else f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    )
     await database.upgrade()
     await sections.sync(database, [WORLD, ECONOMY, CULTURE])
     yield database
@@ -160,6 +169,7 @@ async def test_sync_adds_hides_and_restores_sections_keeping_subscriptions(db: D
     assert await subscriptions.of_chat(db, 42) == {"culture"}
 
 
+@pytest.mark.backends
 async def test_migrate_moves_a_group_to_its_supergroup(db: Database) -> None:
     await chats.ensure(db, -5, type=ChatType.GROUP, title="Громада", language="en")
     await chats.set_status(db, -5, ChatStatus.ACTIVE)
@@ -176,6 +186,7 @@ async def test_migrate_moves_a_group_to_its_supergroup(db: Database) -> None:
     assert await chats.migrate(db, -5, -1005) is None  # the second notice changes nothing
 
 
+@pytest.mark.backends
 async def test_migrate_to_a_new_id(db: Database) -> None:
     await chats.ensure(db, -6, type=ChatType.GROUP, title="Мала", language="uk")
     await subscriptions.subscribe(db, -6, "culture")
@@ -208,6 +219,7 @@ async def test_the_same_story_twice_in_one_batch_is_one_article(db: Database) ->
     assert set(article.sections) == {"world", "economy"}
 
 
+@pytest.mark.backends
 async def test_article_ids_follow_publication(db: Database) -> None:
     when = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
     # A backfilled (older) story stored last still sorts by its publication.
@@ -219,10 +231,11 @@ async def test_article_ids_follow_publication(db: Database) -> None:
     assert saved[0].article_id == articles.article_id(older, "https://a/old")
     page = await articles.latest(db, ["world"])
     assert [a.title for a in page.articles] == ["Нове", "Старе"]
-    found = await articles.search(db, [["текст"]])
+    found = await search_articles(db, [["текст"]])
     assert [a.title for a in found.articles] == ["Нове", "Старе"]
 
 
+@pytest.mark.backends
 async def test_clashing_article_ids_are_bumped(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -372,6 +385,7 @@ async def test_hot_queries_on_a_long_history_use_an_index(db: Database, query: s
     assert "SCAN outbox_items" not in plan, plan
 
 
+@pytest.mark.backends
 async def test_finished_deliveries_are_pruned_in_batches_and_flashes_keep_their_figures(
     db: Database,
 ) -> None:
@@ -421,6 +435,7 @@ async def test_finished_deliveries_are_pruned_in_batches_and_flashes_keep_their_
     }  # fmt: skip
 
 
+@pytest.mark.backends
 async def test_old_flashes_are_forgotten_but_not_under_a_later_recall_or_while_sending(
     db: Database,
 ) -> None:
@@ -446,3 +461,133 @@ async def test_old_flashes_are_forgotten_but_not_under_a_later_recall_or_while_s
     assert await broadcasts.get(db, cancelled) is None
     for kept in (sent_and_recalled, recall, still_sending, recent):
         assert await broadcasts.get(db, kept) is not None
+
+
+@pytest.mark.backends
+async def test_enqueuing_counts_only_the_deliveries_that_are_new(db: Database) -> None:
+    now = dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
+    for chat_id in (1, 2, 3, -1001):
+        await reader(db, chat_id)
+
+    async def item(key: str) -> int:
+        return await outbox.put_item(
+            db, kind="flash", key=key, priority=Priority.BREAKING, payload=Payload({}), now=now
+        )
+
+    flash, digest_a, digest_b = await item("flash"), await item("a"), await item("b")
+    everyone = [(1, False), (2, True), (-1001, False)]
+    assert await outbox.add(db, flash, Priority.BREAKING, everyone, now, threads={-1001: 7}) == 3
+    assert await outbox.add(db, flash, Priority.BREAKING, [*everyone, (3, True)], now) == 1
+    assert await outbox.add_each(db, Priority.DIGEST, {digest_a: [1, 2], digest_b: [3]}, now) == 3
+    assert (
+        await outbox.add_each(db, Priority.DIGEST, {digest_a: [2, -1001], digest_b: []}, now) == 1
+    )
+    async with db.reading() as s:
+        rows = (
+            await s.execute(
+                select(
+                    DeliveryRow.item_id, DeliveryRow.chat_id, DeliveryRow.silent,
+                    DeliveryRow.thread_id, DeliveryRow.state, DeliveryRow.next_attempt,
+                ).order_by(DeliveryRow.item_id, DeliveryRow.chat_id)
+            )
+        ).all()  # fmt: skip
+    assert [tuple(r[:4]) for r in rows] == [
+        (flash, -1001, False, 7), (flash, 1, False, None), (flash, 2, True, None),
+        (flash, 3, True, None), (digest_a, -1001, False, None), (digest_a, 1, False, None),
+        (digest_a, 2, False, None), (digest_b, 3, False, None),
+    ]  # fmt: skip
+    assert {(r.state, r.next_attempt) for r in rows} == {("pending", now)}
+
+
+@pytest.mark.backends
+async def test_outcomes_are_recorded_in_one_go(db: Database) -> None:
+    """What an outcome leaves out keeps its value; a delivery twice in a batch ends as the
+    later says; the paid messages are counted by their day."""
+    now = dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
+    for chat_id in (1, 2, 3, 4):
+        await reader(db, chat_id)
+    item = await outbox.put_item(
+        db, kind="story", key="s", priority=Priority.STORY, payload=Payload({}), now=now
+    )
+    await outbox.add(db, item, Priority.STORY, [(c, False) for c in (1, 2, 3, 4)], now)
+    ids = {p.chat_id: p.id for p in await outbox.pending(db, Priority.STORY)}
+    later, sent = now + dt.timedelta(seconds=30), now + dt.timedelta(seconds=1)
+    await outbox.record(db, [
+        Result(ids[1], DeliveryState.SENT, 1, message_ids=(501, 502), sent_at=sent, paid=2),
+        Result(ids[2], DeliveryState.PENDING, 1, next_attempt=later, error="retry after 30"),
+        Result(ids[3], DeliveryState.FAILED, 1, error="x" * 600),
+        Result(ids[4], DeliveryState.PENDING, 1, next_attempt=later),
+        Result(ids[4], DeliveryState.SENT, 2, message_ids=(503,), sent_at=sent),
+    ])  # fmt: skip
+    async with db.reading() as s:
+        rows = {
+            r.chat_id: r
+            for r in await s.execute(
+                select(
+                    DeliveryRow.chat_id, DeliveryRow.state, DeliveryRow.attempts,
+                    DeliveryRow.next_attempt, DeliveryRow.last_error, DeliveryRow.message_ids,
+                    DeliveryRow.sent_at,
+                )
+            )
+        }  # fmt: skip
+    assert tuple(rows[1][1:]) == ("sent", 1, now, None, [501, 502], sent)
+    assert tuple(rows[2][1:]) == ("pending", 1, later, "retry after 30", None, None)
+    assert tuple(rows[3][1:]) == ("failed", 1, now, "x" * 512, None, None)
+    assert tuple(rows[4][1:]) == ("sent", 2, later, None, [503], sent)
+    assert await outbox.paid_since(db, sent.date()) == 2
+    assert await outbox.last_sent_at(db) == sent
+
+
+@pytest.mark.backends
+async def test_a_new_chat_registered_by_many_updates_at_once(db: Database) -> None:
+    """Updates of a new chat handled together (a /start, its membership change, a tap): where
+    writers do not take turns (PostgreSQL), each finds no row and inserts; none may fail."""
+    registered = await asyncio.gather(*(
+        chats.ensure(db, 77, type=ChatType.PRIVATE, title=f"{i % 2}", language="uk")
+        for i in range(12)
+    ))  # fmt: skip
+    assert {chat.id for chat in registered} == {77}
+    known = await chats.get(db, 77)
+    assert known is not None
+    assert known.title in {"0", "1"}
+
+
+@pytest.mark.backends
+async def test_a_migration_reported_in_both_chats_at_once(db: Database) -> None:
+    """Telegram tells the group and its supergroup, and the supergroup's first update may
+    register it meanwhile: handled together, the group moves once and nothing fails."""
+    await chats.ensure(db, -8, type=ChatType.GROUP, title="Громада", language="en")
+    await subscriptions.subscribe(db, -8, "world")
+    moved = await asyncio.gather(
+        chats.migrate(db, -8, -1008),
+        chats.ensure(db, -1008, type=ChatType.SUPERGROUP, title="Громада", language="uk"),
+        chats.migrate(db, -8, -1008),
+    )
+    assert [m for m in (moved[0], moved[2]) if m is not None] != []
+    assert await chats.get(db, -8) is None
+    assert await subscriptions.of_chat(db, -1008) == {"world"}
+
+
+@pytest.mark.backends
+async def test_a_recall_goes_where_the_flash_was_sent_once(db: Database) -> None:
+    now = dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
+    for chat_id in (1, 2, 3):
+        await reader(db, chat_id)
+
+    async def item(key: str) -> int:
+        return await outbox.put_item(
+            db, kind="flash", key=key, priority=Priority.BREAKING, payload=Payload({}), now=now
+        )
+
+    flash, recall = await item("flash"), await item("recall")
+    await outbox.add(db, flash, Priority.BREAKING, [(c, False) for c in (1, 2, 3)], now)
+    ids = {p.chat_id: p.id for p in await outbox.pending(db, Priority.BREAKING)}
+    await outbox.record(db, [
+        Result(ids[1], DeliveryState.SENT, 1, message_ids=(11,), sent_at=now),
+        Result(ids[2], DeliveryState.SENT, 1, message_ids=(21, 22), sent_at=now),
+        Result(ids[3], DeliveryState.FAILED, 1, error="no"),
+    ])  # fmt: skip
+    assert await broadcasts.enqueue_follow_up(db, recall, flash, now) == 2
+    assert await broadcasts.enqueue_follow_up(db, recall, flash, now) == 0  # a repeat
+    follow_ups = [p for p in await outbox.pending(db, Priority.BREAKING) if p.item_id == recall]
+    assert {(p.chat_id, p.target_ids) for p in follow_ups} == {(1, (11,)), (2, (21, 22))}
