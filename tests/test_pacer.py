@@ -125,3 +125,21 @@ async def test_a_resized_window_counts_what_was_sent_before() -> None:
     p.resize(5)  # a follower joined: this process's share shrinks
     assert p.limit == 5
     assert p.busy == 1.0  # the five sent in this window fill the smaller one
+
+
+async def test_a_reply_counts_from_its_answer_not_its_slot() -> None:
+    """A burst of replies whose requests were slow to go out: each frees its place in the
+    window a window after Telegram answered it, so the next burst cannot overlap its tail."""
+    clock = Clock()
+    p = pacer(clock, per_second=2)
+    first = await p.acquire(REPLY)
+    second = await p.acquire(REPLY)
+    clock.now += 0.5  # the answers came half a second later
+    p.settled(first)
+    p.settled(second)
+    clock.now += p.window - 0.1  # a window after the slots, not yet after the answers
+    assert p.busy == 1.0
+    clock.now += 0.5
+    assert p.busy == 0.0
+    p.settled(first)  # settling again, or a slot already gone, changes nothing
+    assert p.busy == 0.0

@@ -11,6 +11,7 @@ to the interval.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import itertools
 import math
@@ -72,8 +73,9 @@ class Pacer:
             wait = max(wait, sent[0] + self.window - now)
         return max(0.0, wait)
 
-    async def acquire(self, priority: int) -> None:
+    async def acquire(self, priority: int) -> float:
         """Wait for a slot in the bot's window; among waiters the lowest priority goes first.
+        Returns the slot's time, for `settled`.
 
         Broadcasts (any priority after REPLY) are also spread evenly over the window, so a
         slot frees every `spacing` seconds and a waiting reply takes the next one."""
@@ -92,7 +94,7 @@ class Pacer:
                         if priority > REPLY:
                             self._next_even = max(now - self.slack, self._next_even) + self.spacing
                         self._next_turn()
-                        return
+                        return now
                     await asyncio.sleep(wait)
                 else:
                     await self._turn.wait()
@@ -102,6 +104,19 @@ class Pacer:
                 heapq.heapify(self._waiters)
                 self._next_turn()
             raise
+
+    def settled(self, slot: float) -> None:
+        """The message of the slot taken at `slot` has been answered: it counts from now.
+        Telegram counts a message when it arrives, at some moment between the two; a burst of
+        replies whose requests queue (a busy machine, the connection pool) arrives spread out,
+        and counted from the slot, the next burst could overlap the tail of the last one at
+        Telegram. Counted from the answer, never."""
+        sent = self._sent
+        try:
+            sent.remove(slot)
+        except ValueError:
+            return  # already out of the window
+        bisect.insort(sent, self.clock())
 
     def _next_turn(self) -> None:
         """Wake the waiters to see who is first now."""

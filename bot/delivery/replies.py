@@ -68,11 +68,12 @@ class PacedReplies(BaseRateLimiter[None]):
         chat_id = _chat_id(data.get("chat_id"))
         counted = endpoint in COUNTED
         for attempt in range(MAX_RETRIES + 1):
+            slot = None
             if counted:
                 if chat_id is not None:
                     async with waiting_for_the_chat():
                         await self.pacer.wait_for_chat(chat_id)
-                await self.pacer.acquire(REPLY)
+                slot = await self.pacer.acquire(REPLY)
                 if chat_id is not None:
                     self.pacer.note(chat_id)
             try:
@@ -94,6 +95,9 @@ class PacedReplies(BaseRateLimiter[None]):
                 if not counted:  # the pacer's waits above cover only counted calls
                     async with waiting_for_the_chat():
                         await asyncio.sleep(seconds)
+            finally:
+                if slot is not None:
+                    self.pacer.settled(slot)  # counted from the answer (Pacer.settled)
         raise AssertionError("unreachable")
 
     async def _timed(self, endpoint: str, call: Awaitable[Answered]) -> Answered:
