@@ -170,15 +170,15 @@ class SearchRow(Base):
 def is_modelled(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic's include_name: the full-text index (made by raw SQL in migration 0002) is not
     a model: SQLite's articles_fts* tables, PostgreSQL's search_vector column and its index
-    (the column's functions Alembic does not compare)."""
+    (the column's functions Alembic does not compare); nor is PostgreSQL's ix_chats_due."""
     if name is None:
         return True
     if type_ == "table":
         return not name.startswith("articles_fts")
     if type_ == "column":
         return not (name == "search_vector" and _table(parent_names) == "articles")
-    if type_ == "index":
-        return name != "ix_articles_search_vector"
+    if type_ == "index":  # the search's, and PostgreSQL's own index of due digests (0013)
+        return name not in {"ix_articles_search_vector", "ix_chats_due"}
     return True
 
 
@@ -223,7 +223,8 @@ class DeliveryRow(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 64-bit on PostgreSQL too (migration 0013); on SQLite INTEGER is the 64-bit rowid itself.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     item_id: Mapped[int] = mapped_column(Integer, ForeignKey("outbox_items.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chats.id", ondelete="CASCADE"))
     priority: Mapped[int] = mapped_column(Integer)
