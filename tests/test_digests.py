@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
@@ -293,6 +294,9 @@ async def test_chats_due_alike_are_read_as_one_group_a_chunk_at_a_time(
     await sections.sync(db, [world, economy])  # culture hidden: 17 is like the others now
     alike.append(17)
 
+    async with contextlib.aclosing(chats.due_digests(db, eight)) as due:
+        first = await anext(due)  # a caller that stops after one chunk (PostgreSQL reads ahead)
+    assert first[0].chat_ids == (14,)
     found = [batch async for batch in chats.due_digests(db, eight)]
 
     assert all(sum(len(g.chat_ids) for g in batch) <= 3 for batch in found)
