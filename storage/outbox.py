@@ -78,21 +78,7 @@ async def add(
         conn = await s.connection()
         for start in range(0, len(recipients), CHUNK):
             chunk = recipients[start : start + CHUNK]
-            if dialect == "sqlite":
-                # One statement per (item, silent): SQLite reads the ids from a JSON array in C.
-                when = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-                for silent in (False, True):
-                    ids = [chat_id for chat_id, quiet in chunk if quiet is silent]
-                    if not ids:
-                        continue
-                    result = await conn.exec_driver_sql(
-                        "INSERT INTO deliveries (item_id, chat_id, priority, state, silent, "
-                        "attempts, next_attempt) SELECT ?, value, ?, 'pending', ?, 0, ? "
-                        "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
-                        (item_id, int(priority), silent, when, json.dumps(ids)),
-                    )
-                    added += int(result.rowcount)
-            elif dialect == "postgresql":
+            if dialect == "postgresql":
                 # One statement for the chunk: the chats and their silences as two arrays
                 # (asyncpg sends each as one binary parameter), counted by what it returned.
                 found = await conn.exec_driver_sql(
@@ -106,21 +92,20 @@ async def add(
                     ),
                 )
                 added += int(found.scalar_one())
-            else:  # pragma: no cover - other databases are not supported yet
-                rows = [
-                    {
-                        "item_id": item_id,
-                        "chat_id": chat_id,
-                        "priority": int(priority),
-                        "state": DeliveryState.PENDING.value,
-                        "silent": silent,
-                        "attempts": 0,
-                        "next_attempt": now,
-                    }
-                    for chat_id, silent in chunk
-                ]
-                inserted = await s.execute(insert_ignoring(s, DeliveryRow.__table__), rows)
-                added += int(inserted.rowcount)  # type: ignore[attr-defined]
+                continue
+            # One statement per (item, silent): SQLite reads the ids from a JSON array in C.
+            when = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            for silent in (False, True):
+                ids = [chat_id for chat_id, quiet in chunk if quiet is silent]
+                if not ids:
+                    continue
+                result = await conn.exec_driver_sql(
+                    "INSERT INTO deliveries (item_id, chat_id, priority, state, silent, "
+                    "attempts, next_attempt) SELECT ?, value, ?, 'pending', ?, 0, ? "
+                    "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+                    (item_id, int(priority), silent, when, json.dumps(ids)),
+                )
+                added += int(result.rowcount)
         if threads:  # few chats route to topics: set them after the bulk insert
             table: Table = DeliveryRow.__table__  # type: ignore[assignment]
             await s.execute(
@@ -172,12 +157,6 @@ async def add_each(
     planned digests in one statement, not one an item. Repeats are ignored; returns how many
     are new."""
     async with db.transaction() as s:
-        dialect = s.get_bind().dialect.name
-        if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - not supported yet
-            added = 0
-            for item_id, chat_ids in recipients.items():
-                added += await add(db, item_id, priority, [(c, False) for c in chat_ids], now)
-            return added
         pairs = sorted(
             (
                 (item_id, chat_id)
@@ -189,7 +168,7 @@ async def add_each(
         if not pairs:
             return 0
         conn = await s.connection()
-        if dialect == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             found = await conn.exec_driver_sql(
                 _ENQUEUE_EACH_PG,
                 (
