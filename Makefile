@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 CONFIG ?= config.toml
+# The database the benchmarks run on: sqlite, or postgresql (a throw-away cluster of
+# tests/postgresql.py, so the server must be installed: python -m tests.postgresql install).
+DB ?= sqlite
 
-.PHONY: run test messages bench bench-ingest bench-browse bench-broadcast bench-digests bench-soak bench-million clean
+.PHONY: run test messages bench bench-ingest bench-browse bench-broadcast bench-digests bench-enqueue bench-copy bench-soak bench-million clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,19 +50,27 @@ messages: $(DEV_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/i18n/visnyk.pot --no-location --sort-output --width=100 --project=visnyk bot
 	$(BIN)/pybabel update -i bot/i18n/visnyk.pot -d bot/i18n/locales -D visnyk --no-fuzzy-matching --ignore-obsolete --width=100
 
-bench: bench-ingest bench-browse bench-broadcast bench-digests
+bench: bench-ingest bench-browse bench-broadcast bench-digests bench-enqueue
 
 bench-ingest: $(DEV_STAMP)
 	$(BIN)/python -m bench.ingest
 
 bench-browse: $(DEV_STAMP)
-	$(BIN)/python -m bench.browse
+	$(BIN)/python -m bench.browse --db $(DB)
 
 bench-broadcast: $(DEV_STAMP)
-	$(BIN)/python -m bench.broadcast
+	$(BIN)/python -m bench.broadcast --db $(DB)
 
 bench-digests: $(DEV_STAMP)
-	$(BIN)/python -m bench.digests
+	$(BIN)/python -m bench.digests --db $(DB)
+
+bench-enqueue: $(DEV_STAMP)
+	$(BIN)/python -m bench.enqueue --db $(DB)
+
+# Not part of `bench`: a 200,000-chat newsroom copied to a throw-away PostgreSQL cluster and
+# back, about a minute and a half.
+bench-copy: $(DEV_STAMP)
+	$(BIN)/python -m bench.db_copy
 
 # Not part of `bench`: 90 simulated days at 100,000 chats take about an hour (see README).
 bench-soak: $(DEV_STAMP)
