@@ -1,36 +1,24 @@
 """The delivery ledger: items to send, one row per (item, chat), and how each delivery went.
 
 Enqueuing is idempotent (an item's key and the (item, chat) pair are unique), and a row leaves
-`pending` only when its outcome is recorded, so a crash loses nothing.
+`pending` only when its outcome is recorded, so a crash loses nothing. The bulk statements,
+in each database's own words, are storage.outbox_bulk's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
-from sqlalchemy import (
-    String,
-    Table,
-    Update,
-    bindparam,
-    delete,
-    func,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import String, Table, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.sql.expression import ColumnClause
 
+from storage import outbox_bulk
 from storage.db import Database, insert_ignoring, upsert
 from storage.models import BroadcastRow, ChatRow, DeliveryRow, OutboxItemRow, PaidDayRow
 from storage.types import Backlog, ChatType, DeliveryState, Payload, Pending, Priority, Result
-
-CHUNK = 100_000
 
 
 async def put_item(
@@ -72,40 +60,8 @@ async def add(
 ) -> int:
     """Deliveries of the item to (chat, silent) recipients, into the forum topics `threads`
     gives by chat; repeats are ignored. Returns how many are new."""
-    added = 0
     async with db.transaction() as s:
-        dialect = s.get_bind().dialect.name
-        conn = await s.connection()
-        for start in range(0, len(recipients), CHUNK):
-            chunk = recipients[start : start + CHUNK]
-            if dialect == "postgresql":
-                # One statement for the chunk: the chats and their silences as two arrays
-                # (asyncpg sends each as one binary parameter), counted by what it returned.
-                found = await conn.exec_driver_sql(
-                    _ENQUEUE_PG,
-                    (
-                        item_id,
-                        int(priority),
-                        _naive(now),
-                        [chat_id for chat_id, _ in chunk],
-                        [silent for _, silent in chunk],
-                    ),
-                )
-                added += int(found.scalar_one())
-                continue
-            # One statement per (item, silent): SQLite reads the ids from a JSON array in C.
-            when = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-            for silent in (False, True):
-                ids = [chat_id for chat_id, quiet in chunk if quiet is silent]
-                if not ids:
-                    continue
-                result = await conn.exec_driver_sql(
-                    "INSERT INTO deliveries (item_id, chat_id, priority, state, silent, "
-                    "attempts, next_attempt) SELECT ?, value, ?, 'pending', ?, 0, ? "
-                    "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
-                    (item_id, int(priority), silent, when, json.dumps(ids)),
-                )
-                added += int(result.rowcount)
+        added = await outbox_bulk.add(await s.connection(), item_id, priority, recipients, now)
         if threads:  # few chats route to topics: set them after the bulk insert
             table: Table = DeliveryRow.__table__  # type: ignore[assignment]
             await s.execute(
@@ -115,39 +71,6 @@ async def add(
                 [{"v_chat": c, "v_thread": t} for c, t in threads.items()],
             )
     return added
-
-
-# PostgreSQL's bulk forms: the rows come as arrays, unnested by the server; a CTE counts what
-# the INSERT returned (ON CONFLICT DO NOTHING returns only the rows that went in).
-_ENQUEUE_PG = (
-    "WITH added AS (INSERT INTO deliveries (item_id, chat_id, priority, state, silent, "
-    "attempts, next_attempt) SELECT $1, r.chat_id, $2, 'pending', r.silent, 0, $3 "
-    "FROM unnest($4::bigint[], $5::boolean[]) AS r(chat_id, silent) "
-    "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM added"
-)
-_ENQUEUE_EACH_PG = (
-    "WITH added AS (INSERT INTO deliveries (item_id, chat_id, priority, state, silent, "
-    "attempts, next_attempt) SELECT r.item_id, r.chat_id, $1, 'pending', false, 0, $2 "
-    "FROM unnest($3::integer[], $4::bigint[]) AS r(item_id, chat_id) "
-    "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM added"
-)
-# Outcomes: one UPDATE for a batch, joined on the id; a column the outcome leaves out (NULL
-# here) keeps its value, as in SQLite's form, where it is not in the statement at all.
-_RECORD_PG = (
-    "UPDATE deliveries AS d SET state = r.state, attempts = r.attempts, "
-    "last_error = r.last_error, next_attempt = coalesce(r.next_attempt, d.next_attempt), "
-    "message_ids = coalesce(r.message_ids::json, d.message_ids), "
-    "sent_at = coalesce(r.sent_at, d.sent_at) "
-    "FROM unnest($1::integer[], $2::text[], $3::integer[], $4::text[], $5::timestamp[], "
-    "$6::text[], $7::timestamp[]) "
-    "AS r(id, state, attempts, last_error, next_attempt, message_ids, sent_at) "
-    "WHERE d.id = r.id"
-)
-
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    """A UTC moment as PostgreSQL keeps it (timestamp without time zone, in UTC)."""
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 async def add_each(
@@ -167,29 +90,7 @@ async def add_each(
         )
         if not pairs:
             return 0
-        conn = await s.connection()
-        if s.get_bind().dialect.name == "postgresql":
-            found = await conn.exec_driver_sql(
-                _ENQUEUE_EACH_PG,
-                (
-                    int(priority),
-                    _naive(now),
-                    [item_id for item_id, _ in pairs],
-                    [chat_id for _, chat_id in pairs],
-                ),
-            )
-            return int(found.scalar_one())
-        result = await conn.exec_driver_sql(
-            "INSERT INTO deliveries (item_id, chat_id, priority, state, silent, attempts, "
-            "next_attempt) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, "
-            "'pending', 0, 0, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
-            (
-                int(priority),
-                now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-                json.dumps(pairs),
-            ),
-        )
-        return int(result.rowcount)
+        return await outbox_bulk.add_each(await s.connection(), priority, pairs, now)
 
 
 async def payload(db: Database, item_id: int) -> Payload | None:
@@ -272,16 +173,9 @@ async def record(db: Database, results: Sequence[Result]) -> None:
         if r.paid and r.sent_at is not None:
             day = r.sent_at.astimezone(dt.UTC).date()
             paid[day] = paid.get(day, 0) + r.paid
-    results = _merged(results)
-    postgresql = db.engine.dialect.name == "postgresql"
-    arrays = _outcome_arrays(results) if postgresql else ()
-    shapes = [] if postgresql else _outcome_shapes(results)
+    outcomes = outbox_bulk.outcomes(db, _merged(results))
     async with db.transaction() as s:
-        conn = await s.connection()
-        if postgresql:
-            await conn.exec_driver_sql(_RECORD_PG, arrays)
-        for statement, rows in shapes:
-            await conn.execute(statement, rows)
+        await outcomes.write(await s.connection())
         for day, messages in paid.items():  # counted in the commit that stores the outcome
             added = upsert(s, PaidDayRow).values(day=day, messages=messages)
             await s.execute(
@@ -313,46 +207,6 @@ def _merged(results: Sequence[Result]) -> Sequence[Result]:
             )
         )
     return list(merged.values())
-
-
-def _outcome_shapes(results: Sequence[Result]) -> list[tuple[Update, list[dict[str, Any]]]]:
-    """An UPDATE by id for each set of columns the outcomes set, with its rows: one
-    executemany needs the same keys in every row. Core, not the ORM's bulk update: this runs
-    for every message sent, and the ORM costs 3× more."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for r in results:
-        row: dict[str, Any] = {
-            "v_id": r.id,
-            "v_state": r.state.value,
-            "v_attempts": r.attempts,
-            "v_last_error": r.error[:512] if r.error else None,
-        }
-        if r.next_attempt is not None:
-            row["v_next_attempt"] = r.next_attempt
-        if r.message_ids:
-            row["v_message_ids"] = list(r.message_ids)
-        if r.sent_at is not None:
-            row["v_sent_at"] = r.sent_at
-        shapes.setdefault(tuple(sorted(row)), []).append(row)
-    table: Table = DeliveryRow.__table__  # type: ignore[assignment]
-    found = []
-    for shape, rows in shapes.items():
-        columns: dict[str, Any] = {n[2:]: bindparam(n) for n in shape if n != "v_id"}
-        found.append((update(table).where(table.c.id == bindparam("v_id")).values(columns), rows))
-    return found
-
-
-def _outcome_arrays(results: Sequence[Result]) -> tuple[list[Any], ...]:
-    """_RECORD_PG's seven arrays, a delivery once in them."""
-    return (
-        [r.id for r in results],
-        [r.state.value for r in results],
-        [r.attempts for r in results],
-        [r.error[:512] if r.error else None for r in results],
-        [None if r.next_attempt is None else _naive(r.next_attempt) for r in results],
-        [json.dumps(list(r.message_ids)) if r.message_ids else None for r in results],
-        [None if r.sent_at is None else _naive(r.sent_at) for r in results],
-    )
 
 
 async def forget_paid_days(db: Database, before: dt.date) -> int:
