@@ -9,7 +9,9 @@ PostgreSQL only, by nature: on SQLite a second process on the same file refuses 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -90,6 +92,27 @@ def log_has(path: Path, text: str) -> bool:
     return path.exists() and text in path.read_text(encoding="utf-8", errors="replace")
 
 
+Bot = asyncio.subprocess.Process
+
+
+@contextlib.asynccontextmanager
+async def leader_and_follower(
+    configs: tuple[Path, Path], logs: tuple[Path, Path], env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[Bot, Bot]]:
+    """Two `visnyk run` processes on one database: the first started leads, the second
+    follows; both stopped at the end (a process the test killed or stopped is left as is)."""
+    bots: list[Bot] = []
+    try:
+        bots.append(await crash_kit.start_bot(configs[0], logs[0], env))
+        await eventually(lambda: log_has(logs[0], "role=leader"), within=30)
+        bots.append(await crash_kit.start_bot(configs[1], logs[1], env))
+        await eventually(lambda: log_has(logs[1], "role=follower"), within=30)
+        yield bots[0], bots[1]
+    finally:
+        for bot in bots:
+            await crash_kit.stop(bot)
+
+
 async def test_the_leader_killed_mid_broadcast_another_finishes_it(
     tg: FakeTelegram, tmp_path: Path, database_url: str
 ) -> None:
@@ -99,12 +122,7 @@ async def test_the_leader_killed_mid_broadcast_another_finishes_it(
     crowd, article = await crowd_with_a_story(tg, database_url)
     one, two = tmp_path / "one.log", tmp_path / "two.log"
 
-    first = await crash_kit.start_bot(config, one)
-    second = None
-    try:
-        await eventually(lambda: log_has(one, "role=leader"), within=30)
-        second = await crash_kit.start_bot(config, two)
-        await eventually(lambda: log_has(two, "role=follower"), within=30)
+    async with leader_and_follower((config, config), (one, two)) as (first, second):
         polls: list[float] = []  # when getUpdates calls arrived (the fake keeps no record)
 
         def heard(call: Call) -> None:
@@ -129,13 +147,9 @@ async def test_the_leader_killed_mid_broadcast_another_finishes_it(
         )
         await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=60)
         assert any(t > killed_at for t in polls), "the new leader does not poll"
+        tg.on_call = None
         await crash_kit.stop(second)
         assert second.returncode == 0, two.read_text()
-    finally:
-        tg.on_call = None
-        crash_kit.kill(first)
-        await first.wait()
-        await crash_kit.stop(second)
     deliveries = sent_to(tg, crowd)
     assert len(deliveries) - len(set(deliveries)) <= CONCURRENCY
     assert tg.flood.rejected == 0
@@ -167,12 +181,7 @@ async def test_only_the_leader_polls_and_a_clean_stop_hands_over(
     config = tmp_path / "config.toml"
     config.write_text(config_text(tg, database_url), encoding="utf-8")
     one, two = tmp_path / "one.log", tmp_path / "two.log"
-    first = await crash_kit.start_bot(config, one)
-    second = None
-    try:
-        await eventually(lambda: log_has(one, "role=leader"), within=30)
-        second = await crash_kit.start_bot(config, two)
-        await eventually(lambda: log_has(two, "role=follower"), within=30)
+    async with leader_and_follower((config, config), (one, two)) as (first, second):
         people = People(tg)
         user = people.person("Оксана")
         reader = people.talk(people.private(user), user)
@@ -183,11 +192,6 @@ async def test_only_the_leader_polls_and_a_clean_stop_hands_over(
         await eventually(lambda: log_has(two, "leading"), within=TAKEOVER)
         await reader.send("/help")
         await reader.next_message(within=15)
-    finally:
-        crash_kit.kill(first)
-        await first.wait()
-        await crash_kit.stop(second)
-    assert second is not None
     assert second.returncode == 0, two.read_text()
     assert "Traceback" not in one.read_text() + two.read_text()
 
@@ -253,28 +257,22 @@ async def test_webhook_replicas_answer_beside_a_broadcast_within_the_bots_limit(
         )
         configs.append(config)
     env = {"VISNYK_WEBHOOK_SECRET": "Zq8wLx3mVb7nKd2pTf6hJs9c"}
-    bots: list[asyncio.subprocess.Process] = []
     try:
-        bots.append(await crash_kit.start_bot(configs[0], logs[0], env=env))
-        await eventually(lambda: log_has(logs[0], "role=leader"), within=30)
-        bots.append(await crash_kit.start_bot(configs[1], logs[1], env=env))
-        await eventually(lambda: log_has(logs[1], "role=follower"), within=30)
-        await eventually(lambda: log_has(logs[0], "replicas=2 role=leader"), within=10)
-        people = People(tg)
-        readers = []
-        for i in range(30):
-            user = people.person(f"Глядач {i}")
-            readers.append(people.talk(people.private(user), user))
-        await eventually(lambda: len(sent_to(tg, crowd)) >= 20, within=30)
-        for reader in readers:
-            await reader.send("/help")
-        for reader in readers:
-            await reader.next_message(within=30)
-        assert len(set(sent_to(tg, crowd))) < CHATS, "the broadcast ended before the replies"
-        await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=60)
+        async with leader_and_follower((configs[0], configs[1]), (logs[0], logs[1]), env) as bots:
+            await eventually(lambda: log_has(logs[0], "replicas=2 role=leader"), within=10)
+            people = People(tg)
+            readers = []
+            for i in range(30):
+                user = people.person(f"Глядач {i}")
+                readers.append(people.talk(people.private(user), user))
+            await eventually(lambda: len(sent_to(tg, crowd)) >= 20, within=30)
+            for reader in readers:
+                await reader.send("/help")
+            for reader in readers:
+                await reader.next_message(within=30)
+            assert len(set(sent_to(tg, crowd))) < CHATS, "the broadcast ended before the replies"
+            await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=60)
     finally:
-        for bot in bots:
-            await crash_kit.stop(bot)
         await balancer.stop()
     assert balancer.turn >= 30  # the updates went through the balancer, to both
     assert tg.flood.rejected == 0
@@ -294,12 +292,7 @@ async def test_a_leader_whose_session_is_cut_stops_sending_and_one_leads_again(
     config.write_text(config_text(tg, database_url), encoding="utf-8")
     crowd, _ = await crowd_with_a_story(tg, database_url)
     one, two = tmp_path / "one.log", tmp_path / "two.log"
-    first = await crash_kit.start_bot(config, one)
-    second = None
-    try:
-        await eventually(lambda: log_has(one, "role=leader"), within=30)
-        second = await crash_kit.start_bot(config, two)
-        await eventually(lambda: log_has(two, "role=follower"), within=30)
+    async with leader_and_follower((config, config), (one, two)) as (first, _):
         await eventually(lambda: len(sent_to(tg, crowd)) >= 30, within=30)
         db = Database.open(database_url)
         try:
@@ -319,9 +312,6 @@ async def test_a_leader_whose_session_is_cut_stops_sending_and_one_leads_again(
             within=TAKEOVER,
         )
         await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=60)
-    finally:
-        await crash_kit.stop(first)
-        await crash_kit.stop(second)
     deliveries = sent_to(tg, crowd)
     assert len(deliveries) - len(set(deliveries)) <= CONCURRENCY
     assert tg.flood.rejected == 0
