@@ -218,6 +218,17 @@ class _CopyProgress:
         )
 
 
+def _positive(value: str) -> int:
+    """An argument that counts something: a whole number, at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
 def _rows(n: int) -> str:
     return "row" if n == 1 else "rows"
 
@@ -354,7 +365,7 @@ def parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="copy to")
     copy.add_argument(
         "--batch",
-        type=int,
+        type=_positive,
         default=db_copy.BATCH,
         metavar="ROWS",
         help=f"rows a transaction ({db_copy.BATCH})",

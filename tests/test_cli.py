@@ -373,3 +373,15 @@ url = "sqlite+aiosqlite:///{tmp_path / "v.db"}"
     assert "bad webhook: an https url must be provided" in last.lower()  # PTB's own wording
     assert "is not https" in text  # the config's warning said so first
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("batch", ["0", "-5", "many"])
+def test_db_copy_wants_a_batch_of_at_least_one_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], batch: str
+) -> None:
+    source, target = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    with pytest.raises(SystemExit) as exited:
+        main(["db", "copy", "--from", source, "--to", target, "--batch", batch])
+    assert exited.value.code == 2
+    assert "argument --batch: expected a whole number of at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "b.db").exists()
