@@ -126,8 +126,8 @@ class Database:
                     _open.reset(token)
         except IntegrityError as e:
             raise Conflict(f"constraint failed: {e.orig}") from e
-        except SQLAlchemyError as e:
-            raise StorageError(f"database error: {getattr(e, 'orig', None) or e}") from e
+        except DRIVER_ERRORS as e:
+            raise _storage_error(e) from e
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -150,23 +150,38 @@ class Database:
         try:
             async with self._readers() as session, session.begin():
                 yield session
-        except SQLAlchemyError as e:
-            raise StorageError(f"database error: {getattr(e, 'orig', None) or e}") from e
+        except DRIVER_ERRORS as e:
+            raise _storage_error(e) from e
 
     async def upgrade(self) -> None:
         """Apply every pending migration."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+        try:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(_upgrade)
+        except DRIVER_ERRORS as e:
+            raise _storage_error(e) from e
 
     async def revision(self) -> str | None:
         """The migration the database is at, or None for an empty one."""
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(
-                lambda c: MigrationContext.configure(c).get_current_revision()
-            )
+        try:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda c: MigrationContext.configure(c).get_current_revision()
+                )
+        except DRIVER_ERRORS as e:
+            raise _storage_error(e) from e
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+# What the drivers raise: SQLAlchemy's wrapped errors, and a server that cannot be reached
+# (asyncpg's connect lets the socket's OSError through unwrapped: a refused port, a bad host).
+DRIVER_ERRORS = (SQLAlchemyError, OSError)
+
+
+def _storage_error(e: BaseException) -> StorageError:
+    return StorageError(f"database error: {getattr(e, 'orig', None) or e}")
 
 
 def masked(url: str) -> str:

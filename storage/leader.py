@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import make_url
 
 from storage.db import Database
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x7669736E796B  # "visnyk": one advisory lock per database
@@ -116,12 +117,16 @@ class Leadership:
         import asyncpg  # noqa: PLC0415 - PostgreSQL only
 
         url = make_url(self.db.engine.url).set(drivername="postgresql")
-        self._conn = await asyncpg.connect(
-            url.render_as_string(hide_password=False),
-            server_settings={"application_name": APPLICATION, **KEEPALIVES},
-            timeout=10,
-        )
-        await self._conn.add_listener(CHANNEL, self._notified)
+        try:
+            self._conn = await asyncpg.connect(
+                url.render_as_string(hide_password=False),
+                server_settings={"application_name": APPLICATION, **KEEPALIVES},
+                timeout=10,
+            )
+            await self._conn.add_listener(CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            await self._drop()
+            raise StorageError(f"database error: {e}") from e
         return self._conn
 
     def _notified(self, *_: object) -> None:

@@ -385,3 +385,32 @@ def test_db_copy_wants_a_batch_of_at_least_one_row(
     assert exited.value.code == 2
     assert "argument --batch: expected a whole number of at least 1" in capsys.readouterr().err
     assert not (tmp_path / "b.db").exists()
+
+
+async def test_a_database_out_of_reach_is_one_line_without_the_password(
+    tg: FakeTelegram, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PostgreSQL server nobody listens for (a wrong host or port, a server down): asyncpg
+    lets the socket's error through unwrapped; the bot and its commands say it in one line."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        config = write_config(
+            tmp_path / "c.toml",
+            f"""
+[telegram]
+api_base_url = "{tg.base_url}"
+[storage]
+url = "postgresql://visnyk:Hunter2-secret@127.0.0.1:{port}/news"
+""",
+        )
+        # In a thread: the command runs its own event loop.
+        assert await asyncio.to_thread(main, ["db", "upgrade", "--config", str(config)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("visnyk: storage error: database error:")
+        assert err.count("\n") == 1
+        status, text = await run_until_it_stops(config)
+    assert status == 1
+    assert "Traceback" not in text
+    assert "Connect call failed" in text.strip().splitlines()[-1]
+    assert "Hunter2-secret" not in err + text
