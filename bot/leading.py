@@ -50,8 +50,8 @@ class Roles:
         self.on_follow: list[Hook] = []
         self._failures = logs.Limited(log)
         self._shared_as: tuple[int, bool] | None = None
-        if runtime.leadership is not None and runtime.engine is not None:
-            runtime.leadership.on_wake(runtime.engine.notify)
+        if runtime.leadership is not None:
+            runtime.leadership.on_wake(self._wake)
 
     @property
     def shared(self) -> bool:
@@ -77,11 +77,14 @@ class Roles:
     async def _lead(self) -> None:
         runtime = self.runtime
         await runtime.lead()
-        if runtime.leadership is not None and runtime.engine is not None:
-            runtime.leadership.on_wake(runtime.engine.notify)
         for hook in self.on_lead:
             await hook()
         log.info("leading")
+
+    def _wake(self) -> None:
+        """A follower enqueued deliveries: the engine, when this process runs it, looks now."""
+        if self.runtime.engine is not None:
+            self.runtime.engine.notify()
 
     async def _follow(self) -> None:
         for hook in self.on_follow:

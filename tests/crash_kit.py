@@ -14,7 +14,7 @@ from storage import chats, subscriptions
 from storage import sections as stored_sections
 from storage.db import Database
 from storage.types import ChatType, Mode, NewSection
-from tests.fakes.telegram import Call
+from tests.fakes.telegram import Call, FakeTelegram
 from tests.kit import TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,31 @@ async def start_bot(
             sys.executable, "-m", "bot", "run", "--config", str(config),
             env=env, stdout=out, stderr=out, cwd=ROOT,
         )  # fmt: skip
+
+
+def broadcast_config(tg: FakeTelegram, url: str, *, rate: float, concurrency: int) -> str:
+    """A config of one section (#world) sending at `rate` with `concurrency` in flight."""
+    return f"""
+[telegram]
+api_base_url = "{tg.base_url}"
+[storage]
+url = "{url}"
+[delivery]
+messages_per_second = {rate}
+concurrency = {concurrency}
+[[sections]]
+slug = "world"
+title = {{ uk = "Світ" }}
+"""
+
+
+def sent_to(tg: FakeTelegram, crowd: set[int]) -> list[int]:
+    """The chats of `crowd` each accepted sendMessage went to, in order (repeats: twice)."""
+    return [
+        c.result["chat"]["id"]
+        for c in tg.calls
+        if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] in crowd
+    ]
 
 
 def kill(bot: asyncio.subprocess.Process | None) -> None:

@@ -4,9 +4,7 @@ more than the engine's concurrency get it twice."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,11 +14,12 @@ from bot.config import parse
 from bot.runtime import open_runtime
 from storage import chats, outbox, subscriptions
 from storage.types import ChatType, DeliveryState, Mode, Payload, Priority
+from tests import crash_kit
 from tests.delivery_kit import story
 from tests.fakes.flood import Flood
 from tests.fakes.people import People
 from tests.fakes.telegram import FakeTelegram
-from tests.kit import TOKEN, eventually
+from tests.kit import eventually
 
 pytestmark = pytest.mark.backends
 CHATS = 150
@@ -29,35 +28,10 @@ RATE = 25
 
 
 def config_text(tg: FakeTelegram, url: str) -> str:
-    return f"""
-[telegram]
-api_base_url = "{tg.base_url}"
-[storage]
-url = "{url}"
-[delivery]
-messages_per_second = {RATE}
-concurrency = {CONCURRENCY}
-[[sections]]
-slug = "world"
-title = {{ uk = "Світ" }}
-"""
+    return crash_kit.broadcast_config(tg, url, rate=RATE, concurrency=CONCURRENCY)
 
 
-async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
-    env = os.environ | {"VISNYK_TELEGRAM_TOKEN": TOKEN}
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(config),
-            env=env, stdout=out, stderr=out,
-        )  # fmt: skip
-
-
-def sent_to(tg: FakeTelegram, crowd: set[int]) -> list[int]:
-    return [
-        c.result["chat"]["id"]
-        for c in tg.calls
-        if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] in crowd
-    ]
+sent_to = crash_kit.sent_to
 
 
 async def test_a_hard_kill_loses_nothing(
@@ -80,7 +54,7 @@ async def test_a_hard_kill_loses_nothing(
     assert await pipeline.post_stories(runtime, [article]) == CHATS
     await runtime.close()
 
-    first = await start_bot(config, log)
+    first = await crash_kit.start_bot(config, log)
     try:
         await eventually(lambda: len(sent_to(tg, crowd)) >= 40, within=30)
         first.send_signal(signal.SIGKILL)
@@ -91,7 +65,7 @@ async def test_a_hard_kill_loses_nothing(
     before = len(sent_to(tg, crowd))
     assert before < CHATS, "the broadcast finished before the kill: nothing was tested"
 
-    second = await start_bot(config, log)
+    second = await crash_kit.start_bot(config, log)
     try:
         await eventually(lambda: set(sent_to(tg, crowd)) == crowd, within=30)
         second.send_signal(signal.SIGTERM)

@@ -39,29 +39,11 @@ RATE = 25
 TAKEOVER = 10.0  # seconds: the issue's bound from the kill to the new leader's first send
 
 
-def config_text(tg: FakeTelegram, url: str, **extra: str) -> str:
-    lines = "".join(f"{k} = {v}\n" for k, v in extra.items())
-    return f"""
-[telegram]
-api_base_url = "{tg.base_url}"
-[storage]
-url = "{url}"
-[delivery]
-messages_per_second = {RATE}
-concurrency = {CONCURRENCY}
-{lines}
-[[sections]]
-slug = "world"
-title = {{ uk = "Світ" }}
-"""
+def config_text(tg: FakeTelegram, url: str) -> str:
+    return crash_kit.broadcast_config(tg, url, rate=RATE, concurrency=CONCURRENCY)
 
 
-def sent_to(tg: FakeTelegram, crowd: set[int]) -> list[int]:
-    return [
-        c.result["chat"]["id"]
-        for c in tg.calls
-        if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] in crowd
-    ]
+sent_to = crash_kit.sent_to
 
 
 async def crowd_with_a_story(tg: FakeTelegram, url: str) -> tuple[set[int], int]:
