@@ -24,6 +24,7 @@ from bot.config import parse
 from bot.runtime import open_runtime
 from storage import chats, outbox, subscriptions
 from storage.db import Database
+from storage.leader import Leadership
 from storage.types import ChatType, DeliveryState, Mode, Payload, Priority
 from tests import crash_kit
 from tests.delivery_kit import story
@@ -299,3 +300,26 @@ async def test_a_leader_whose_session_is_cut_stops_sending_and_one_leads_again(
     assert tg.flood.rejected == 0
     assert first.returncode == 0, one.read_text()
     assert "Traceback" not in one.read_text() + two.read_text()
+
+
+async def test_a_followers_wake_up_reaches_the_leader_only(database_url: str) -> None:
+    """What a follower enqueues wakes the leader's engine at once (NOTIFY), not at its next
+    look for rows; a follower's own listener is not called."""
+    db = Database.open(database_url)
+    leader, follower = Leadership(db), Leadership(db)
+    woken = {"leader": asyncio.Event(), "follower": asyncio.Event()}
+    leader.on_wake(woken["leader"].set)
+    follower.on_wake(woken["follower"].set)
+    try:
+        assert await leader.try_lead()
+        assert not await follower.try_lead()
+        assert await leader.replicas() == 2
+        await follower.wake_leader()
+        await asyncio.wait_for(woken["leader"].wait(), 5)
+        assert not woken["follower"].is_set()
+        await leader.release()  # a clean stop lets the lead go at once
+        assert await follower.try_lead()
+    finally:
+        await leader.release()
+        await follower.release()
+        await db.close()
